@@ -1,1 +1,25 @@
-//! shopmirror
+//! shopmirror keeps a local SQLite mirror of Shopify storefront catalogues up to date.
+//!
+//! # Layout
+//!
+//! - [`cli`]: command-line definitions (clap), nothing else.
+//! - [`config`]: figment layers into a validated [`config::Config`].
+//! - [`storefront`]: talking to stores (HTTP client policy, wire shapes, canonical products
+//!   and their content hash). Never touches the database.
+//! - [`store`]: SQLite, and the only module with SQL: schema, the single writer thread,
+//!   read-only queries.
+//! - [`sync`]: one run of one store: listing pages, writing each with its cursor, confirming
+//!   deletions, recording the outcome.
+//! - [`commands`]: what each CLI command does, on top of the modules above.
+//! - [`logging`]: tracing setup.
+//!
+//! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
+//! transaction per page, cursor included); readers use their own read-only connections.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod logging;
+pub mod store;
+pub mod storefront;
+pub mod sync;

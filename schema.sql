@@ -1,0 +1,236 @@
+-- shopmirror schema, version 1 (PRAGMA user_version = 1).
+--
+-- Conventions
+--   * Timestamps that shopmirror records (seen, changed, deleted, run times) are UTC text in
+--     SQLite's own format 'YYYY-MM-DD HH:MM:SS', so they compare directly with
+--     datetime('now', '-7 days'). Timestamps the store sent (published_at, created_at) are kept
+--     exactly as sent (RFC 3339 with the store's offset).
+--   * Money: `price` is the exact decimal string the store sent ("19.99"); `price_cents` is the
+--     same amount as an exact integer in hundredths, for arithmetic and comparisons.
+--     compare_at_price: null, "" and "0.00" all mean "no compare-at price" and give NULL cents.
+--   * Nothing is ever hard-deleted: a product that leaves the store gets `deleted_at`; one that
+--     comes back has it cleared again.
+--   * `written_run` on variants, images and options is the sync run that last (re)wrote the row:
+--     an unchanged product keeps its rows and their written_run untouched.
+
+-- stores: every store shopmirror has synced, by configured name (or host for URL targets).
+CREATE TABLE stores (
+    store_id      INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    base_url      TEXT NOT NULL,
+    added_at      TEXT NOT NULL,
+    next_sync_at  TEXT,            -- the daemon's next planned sync (UTC), NULL when unknown
+    breaker_state TEXT NOT NULL DEFAULT 'closed', -- circuit breaker: closed, open, half-open
+    last_error    TEXT             -- the last failure, one line, NULL after a success
+);
+
+-- sync_runs: one row per sync run of one store, with what it found.
+CREATE TABLE sync_runs (
+    run_id             INTEGER PRIMARY KEY,
+    store_id           INTEGER NOT NULL REFERENCES stores(store_id),
+    started_at         TEXT NOT NULL,
+    finished_at        TEXT,
+    -- running: in progress (or the process died); interrupted: stopped by a signal;
+    -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
+    -- enumerated and deletions checked; capped: finished, but /products.json hit Shopify's
+    -- 25,000 listing cap so deletions were not checked.
+    status             TEXT NOT NULL CHECK (status IN
+                           ('running', 'interrupted', 'failed', 'complete', 'capped')),
+    pages              INTEGER NOT NULL DEFAULT 0,  -- pages written by this run
+    requests           INTEGER NOT NULL DEFAULT 0,  -- HTTP requests made by this run
+    products_new       INTEGER NOT NULL DEFAULT 0,
+    products_changed   INTEGER NOT NULL DEFAULT 0,
+    products_unchanged INTEGER NOT NULL DEFAULT 0,
+    products_deleted   INTEGER NOT NULL DEFAULT 0,
+    products_restored  INTEGER NOT NULL DEFAULT 0,  -- tombstoned products seen alive again
+    listing_capped     INTEGER NOT NULL DEFAULT 0,  -- 1 when /products.json answered the cap
+    error              TEXT                         -- why the run failed, one line
+);
+CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
+
+-- sync_cursor: where the unfinished run of a store resumes. Written in the same transaction as
+-- the page it marks done, so it is never ahead of the rows. Removed when the run finishes.
+CREATE TABLE sync_cursor (
+    store_id  INTEGER PRIMARY KEY REFERENCES stores(store_id),
+    run_id    INTEGER NOT NULL REFERENCES sync_runs(run_id),
+    phase     TEXT NOT NULL,     -- products, deletions
+    next_page INTEGER NOT NULL,  -- products phase: the next /products.json page to fetch
+    position  INTEGER NOT NULL DEFAULT 0 -- deletions phase: last product_id checked
+);
+
+-- products: the current catalogue, one row per (store, product id), tombstoned when gone.
+CREATE TABLE products (
+    store_id           INTEGER NOT NULL REFERENCES stores(store_id),
+    product_id         INTEGER NOT NULL,
+    handle             TEXT NOT NULL,
+    title              TEXT NOT NULL,
+    vendor             TEXT NOT NULL,
+    product_type       TEXT NOT NULL,
+    tags               TEXT NOT NULL,  -- JSON array of strings, as the store listed them
+    body_html          TEXT NOT NULL,
+    published_at       TEXT,           -- as the store sent it
+    created_at         TEXT,           -- as the store sent it
+    content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
+    raw_json           TEXT NOT NULL,  -- the product JSON exactly as received with this content
+    first_seen_at      TEXT NOT NULL,
+    last_seen_at       TEXT NOT NULL,
+    last_seen_run      INTEGER NOT NULL,
+    content_changed_at TEXT NOT NULL,  -- when this content was first observed
+    written_run        INTEGER NOT NULL, -- run that last wrote the content
+    deleted_at         TEXT,           -- set when the product is confirmed gone
+    PRIMARY KEY (store_id, product_id)
+) WITHOUT ROWID;
+CREATE INDEX products_by_handle ON products(store_id, handle);
+CREATE INDEX products_by_seen_run ON products(store_id, last_seen_run);
+
+-- variants: current variants of each product.
+CREATE TABLE variants (
+    store_id               INTEGER NOT NULL,
+    variant_id             INTEGER NOT NULL,
+    product_id             INTEGER NOT NULL,
+    position               INTEGER NOT NULL,
+    title                  TEXT NOT NULL,
+    option1                TEXT,
+    option2                TEXT,
+    option3                TEXT,
+    sku                    TEXT,     -- NULL when the store sent null or ""
+    price                  TEXT NOT NULL, -- exact decimal string as sent
+    price_cents            INTEGER NOT NULL,
+    compare_at_price       TEXT,     -- exact string as sent (null, "", "0.00" kept as sent)
+    compare_at_price_cents INTEGER,  -- NULL when there is no compare-at price
+    available              INTEGER,  -- 1/0, NULL when the store did not say
+    requires_shipping      INTEGER,
+    taxable                INTEGER,
+    grams                  INTEGER,
+    featured_image_id      INTEGER,
+    written_run            INTEGER NOT NULL,
+    PRIMARY KEY (store_id, variant_id),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+);
+CREATE INDEX variants_by_product ON variants(store_id, product_id);
+
+-- images: current images of each product.
+CREATE TABLE images (
+    store_id    INTEGER NOT NULL,
+    image_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    src         TEXT NOT NULL,
+    width       INTEGER,
+    height      INTEGER,
+    variant_ids TEXT NOT NULL,  -- JSON array of variant ids shown by this image
+    written_run INTEGER NOT NULL,
+    PRIMARY KEY (store_id, image_id),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+);
+CREATE INDEX images_by_product ON images(store_id, product_id);
+
+-- options: a product's options (Size, Color, ...) with their values in order.
+CREATE TABLE options (
+    store_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    name        TEXT NOT NULL,  -- as sent: stores mix "Size" and "size"
+    option_values TEXT NOT NULL, -- JSON array of strings
+    written_run INTEGER NOT NULL,
+    PRIMARY KEY (store_id, product_id, position),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+);
+
+-- product_versions: every distinct content version of every product. The current version has
+-- last_observed_at NULL (see products.last_seen_at) and raw_json NULL (see products.raw_json);
+-- both are filled in when a newer version supersedes it.
+CREATE TABLE product_versions (
+    version_id        INTEGER PRIMARY KEY,
+    store_id          INTEGER NOT NULL,
+    product_id        INTEGER NOT NULL,
+    content_hash      TEXT NOT NULL,
+    first_observed_at TEXT NOT NULL,
+    last_observed_at  TEXT,
+    raw_json          TEXT,
+    run_id            INTEGER NOT NULL
+);
+CREATE INDEX product_versions_by_product ON product_versions(store_id, product_id, version_id);
+
+-- product_events: one row each time a product is added, changed, deleted or restored.
+CREATE TABLE product_events (
+    event_id    INTEGER PRIMARY KEY,
+    store_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    event       TEXT NOT NULL CHECK (event IN ('added', 'changed', 'deleted', 'restored')),
+    observed_at TEXT NOT NULL,
+    run_id      INTEGER NOT NULL
+);
+CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
+CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
+
+-- variant_changes: one row per change of a variant's price, compare-at price or availability,
+-- and per variant added to or removed from an existing product.
+CREATE TABLE variant_changes (
+    change_id   INTEGER PRIMARY KEY,
+    store_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    variant_id  INTEGER NOT NULL,
+    field       TEXT NOT NULL CHECK (field IN
+                    ('price', 'compare_at_price', 'available', 'variant_added', 'variant_removed')),
+    old_value   TEXT,
+    new_value   TEXT,
+    observed_at TEXT NOT NULL,
+    run_id      INTEGER NOT NULL
+);
+CREATE INDEX variant_changes_by_product ON variant_changes(store_id, product_id, change_id);
+CREATE INDEX variant_changes_by_time ON variant_changes(store_id, observed_at);
+
+-- Views for everyday questions ---------------------------------------------------------------
+
+-- current_products: the live catalogue with its store's name.
+CREATE VIEW current_products AS
+SELECT s.name AS store, p.*
+FROM products p JOIN stores s USING (store_id)
+WHERE p.deleted_at IS NULL;
+
+-- current_variants: live variants with product title and handle.
+CREATE VIEW current_variants AS
+SELECT s.name AS store, p.handle, p.title AS product_title, v.*
+FROM variants v
+JOIN products p USING (store_id, product_id)
+JOIN stores s USING (store_id)
+WHERE p.deleted_at IS NULL;
+
+-- price_changes: every observed price change, with the change in cents.
+-- Price drops in the last 7 days:
+--   SELECT * FROM price_changes WHERE new_cents < old_cents
+--     AND observed_at >= datetime('now', '-7 days');
+CREATE VIEW price_changes AS
+SELECT s.name AS store, c.product_id, p.handle, c.variant_id, c.old_value AS old_price,
+       c.new_value AS new_price,
+       CAST(round(CAST(c.old_value AS REAL) * 100) AS INTEGER) AS old_cents,
+       CAST(round(CAST(c.new_value AS REAL) * 100) AS INTEGER) AS new_cents,
+       c.observed_at, c.run_id
+FROM variant_changes c
+JOIN stores s USING (store_id)
+LEFT JOIN products p USING (store_id, product_id)
+WHERE c.field = 'price';
+
+-- out_of_stock_variants: live variants the store marks unavailable.
+CREATE VIEW out_of_stock_variants AS
+SELECT * FROM current_variants WHERE available = 0;
+
+-- product_changes: added / changed / deleted / restored products with their store and handle.
+-- Products added since a date:
+--   SELECT * FROM product_changes WHERE event = 'added' AND observed_at >= '2026-11-01';
+CREATE VIEW product_changes AS
+SELECT s.name AS store, e.product_id, p.handle, p.title, e.event, e.observed_at, e.run_id
+FROM product_events e
+JOIN stores s USING (store_id)
+LEFT JOIN products p USING (store_id, product_id);
+
+-- product_history: every version of every product, when first and last observed.
+CREATE VIEW product_history AS
+SELECT s.name AS store, v.product_id, p.handle, v.version_id, v.content_hash,
+       v.first_observed_at,
+       COALESCE(v.last_observed_at, p.last_seen_at) AS last_observed_at,
+       COALESCE(v.raw_json, p.raw_json) AS raw_json
+FROM product_versions v
+JOIN stores s USING (store_id)
+JOIN products p USING (store_id, product_id);

@@ -1,0 +1,10 @@
+//! `shopmirror check-config`: validates the config and prints what it resolved to.
+
+use super::Failure;
+use crate::config::Config;
+
+pub fn run(config: &Config) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(&config.resolved).expect("config serializes");
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! What each command does, built from the library's modules, and how failures map to exit
+//! codes. One file per command.
+
+mod check_config;
+mod status;
+mod sync;
+
+use std::fmt;
+
+use crate::cli::{Cli, Command};
+use crate::config::{self, Config};
+
+/// A command's failure: its one-line message and its exit code.
+#[derive(Debug)]
+pub enum Failure {
+    /// Bad usage or config: exit 2.
+    Usage(String),
+    /// A sync or command failed: exit 1.
+    Failed(String),
+}
+
+impl Failure {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Failed(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Usage(m) | Failure::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+impl From<config::Error> for Failure {
+    fn from(e: config::Error) -> Self {
+        Failure::Usage(one_line(&e.to_string()))
+    }
+}
+
+impl From<crate::store::Error> for Failure {
+    fn from(e: crate::store::Error) -> Self {
+        Failure::Failed(one_line(&e.to_string()))
+    }
+}
+
+/// Folds a multi-line message onto one line.
+pub(crate) fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "warn",
+        (false, 0) if interactive && matches!(cli.command, Command::Sync { .. }) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    crate::logging::init(level);
+    let config = Config::load(cli.config.as_deref(), cli.db.as_deref())?;
+    match cli.command {
+        Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
+        Command::Status { json } => status::run(&config, json),
+        Command::CheckConfig => check_config::run(&config),
+    }
+}

@@ -1,0 +1,45 @@
+//! `shopmirror status`: per-store health from a read-only connection.
+
+use super::Failure;
+use crate::config::Config;
+use crate::store::Reader;
+
+pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
+    if !config.db_path.exists() {
+        return Err(Failure::Failed(format!(
+            "database {} does not exist yet: run `shopmirror sync` first",
+            config.db_path.display()
+        )));
+    }
+    let reader = Reader::open(&config.db_path)?;
+    let statuses = reader.store_statuses()?;
+    if json {
+        let text = serde_json::to_string_pretty(&statuses).expect("status serializes");
+        println!("{text}");
+        return Ok(());
+    }
+    for s in statuses {
+        let run = match (&s.last_run_status, &s.last_run_started_at) {
+            (Some(status), Some(started)) => format!(
+                "last run {status} at {started} (+{} new, ~{} changed, -{} deleted)",
+                s.last_run_new.unwrap_or(0),
+                s.last_run_changed.unwrap_or(0),
+                s.last_run_deleted.unwrap_or(0)
+            ),
+            _ => "never synced".to_string(),
+        };
+        println!(
+            "{}: {} live, {} deleted products; {run}; next sync {}; breaker {}{}",
+            s.store,
+            s.live_products,
+            s.deleted_products,
+            s.next_sync_at.as_deref().unwrap_or("not scheduled"),
+            s.breaker_state,
+            s.last_error
+                .as_deref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Config loading against real files: layering, and errors that name the key and the file.
+
+use super::*;
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn defaults_need_no_file() {
+    let config = Config::load(None, None).unwrap();
+    assert_eq!(config.db_path, PathBuf::from(DEFAULT_DB));
+    assert!(!config.http.allow_private);
+    assert_eq!(config.http.min_delay, Duration::from_secs(1));
+    assert_eq!(config.page_size, 250);
+}
+
+#[test]
+fn toml_file_and_flag_layer_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "c.toml",
+        "[database]\npath = \"from-file.db\"\n[http]\nmin_delay = \"250ms\"\n\
+         [stores.annies]\nurl = \"https://annies.example.com/collections/all\"\n",
+    );
+    let config = Config::load(Some(&file), Some(Path::new("flag.db"))).unwrap();
+    assert_eq!(config.db_path, PathBuf::from("flag.db"));
+    assert_eq!(config.http.min_delay, Duration::from_millis(250));
+    assert_eq!(config.stores[0].name, "annies");
+    assert_eq!(config.stores[0].url.as_str(), "https://annies.example.com/");
+    let config = Config::load(Some(&file), None).unwrap();
+    assert_eq!(config.db_path, PathBuf::from("from-file.db"));
+}
+
+#[test]
+fn json_file_is_read_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "c.json",
+        r#"{"http": {"allow_private": true}, "stores": {"a": {"url": "http://127.0.0.1:1"}}}"#,
+    );
+    let config = Config::load(Some(&file), None).unwrap();
+    assert!(config.http.allow_private);
+    assert_eq!(config.stores.len(), 1);
+}
+
+#[test]
+fn unknown_key_names_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bad.toml", "[http]\nallow_privat = true\n");
+    let message = Config::load(Some(&file), None).unwrap_err().to_string();
+    assert!(message.contains("allow_privat"), "{message}");
+    assert!(message.contains("bad.toml"), "{message}");
+}
+
+#[test]
+fn wrong_type_names_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bad.toml", "[http]\nmin_delay = \"soon\"\n");
+    let message = Config::load(Some(&file), None).unwrap_err().to_string();
+    assert!(message.contains("min_delay"), "{message}");
+    assert!(message.contains("bad.toml"), "{message}");
+}
+
+#[test]
+fn invalid_store_url_names_the_key_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "bad.toml", "[stores.x]\nurl = \"ftp://x\"\n");
+    let message = Config::load(Some(&file), None).unwrap_err().to_string();
+    assert!(message.contains("stores.x.url"), "{message}");
+    assert!(message.contains("bad.toml"), "{message}");
+}
+
+#[test]
+fn missing_file_is_an_error() {
+    let message = Config::load(Some(Path::new("/nonexistent/c.toml")), None)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("/nonexistent/c.toml"), "{message}");
+}
+
+#[test]
+fn url_targets_are_named_by_host_and_port() {
+    let config = Config::load(None, None).unwrap();
+    let stores = config
+        .targets(&["http://127.0.0.1:8080/anything".to_string()])
+        .unwrap();
+    assert_eq!(stores[0].name, "127.0.0.1:8080");
+    assert!(config.targets(&["unknown-name".to_string()]).is_err());
+}

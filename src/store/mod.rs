@@ -1,0 +1,66 @@
+//! SQLite storage: the only module that contains SQL. Opens the database (WAL, schema
+//! versioning), owns the single writer connection, and serves read-only queries.
+//! It knows nothing about HTTP or stores' wire formats.
+
+mod products;
+mod read;
+mod runs;
+mod schema;
+mod write;
+
+pub use products::{PageWrite, WriteCounts};
+pub use read::{Reader, StoreStatus};
+pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
+pub use schema::SCHEMA_VERSION;
+pub use write::{WriteDb, Writer};
+
+use std::path::{Path, PathBuf};
+
+/// Errors of the storage layer; each names the database file.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this shopmirror supports \
+         ({supported}); upgrade shopmirror"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("database {path}: {context}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        context: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database writer has stopped")]
+    WriterGone,
+}
+
+/// Adds the database path and what was being done to a rusqlite result.
+pub(crate) trait Context<T> {
+    fn ctx(self, path: &Path, context: &'static str) -> Result<T, Error>;
+}
+
+impl<T> Context<T> for rusqlite::Result<T> {
+    fn ctx(self, path: &Path, context: &'static str) -> Result<T, Error> {
+        self.map_err(|source| Error::Sqlite {
+            path: path.to_path_buf(),
+            context,
+            source,
+        })
+    }
+}
+
+/// Current UTC time in the format every shopmirror timestamp uses.
+pub fn now_text() -> String {
+    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}

@@ -1,0 +1,86 @@
+//! Read-only access for commands and outside tools: a separate read-only connection that never
+//! blocks the writer (WAL) and never writes.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{schema, Context, Error};
+
+/// A read-only view of the database.
+pub struct Reader {
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+}
+
+/// One store's health as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreStatus {
+    pub store: String,
+    pub base_url: String,
+    pub live_products: i64,
+    pub deleted_products: i64,
+    pub last_run_id: Option<i64>,
+    pub last_run_status: Option<String>,
+    pub last_run_started_at: Option<String>,
+    pub last_run_finished_at: Option<String>,
+    pub last_run_new: Option<i64>,
+    pub last_run_changed: Option<i64>,
+    pub last_run_deleted: Option<i64>,
+    pub listing_capped: Option<bool>,
+    pub next_sync_at: Option<String>,
+    pub breaker_state: String,
+    pub last_error: Option<String>,
+}
+
+impl Reader {
+    pub fn open(path: &Path) -> Result<Reader, Error> {
+        Ok(Reader {
+            conn: schema::open_reader(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Every store with its latest run, by name.
+    pub fn store_statuses(&self) -> Result<Vec<StoreStatus>, Error> {
+        self.conn
+            .prepare(
+                "SELECT s.name, s.base_url,
+                     (SELECT count(*) FROM products p
+                      WHERE p.store_id = s.store_id AND p.deleted_at IS NULL),
+                     (SELECT count(*) FROM products p
+                      WHERE p.store_id = s.store_id AND p.deleted_at IS NOT NULL),
+                     r.run_id, r.status, r.started_at, r.finished_at, r.products_new,
+                     r.products_changed, r.products_deleted, r.listing_capped,
+                     s.next_sync_at, s.breaker_state, s.last_error
+                 FROM stores s
+                 LEFT JOIN sync_runs r ON r.run_id =
+                     (SELECT max(run_id) FROM sync_runs WHERE store_id = s.store_id)
+                 ORDER BY s.name",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok(StoreStatus {
+                        store: r.get(0)?,
+                        base_url: r.get(1)?,
+                        live_products: r.get(2)?,
+                        deleted_products: r.get(3)?,
+                        last_run_id: r.get(4)?,
+                        last_run_status: r.get(5)?,
+                        last_run_started_at: r.get(6)?,
+                        last_run_finished_at: r.get(7)?,
+                        last_run_new: r.get(8)?,
+                        last_run_changed: r.get(9)?,
+                        last_run_deleted: r.get(10)?,
+                        listing_capped: r.get(11)?,
+                        next_sync_at: r.get(12)?,
+                        breaker_state: r.get(13)?,
+                        last_error: r.get(14)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx(&self.path, "reading store status")
+    }
+}

@@ -1,0 +1,335 @@
+//! Sync runs and their resume cursor: starting or resuming a run, moving between phases,
+//! checking deletion candidates in batches, and finishing a run with its outcome. Every cursor
+//! move commits with the rows it vouches for.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::products::{add_counts, insert_event, mark_seen, WriteCounts};
+use super::write::WriteDb;
+use super::{now_text, Context, Error};
+
+/// Where a run starts: fresh, or resumed from its cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStart {
+    pub store_id: i64,
+    pub run_id: i64,
+    pub resumed: bool,
+    pub phase: Phase,
+    pub next_page: i64,
+    /// Deletions phase: the last product id already checked.
+    pub position: i64,
+}
+
+/// The phases of a run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Products,
+    Deletions,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Products => "products",
+            Phase::Deletions => "deletions",
+        }
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Everything enumerated and deletions checked.
+    Complete,
+    /// Finished, but the listing was capped: deletions were not checked.
+    Capped,
+    /// A request or page failed; the cursor stays for the next run.
+    Failed,
+    /// Stopped by a signal; the cursor stays.
+    Interrupted,
+}
+
+impl RunOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Complete => "complete",
+            RunOutcome::Capped => "capped",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A run's totals, as recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    pub run_id: i64,
+    pub status: String,
+    pub pages: i64,
+    pub requests: i64,
+    pub new: i64,
+    pub changed: i64,
+    pub unchanged: i64,
+    pub deleted: i64,
+    pub restored: i64,
+    pub listing_capped: bool,
+}
+
+/// A live product the run did not see: possibly deleted, to be checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletionCandidate {
+    pub product_id: i64,
+    pub handle: String,
+}
+
+/// The result of checking a batch of candidates.
+pub struct DeletionChecks {
+    pub store_id: i64,
+    pub run_id: i64,
+    /// Confirmed gone (the single-product endpoint answered 404).
+    pub gone: Vec<i64>,
+    /// Still there (the single-product endpoint answered): only their seen-marker moves; the
+    /// next listing pass brings their content up to date.
+    pub alive: Vec<i64>,
+    /// Last product id covered by this batch: the cursor moves here.
+    pub position: i64,
+    pub requests: i64,
+}
+
+impl WriteDb {
+    /// Registers a store (or updates its URL) and returns its id.
+    pub fn ensure_store(&mut self, name: &str, base_url: &str) -> Result<i64, Error> {
+        self.transaction(|tx, path| {
+            tx.prepare_cached(
+                "INSERT INTO stores (name, base_url, added_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET base_url = excluded.base_url
+                 RETURNING store_id",
+            )
+            .and_then(|mut s| s.query_row(params![name, base_url, now_text()], |r| r.get(0)))
+            .ctx(path, "registering store")
+        })
+    }
+
+    /// Resumes the store's unfinished run from its cursor, or starts a new run.
+    pub fn begin_run(&mut self, store_id: i64) -> Result<RunStart, Error> {
+        self.transaction(|tx, path| {
+            let cursor: Option<(i64, String, i64, i64)> = tx
+                .query_row(
+                    "SELECT run_id, phase, next_page, position FROM sync_cursor
+                     WHERE store_id = ?1",
+                    [store_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .ctx(path, "reading cursor")?;
+            if let Some((run_id, phase, next_page, position)) = cursor {
+                tx.execute(
+                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL
+                     WHERE run_id = ?1",
+                    [run_id],
+                )
+                .ctx(path, "resuming run")?;
+                let phase = if phase == "deletions" {
+                    Phase::Deletions
+                } else {
+                    Phase::Products
+                };
+                return Ok(RunStart {
+                    store_id,
+                    run_id,
+                    resumed: true,
+                    phase,
+                    next_page,
+                    position,
+                });
+            }
+            tx.execute(
+                "INSERT INTO sync_runs (store_id, started_at, status) VALUES (?1, ?2, 'running')",
+                params![store_id, now_text()],
+            )
+            .ctx(path, "starting run")?;
+            let run_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO sync_cursor (store_id, run_id, phase, next_page)
+                 VALUES (?1, ?2, 'products', 1)",
+                params![store_id, run_id],
+            )
+            .ctx(path, "writing cursor")?;
+            Ok(RunStart {
+                store_id,
+                run_id,
+                resumed: false,
+                phase: Phase::Products,
+                next_page: 1,
+                position: 0,
+            })
+        })
+    }
+
+    /// Records that the listing hit the cap (the run will end capped).
+    pub fn mark_capped(&mut self, run_id: i64, requests: i64) -> Result<(), Error> {
+        self.transaction(|tx, path| {
+            tx.execute(
+                "UPDATE sync_runs SET listing_capped = 1, requests = requests + ?2
+                 WHERE run_id = ?1",
+                params![run_id, requests],
+            )
+            .ctx(path, "marking run capped")?;
+            Ok(())
+        })
+    }
+
+    /// Moves the run's cursor into `phase`, at its start.
+    pub fn enter_phase(&mut self, store_id: i64, phase: Phase, requests: i64) -> Result<(), Error> {
+        self.transaction(|tx, path| {
+            tx.execute(
+                "UPDATE sync_cursor SET phase = ?2, position = 0 WHERE store_id = ?1",
+                params![store_id, phase.as_str()],
+            )
+            .ctx(path, "moving cursor to next phase")?;
+            tx.execute(
+                "UPDATE sync_runs SET requests = requests + ?2
+                 WHERE run_id = (SELECT run_id FROM sync_cursor WHERE store_id = ?1)",
+                params![store_id, requests],
+            )
+            .ctx(path, "counting requests")?;
+            Ok(())
+        })
+    }
+
+    /// Live products of the store not seen by this run, after `after_id`, in id order.
+    pub fn deletion_candidates(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<DeletionCandidate>, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT product_id, handle FROM products
+                 WHERE store_id = ?1 AND deleted_at IS NULL AND last_seen_run != ?2
+                   AND product_id > ?3
+                 ORDER BY product_id LIMIT ?4",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![store_id, run_id, after_id, limit], |r| {
+                    Ok(DeletionCandidate {
+                        product_id: r.get(0)?,
+                        handle: r.get(1)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx(&path, "listing deletion candidates")
+    }
+
+    /// Tombstones confirmed-gone products, writes the live ones as seen, moves the cursor.
+    pub fn apply_deletion_checks(&mut self, checks: DeletionChecks) -> Result<(), Error> {
+        self.transaction(|tx, path| {
+            let now = now_text();
+            mark_seen(
+                tx,
+                path,
+                checks.store_id,
+                checks.run_id,
+                &checks.alive,
+                &now,
+            )?;
+            let mut tombstone = tx
+                .prepare_cached(
+                    "UPDATE products SET deleted_at = ?3
+                     WHERE store_id = ?1 AND product_id = ?2 AND deleted_at IS NULL",
+                )
+                .ctx(path, "preparing tombstone")?;
+            for &id in &checks.gone {
+                if tombstone
+                    .execute(params![checks.store_id, id, now])
+                    .ctx(path, "tombstoning product")?
+                    == 1
+                {
+                    insert_event(
+                        tx,
+                        path,
+                        checks.store_id,
+                        id,
+                        "deleted",
+                        &now,
+                        checks.run_id,
+                    )?;
+                }
+            }
+            tx.execute(
+                "UPDATE sync_runs SET products_deleted = products_deleted + ?2 WHERE run_id = ?1",
+                params![checks.run_id, checks.gone.len() as i64],
+            )
+            .ctx(path, "counting deletions")?;
+            add_counts(
+                tx,
+                path,
+                checks.run_id,
+                WriteCounts::default(),
+                0,
+                checks.requests,
+            )?;
+            tx.execute(
+                "UPDATE sync_cursor SET position = ?2 WHERE store_id = ?1",
+                params![checks.store_id, checks.position],
+            )
+            .ctx(path, "advancing deletion cursor")?;
+            Ok(())
+        })
+    }
+
+    /// Ends a run. Complete and capped runs drop their cursor; failed and interrupted runs
+    /// keep it so the next run resumes there.
+    pub fn finish_run(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        outcome: RunOutcome,
+        error: Option<&str>,
+        requests: i64,
+    ) -> Result<RunCounts, Error> {
+        self.transaction(|tx, path| {
+            tx.execute(
+                "UPDATE sync_runs SET status = ?2, finished_at = ?3, error = ?4,
+                     requests = requests + ?5
+                 WHERE run_id = ?1",
+                params![run_id, outcome.as_str(), now_text(), error, requests],
+            )
+            .ctx(path, "finishing run")?;
+            if matches!(outcome, RunOutcome::Complete | RunOutcome::Capped) {
+                tx.execute("DELETE FROM sync_cursor WHERE run_id = ?1", [run_id])
+                    .ctx(path, "dropping cursor")?;
+            }
+            tx.execute(
+                "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
+                params![store_id, error],
+            )
+            .ctx(path, "recording store error")?;
+            tx.query_row(
+                "SELECT run_id, status, pages, requests, products_new, products_changed,
+                     products_unchanged, products_deleted, products_restored, listing_capped
+                 FROM sync_runs WHERE run_id = ?1",
+                [run_id],
+                |r| {
+                    Ok(RunCounts {
+                        run_id: r.get(0)?,
+                        status: r.get(1)?,
+                        pages: r.get(2)?,
+                        requests: r.get(3)?,
+                        new: r.get(4)?,
+                        changed: r.get(5)?,
+                        unchanged: r.get(6)?,
+                        deleted: r.get(7)?,
+                        restored: r.get(8)?,
+                        listing_capped: r.get(9)?,
+                    })
+                },
+            )
+            .ctx(path, "reading run totals")
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! The single writer: one thread owns the read-write connection and runs closures sent to it,
+//! so every write of every store goes through one connection in one order. Callers send work
+//! with `Writer::call` and await the answer; the SQL itself lives in the `WriteDb` methods of
+//! this module's siblings.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::{schema, Error};
+
+type Job = Box<dyn FnOnce(&mut WriteDb) + Send>;
+
+/// Handle to the writer thread. Cheap to clone; the thread ends when the last handle drops.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+    path: PathBuf,
+}
+
+/// The writer thread's connection; methods are defined in products.rs and runs.rs.
+pub struct WriteDb {
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+}
+
+impl Writer {
+    /// Opens (creating and migrating if needed) the database and starts the writer thread.
+    pub fn open(path: &Path) -> Result<Writer, Error> {
+        let conn = schema::open_writer(path)?;
+        let (jobs, mut queue) = mpsc::channel::<Job>(16);
+        let mut db = WriteDb {
+            conn,
+            path: path.to_path_buf(),
+        };
+        std::thread::Builder::new()
+            .name("shopmirror-writer".into())
+            .spawn(move || {
+                while let Some(job) = queue.blocking_recv() {
+                    job(&mut db);
+                }
+            })
+            .map_err(|_| Error::WriterGone)?;
+        Ok(Writer {
+            jobs,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` on the writer thread and returns its result.
+    pub async fn call<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteDb) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |db| {
+            let _ = reply.send(work(db));
+        });
+        self.jobs.send(job).await.map_err(|_| Error::WriterGone)?;
+        answer.await.map_err(|_| Error::WriterGone)?
+    }
+}
+
+impl WriteDb {
+    /// Runs `body` in one BEGIN IMMEDIATE transaction: all of it commits, or none of it.
+    pub(super) fn transaction<T>(
+        &mut self,
+        body: impl FnOnce(&rusqlite::Transaction, &Path) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        use super::Context;
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx(&path, "beginning transaction")?;
+        let value = body(&tx, &path)?;
+        tx.commit().ctx(&path, "committing")?;
+        Ok(value)
+    }
+}

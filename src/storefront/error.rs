@@ -1,0 +1,90 @@
+//! What can go wrong talking to a store, classified so callers can decide: retry, give up on the
+//! page, or leave the store alone. Every error names the store and the URL.
+
+use std::fmt;
+
+/// One failed request or unusable answer.
+#[derive(Debug, thiserror::Error)]
+#[error("store {store}: {url}: {kind}")]
+pub struct Error {
+    pub store: String,
+    pub url: String,
+    #[source]
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ErrorKind {
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("timed out")]
+    Timeout,
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("HTTP {status}{}", detail_suffix(.detail))]
+    Status { status: u16, detail: String },
+    #[error("not found (HTTP 404)")]
+    NotFound,
+    #[error("answered 200 with {content_type}, not JSON: not a Shopify storefront")]
+    NotJson { content_type: String },
+    #[error("invalid JSON: {0}")]
+    BadJson(String),
+    #[error("product #{index} ({product}) is unusable: {reason}")]
+    BadProduct {
+        index: usize,
+        product: String,
+        reason: String,
+    },
+    #[error("body larger than the {limit}-byte cap")]
+    TooLarge { limit: u64 },
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(": {detail}")
+    }
+}
+
+impl ErrorKind {
+    /// Worth trying again later: the store or the network may recover.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ErrorKind::Connect(_) | ErrorKind::Timeout => true,
+            ErrorKind::Status { status, .. } => {
+                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Shortens an untrusted body to one printable line for error messages.
+pub fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(120)]);
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    line.trim().to_string()
+}
+
+/// Display helper for "product id N (handle)" when only part of it is known.
+pub struct ProductLabel<'a> {
+    pub id: Option<i64>,
+    pub handle: Option<&'a str>,
+}
+
+impl fmt::Display for ProductLabel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.id, self.handle) {
+            (Some(id), Some(handle)) => write!(f, "id {id}, handle {handle:?}"),
+            (Some(id), None) => write!(f, "id {id}"),
+            (None, Some(handle)) => write!(f, "handle {handle:?}"),
+            (None, None) => f.write_str("no id or handle"),
+        }
+    }
+}

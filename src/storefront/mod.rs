@@ -1,0 +1,86 @@
+//! Talking to stores: the HTTP client and its policy (client), the wire shapes (wire), and turning
+//! answers into canonical, hashed products (product, money). Nothing here touches the database.
+
+mod client;
+mod error;
+mod money;
+mod product;
+mod wire;
+
+pub use client::{Client, ClientSettings};
+pub use error::{snippet, Error, ErrorKind};
+pub use money::Money;
+pub use product::{Image, InvalidProduct, Product, ProductOption, Variant};
+
+use error::ProductLabel;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Shopify answers page * limit beyond this with HTTP 400.
+pub const LISTING_CAP: u32 = 25_000;
+/// The largest page /products.json serves.
+pub const MAX_PAGE_SIZE: u32 = 250;
+
+/// A product ready to store: canonical form, content hash and the JSON exactly as received.
+#[derive(Debug, Clone)]
+pub struct ParsedProduct {
+    pub product: Product,
+    pub content_hash: String,
+    pub raw_json: String,
+}
+
+/// Parses a /products.json page. Any unusable product fails the whole page, naming it.
+pub fn parse_products_page(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind> {
+    let page: wire::ProductsPage =
+        serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+    let mut scratch = Vec::with_capacity(16 * 1024);
+    page.products
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| parse_raw_product(raw, index, &mut scratch))
+        .collect()
+}
+
+/// Parses a /products/{handle}.json answer (the older single shape).
+pub fn parse_single_product(body: &[u8]) -> Result<ParsedProduct, ErrorKind> {
+    let single: wire::SingleProduct =
+        serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+    parse_raw_product(single.product, 0, &mut Vec::new())
+}
+
+fn parse_raw_product(
+    raw: &RawValue,
+    index: usize,
+    scratch: &mut Vec<u8>,
+) -> Result<ParsedProduct, ErrorKind> {
+    let bad = |reason: String| {
+        #[derive(Deserialize)]
+        struct Identity {
+            id: Option<i64>,
+            handle: Option<String>,
+        }
+        let identity = serde_json::from_str::<Identity>(raw.get()).ok();
+        let (id, handle) = identity.map_or((None, None), |i| (i.id, i.handle));
+        ErrorKind::BadProduct {
+            index,
+            product: ProductLabel {
+                id,
+                handle: handle.as_deref(),
+            }
+            .to_string(),
+            reason,
+        }
+    };
+    let wire: wire::WireProduct =
+        serde_json::from_str(raw.get()).map_err(|e| bad(e.to_string()))?;
+    let product = Product::from_wire(wire).map_err(|e| bad(e.to_string()))?;
+    let content_hash = product.content_hash(scratch);
+    Ok(ParsedProduct {
+        product,
+        content_hash,
+        raw_json: raw.get().to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,160 @@
+//! Parsing and hashing against the real captured store responses in ../shared/fixtures.
+
+use super::*;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).expect("fixture is readable")
+}
+
+/// The list fixtures with their product counts from SOURCES.md.
+const LIST_FIXTURES: &[(&str, usize)] = &[
+    ("localboxes-shopify__products.json", 17),
+    ("kiids-kingdom_chatty__shopify_products.json", 250),
+    (
+        "annie-thompson_Shopify-To-Square__products_page_1.json",
+        184,
+    ),
+    ("coros-colombia_corosBot__products.json", 45),
+    ("shopify-toolkit-extension__products.json", 30),
+];
+
+fn with_updated_at(body: &[u8], stamp: &str) -> Vec<u8> {
+    let mut value: serde_json::Value = serde_json::from_slice(body).unwrap();
+    for product in value["products"].as_array_mut().unwrap() {
+        product["updated_at"] = stamp.into();
+        for variant in product["variants"].as_array_mut().unwrap() {
+            variant["updated_at"] = stamp.into();
+        }
+    }
+    serde_json::to_vec(&value).unwrap()
+}
+
+#[test]
+fn every_list_fixture_parses_completely() {
+    for (name, count) in LIST_FIXTURES {
+        let products = parse_products_page(&fixture(name)).unwrap();
+        assert_eq!(products.len(), *count, "{name}");
+        assert!(products.iter().all(|p| !p.product.variants.is_empty()));
+    }
+}
+
+#[test]
+fn bare_collection_array_is_rejected_but_wrapped_parses() {
+    let body = fixture("decathlon-us_Los-Prompteros-Project__collection_hiking-boots.json");
+    assert!(matches!(
+        parse_products_page(&body),
+        Err(ErrorKind::BadJson(_))
+    ));
+    let mut wrapped = b"{\"products\":".to_vec();
+    wrapped.extend_from_slice(&body);
+    wrapped.push(b'}');
+    let products = parse_products_page(&wrapped).unwrap();
+    assert_eq!(products.len(), 12);
+    let variants: usize = products.iter().map(|p| p.product.variants.len()).sum();
+    assert_eq!(variants, 99);
+}
+
+#[test]
+fn volatile_updated_at_does_not_change_the_hash() {
+    for (name, _) in LIST_FIXTURES {
+        let body = fixture(name);
+        let a = parse_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00")).unwrap();
+        let b = parse_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00")).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                x.content_hash, y.content_hash,
+                "{name} {}",
+                x.product.handle
+            );
+            assert_ne!(x.raw_json, y.raw_json);
+        }
+    }
+}
+
+#[test]
+fn a_real_price_change_changes_the_hash() {
+    let body = fixture("shopify-toolkit-extension__products.json");
+    let before = parse_products_page(&body).unwrap();
+    let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    value["products"][3]["variants"][0]["price"] = "1.23".into();
+    let after = parse_products_page(&serde_json::to_vec(&value).unwrap()).unwrap();
+    for (index, (x, y)) in before.iter().zip(&after).enumerate() {
+        assert_eq!(
+            x.content_hash == y.content_hash,
+            index != 3,
+            "product {index}"
+        );
+    }
+}
+
+#[test]
+fn compare_at_none_forms_are_equivalent() {
+    let body = fixture("shopify-toolkit-extension__products.json");
+    let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let base = parse_products_page(&body).unwrap()[0].content_hash.clone();
+    for none in [
+        serde_json::Value::Null,
+        "".into(),
+        "0.00".into(),
+        "0".into(),
+    ] {
+        value["products"][0]["variants"][0]["compare_at_price"] = none;
+        let page = parse_products_page(&serde_json::to_vec(&value).unwrap()).unwrap();
+        assert_eq!(page[0].content_hash, base);
+        assert_eq!(page[0].product.variants[0].compare_at_price_cents, None);
+    }
+}
+
+#[test]
+fn list_and_single_shape_of_the_same_product_hash_the_same() {
+    let list = parse_products_page(&fixture("localboxes-shopify__products.json")).unwrap();
+    let single = parse_single_product(&fixture("localboxes-shopify__product.json")).unwrap();
+    let same = list
+        .iter()
+        .find(|p| p.product.handle == single.product.handle)
+        .expect("the single capture's product is in the list capture");
+    assert_eq!(single.product.variants[0].available, Some(true));
+    assert_eq!(same.content_hash, single.content_hash);
+}
+
+#[test]
+fn prices_keep_the_exact_string_and_exact_cents() {
+    let products = parse_products_page(&fixture("coros-colombia_corosBot__products.json")).unwrap();
+    let variant = &products[0].product.variants[0];
+    assert!(variant.price.contains('.'), "{}", variant.price);
+    assert_eq!(
+        Money::parse(&variant.price).unwrap().cents(),
+        variant.price_cents
+    );
+    assert!(products
+        .iter()
+        .flat_map(|p| &p.product.variants)
+        .any(|v| v.price == "1099000.00" && v.price_cents == 109_900_000));
+}
+
+#[test]
+fn a_product_without_id_fails_the_page_naming_it() {
+    let body = br#"{"products":[{"title":"T","handle":"no-id","variants":[]}]}"#;
+    let message = parse_products_page(body).unwrap_err().to_string();
+    assert!(
+        message.contains("no-id") && message.contains("id"),
+        "{message}"
+    );
+}
+
+#[test]
+fn hostile_bodies_are_classified_errors() {
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<Vec<u8>> = vec![
+        b"<html>hi</html>".to_vec(),
+        b"{\"products\":[{\"id\":1,".to_vec(),
+        b"{\"products\":[{\"id\":1,\"title\":\"\xff\xfe\"}]}".to_vec(),
+        deep.into_bytes(),
+        b"{\"products\":[{\"id\":1,\"title\":\"a\",\"handle\":\"h\",\"variants\":[{\"id\":2,\"price\":\"abc\"}]}]}".to_vec(),
+    ];
+    for body in cases {
+        assert!(parse_products_page(&body).is_err());
+    }
+}

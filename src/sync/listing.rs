@@ -1,0 +1,142 @@
+//! The listing phase: /products.json page by page from the cursor until an empty or short
+//! page, or Shopify's page * limit cap. Fetching and parsing the next page overlaps with
+//! writing the current one through a bounded channel, so memory holds at most a few pages.
+
+use tokio::sync::mpsc;
+use url::Url;
+
+use super::{Error, Listing, RequestCounter, SyncContext};
+use crate::config::StoreConfig;
+use crate::store::{PageWrite, RunStart};
+use crate::storefront::{self, ErrorKind, ParsedProduct, LISTING_CAP};
+
+/// What the fetcher hands the writer loop.
+enum Fetched {
+    Page {
+        number: i64,
+        products: Vec<ParsedProduct>,
+    },
+    End(Listing),
+}
+
+/// Walks the listing from the run's cursor, writing each page with its cursor.
+pub(super) async fn enumerate(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    requests: &RequestCounter,
+) -> Result<Listing, Error> {
+    let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
+    let fetcher = fetch_pages(ctx, store, start.next_page, requests, pages_tx);
+    let writer = async {
+        while let Some(item) = pages_rx.recv().await {
+            match item? {
+                Fetched::Page { number, products } => {
+                    let count = products.len() as u64;
+                    let page = PageWrite {
+                        store_id: start.store_id,
+                        run_id: start.run_id,
+                        products,
+                        next_page: number + 1,
+                        requests: requests.take(),
+                    };
+                    ctx.writer
+                        .call(move |db| db.apply_page(page))
+                        .await
+                        .map_err(|source| Error::Store {
+                            store: store.name.clone(),
+                            source,
+                        })?;
+                    ctx.progress.add(1, count);
+                }
+                Fetched::End(listing) => return Ok(listing),
+            }
+        }
+        Err(Error::Interrupted(store.name.clone()))
+    };
+    // The fetcher stops by itself once the writer loop returns and drops the receiver.
+    let (_, result) = tokio::join!(fetcher, writer);
+    result
+}
+
+/// Fetches and parses pages in order, sending each to the writer loop; stops at the end of the
+/// listing, on the first error, on cancellation, or when the receiver is gone.
+async fn fetch_pages(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    first_page: i64,
+    requests: &RequestCounter,
+    pages: mpsc::Sender<Result<Fetched, Error>>,
+) {
+    let limit = i64::from(ctx.page_size);
+    let mut number = first_page;
+    loop {
+        let item = tokio::select! {
+            _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
+            _ = pages.closed() => return,
+            item = fetch_page(ctx, store, number, limit, requests) => item,
+        };
+        let last =
+            !matches!(&item, Ok(Fetched::Page { products, .. }) if products.len() as i64 == limit);
+        let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
+        if pages.send(item).await.is_err() {
+            return;
+        }
+        if last {
+            if ended_on_page {
+                let _ = pages.send(Ok(Fetched::End(Listing::Complete))).await;
+            }
+            return;
+        }
+        number += 1;
+    }
+}
+
+/// One page: its URL, the request and the parse (on a blocking thread: it is CPU work).
+async fn fetch_page(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    number: i64,
+    limit: i64,
+    requests: &RequestCounter,
+) -> Result<Fetched, Error> {
+    if number * limit > i64::from(LISTING_CAP) {
+        return Ok(Fetched::End(Listing::Capped));
+    }
+    let url = page_url(&store.url, limit, number);
+    requests.record();
+    ctx.progress
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = match ctx.client.get_json(&store.name, &url).await {
+        Ok(body) => body,
+        Err(e) if is_listing_cap(&e.kind) => return Ok(Fetched::End(Listing::Capped)),
+        Err(e) => return Err(e.into()),
+    };
+    let parsed = tokio::task::spawn_blocking(move || storefront::parse_products_page(&body))
+        .await
+        .expect("page parser does not panic");
+    match parsed {
+        Ok(products) if products.is_empty() => Ok(Fetched::End(Listing::Complete)),
+        Ok(products) => Ok(Fetched::Page { number, products }),
+        Err(kind) => Err(storefront::Error {
+            store: store.name.clone(),
+            url: url.to_string(),
+            kind,
+        }
+        .into()),
+    }
+}
+
+fn page_url(base: &Url, limit: i64, page: i64) -> Url {
+    let mut url = base.join("products.json").expect("static path joins");
+    url.query_pairs_mut()
+        .append_pair("limit", &limit.to_string())
+        .append_pair("page", &page.to_string());
+    url
+}
+
+/// Shopify's answer past page * limit = 25,000: HTTP 400 naming the limit.
+fn is_listing_cap(kind: &ErrorKind) -> bool {
+    matches!(kind, ErrorKind::Status { status: 400, detail } if detail.contains("exceeds the"))
+}
