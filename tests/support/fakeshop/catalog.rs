@@ -82,7 +82,7 @@ impl Rule {
             Rule::Sale => m.on_sale,
             Rule::ProductType(t) => &m.product_type == t,
             Rule::Vendor(v) => m.vendor.trim() == v,
-            Rule::Bucket(k) => splitmix(p.id() ^ k.wrapping_mul(0x5851_F42D)) % 10 == 0,
+            Rule::Bucket(k) => splitmix(p.id() ^ k.wrapping_mul(0x5851_F42D)).is_multiple_of(10),
         }
     }
 }

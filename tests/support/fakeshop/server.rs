@@ -22,6 +22,7 @@ use super::shapes;
 use super::RequestRecord;
 
 pub type Hook = Arc<dyn Fn(&str, usize) + Send + Sync>;
+type CollCache = HashMap<String, (u64, Arc<Vec<Arc<Product>>>)>;
 
 pub struct GateSlot {
     pub path: String,
@@ -38,7 +39,7 @@ pub struct Shared {
     pub hook: RwLock<Option<Hook>>,
     pub gates: Mutex<Vec<GateSlot>>,
     pub clock: AtomicI64,
-    pub coll_cache: Mutex<HashMap<String, (u64, Arc<Vec<Arc<Product>>>)>>,
+    pub coll_cache: Mutex<CollCache>,
     pub faults: Mutex<FaultState>,
     pub stop: watch::Sender<bool>,
 }
@@ -220,7 +221,7 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Respon
     resp
 }
 
-fn page_args(query: &str, cap: usize) -> Result<(usize, usize), Response<Body>> {
+fn page_args(query: &str, cap: usize) -> Result<(usize, usize), Box<Response<Body>>> {
     let limit = match query_param(query, "limit").and_then(|v| v.parse::<usize>().ok()) {
         None | Some(0) => 30,
         Some(l) => l.min(250),
@@ -231,7 +232,7 @@ fn page_args(query: &str, cap: usize) -> Result<(usize, usize), Response<Body>> 
         .max(1);
     if page.saturating_mul(limit) > cap {
         let body = format!("{{\"errors\":\"Page * Limit exceeds the {cap} limit.\"}}");
-        return Err(json(StatusCode::BAD_REQUEST, body));
+        return Err(Box::new(json(StatusCode::BAD_REQUEST, body)));
     }
     Ok(((page - 1) * limit, limit))
 }
@@ -261,7 +262,7 @@ fn route(sh: &Shared, path: &str, query: &str, host: &str) -> Response<Body> {
     if path == "/products.json" {
         let (skip, limit) = match page_args(query, cat.cap) {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let listed = cat.products.iter().filter(|p| !p.hidden);
         return json(StatusCode::OK, products_page(sh, listed, skip, limit));
@@ -269,7 +270,7 @@ fn route(sh: &Shared, path: &str, query: &str, host: &str) -> Response<Body> {
     if path == "/collections.json" {
         let (skip, limit) = match page_args(query, cat.cap) {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let end = (skip + limit).min(cat.collections.len());
         let page = cat.collections.get(skip.min(end)..end).unwrap_or(&[]);
@@ -284,7 +285,7 @@ fn route(sh: &Shared, path: &str, query: &str, host: &str) -> Response<Body> {
         };
         let (skip, limit) = match page_args(query, cat.cap) {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         return json(StatusCode::OK, products_page(sh, list.iter(), skip, limit));
     }
