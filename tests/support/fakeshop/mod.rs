@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod faults;
+pub mod payloads;
 pub mod server;
 pub mod shapes;
 pub mod template;
@@ -18,7 +19,8 @@ use tokio::sync::watch;
 
 #[allow(unused_imports)]
 pub use catalog::{Catalog, Collection, Rule};
-pub use faults::Faults;
+#[allow(unused_imports)]
+pub use faults::{Fault, Faults, RetryAfter, ReuseRefusal};
 use server::{GateSlot, Shared};
 #[allow(unused_imports)]
 pub use shapes::{single_shape, strip_volatile};
@@ -277,8 +279,36 @@ impl FakeShop {
         self.sh.cat.write().unwrap().cap = cap;
     }
 
-    /// Replaces the fault configuration.
+    /// Replaces the fault configuration (scripted faults and an active lockout are kept).
     pub fn set_faults(&self, faults: Faults) {
         self.sh.faults.lock().unwrap().set(faults);
+    }
+    /// The next `count` requests whose path starts with `path_prefix` get `fault`
+    /// (queued after earlier scripts for the same path; checked before random faults).
+    pub fn script_fault(&self, path_prefix: &str, count: usize, fault: Fault) {
+        if count > 0 {
+            let mut st = self.sh.faults.lock().unwrap();
+            st.script.push_back((path_prefix.to_string(), count, fault));
+        }
+    }
+    pub fn clear_scripted_faults(&self) {
+        self.sh.faults.lock().unwrap().script.clear();
+    }
+    /// Starts the Cloudflare-style lockout now.
+    pub fn trigger_lockout(&self) {
+        self.sh.faults.lock().unwrap().lockout = Some(Instant::now());
+    }
+    /// Whether a lockout is in force (the silence clock has not run out yet).
+    pub fn lockout_active(&self) -> bool {
+        let st = self.sh.faults.lock().unwrap();
+        st.lockout
+            .is_some_and(|t| t.elapsed() < st.cfg.lockout_silence)
+    }
+    pub fn end_lockout(&self) {
+        self.sh.faults.lock().unwrap().lockout = None;
+    }
+    /// Requests currently held by `Fault::Hang`.
+    pub fn hung_requests(&self) -> usize {
+        self.sh.faults.lock().unwrap().hung
     }
 }

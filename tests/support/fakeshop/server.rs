@@ -2,7 +2,6 @@
 //! request log and the test hooks (callbacks and gates) run before each response.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -43,6 +42,18 @@ pub struct Shared {
     pub faults: Mutex<FaultState>,
     pub stop: watch::Sender<bool>,
 }
+
+/// Returned to hyper to drop a connection without answering.
+#[derive(Debug)]
+pub struct Abort;
+
+impl std::fmt::Display for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Abort {}
 
 /// Per-request connection facts.
 #[derive(Clone, Copy, Debug)]
@@ -140,7 +151,7 @@ async fn serve_conn(sh: Arc<Shared>, stream: TcpStream, peer: SocketAddr, conn_i
             seq: seq.fetch_add(1, Ordering::SeqCst) + 1,
         };
         let sh = sh2.clone();
-        async move { Ok::<_, Infallible>(handle(sh, req, ctx).await) }
+        async move { handle(sh, req, ctx).await.ok_or(Abort) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -177,7 +188,7 @@ pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Response<Body> {
+async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Option<Response<Body>> {
     let received = Instant::now();
     let received_at = SystemTime::now();
     let path = req.uri().path().to_string();
@@ -206,17 +217,19 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Respon
         conn_seq: ctx.seq,
         fault: None,
     };
-    let (resp, fault) = match faults::pick(&sh, &path, ctx, &host) {
+    let resp = match faults::pick(&sh, &path, ctx) {
         Some(action) => {
             rec.fault = Some(action.name());
-            faults::perform(&sh, action, &mut rec).await
+            if matches!(action, faults::Action::Fault(faults::Fault::Hang)) {
+                sh.record(rec.clone());
+                return faults::perform(&sh, action, &host, || route(&sh, &path, &query, &host))
+                    .await;
+            }
+            faults::perform(&sh, action, &host, || route(&sh, &path, &query, &host)).await
         }
-        None => (route(&sh, &path, &query, &host), None),
+        None => Some(route(&sh, &path, &query, &host)),
     };
-    if let Some(f) = fault {
-        rec.fault = Some(f);
-    }
-    rec.status = resp.status().as_u16();
+    rec.status = resp.as_ref().map_or(0, |r| r.status().as_u16());
     sh.record(rec);
     resp
 }
@@ -303,6 +316,10 @@ fn route(sh: &Shared, path: &str, query: &str, host: &str) -> Response<Body> {
         "/sitemap.xml" => return xml(shapes::sitemap_index(&cat, &base)),
         "/sitemap_collections_1.xml" => return xml(shapes::sitemap_collections(&cat, &base)),
         "/sitemap_pages_1.xml" => return xml(shapes::sitemap_pages(&base)),
+        "/password" => {
+            let page = "<!DOCTYPE html><html><body><form action=\"/password\">Password</form></body></html>";
+            return respond(StatusCode::OK, "text/html; charset=utf-8", page);
+        }
         _ => {}
     }
     if let Some(n) = path
