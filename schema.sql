@@ -66,7 +66,7 @@ CREATE TABLE products (
     title              TEXT NOT NULL,
     vendor             TEXT NOT NULL,
     product_type       TEXT NOT NULL,
-    tags               TEXT NOT NULL,  -- JSON array of strings, as the store listed them
+    tags               TEXT NOT NULL,  -- JSON array of strings, sorted
     body_html          TEXT NOT NULL,
     published_at       TEXT,           -- as the store sent it
     created_at         TEXT,           -- as the store sent it
@@ -109,7 +109,8 @@ CREATE TABLE variants (
 );
 CREATE INDEX variants_by_product ON variants(store_id, product_id);
 
--- images: current images of each product.
+-- images: current images of each product. Real stores reuse one image id in several products,
+-- so an image is keyed by its product too.
 CREATE TABLE images (
     store_id    INTEGER NOT NULL,
     image_id    INTEGER NOT NULL,
@@ -120,10 +121,9 @@ CREATE TABLE images (
     height      INTEGER,
     variant_ids TEXT NOT NULL,  -- JSON array of variant ids shown by this image
     written_run INTEGER NOT NULL,
-    PRIMARY KEY (store_id, image_id),
+    PRIMARY KEY (store_id, product_id, image_id),
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
-CREATE INDEX images_by_product ON images(store_id, product_id);
 
 -- options: a product's options (Size, Color, ...) with their values in order.
 CREATE TABLE options (
