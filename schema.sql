@@ -44,6 +44,7 @@ CREATE TABLE sync_runs (
     products_deleted   INTEGER NOT NULL DEFAULT 0,
     products_restored  INTEGER NOT NULL DEFAULT 0,  -- tombstoned products seen alive again
     listing_capped     INTEGER NOT NULL DEFAULT 0,  -- 1 when /products.json answered the cap
+    resumes            INTEGER NOT NULL DEFAULT 0,  -- times the run was resumed from its cursor
     error              TEXT                         -- why the run failed, one line
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);

@@ -58,7 +58,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "warn",
-        (false, 0) if interactive && matches!(cli.command, Command::Sync { .. }) => "warn",
+        // A one-shot sync reports on stdout and in its exit code; logs are for -v.
+        (false, 0) if matches!(cli.command, Command::Sync { .. }) => "warn",
         (false, 0) => "info",
         (false, 1) => "debug",
         (false, _) => "trace",

@@ -124,7 +124,8 @@ impl WriteDb {
                 .ctx(path, "reading cursor")?;
             if let Some((run_id, phase, next_page, position)) = cursor {
                 tx.execute(
-                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL
+                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL,
+                         resumes = resumes + 1
                      WHERE run_id = ?1",
                     [run_id],
                 )
