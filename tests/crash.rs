@@ -22,7 +22,11 @@ fn sqlite3(db: &Path, sql: &str) -> String {
         .arg(sql)
         .output()
         .expect("the sqlite3 CLI is installed");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
@@ -115,8 +119,14 @@ async fn killed_at_random_moments_the_sync_resumes_and_ends_with_an_exact_mirror
     assert_consistent(&db);
     assert_mirror_equals(&shop, &db);
     for id in removed {
-        let sql = format!("SELECT count(*) FROM products WHERE product_id = {id} AND deleted_at IS NOT NULL");
-        assert_eq!(scalar(&db, &sql), 1, "removed product {id} is not tombstoned");
+        let sql = format!(
+            "SELECT count(*) FROM products WHERE product_id = {id} AND deleted_at IS NOT NULL"
+        );
+        assert_eq!(
+            scalar(&db, &sql),
+            1,
+            "removed product {id} is not tombstoned"
+        );
     }
     let resumed = scalar(&db, "SELECT coalesce(sum(resumes), 0) FROM sync_runs");
     assert!(resumed > 0, "no run was ever resumed from its cursor");

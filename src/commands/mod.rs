@@ -48,6 +48,12 @@ impl From<crate::store::Error> for Failure {
     }
 }
 
+/// Prints one line on stdout; a closed pipe (`| head`) is not an error worth a panic.
+pub(crate) fn print_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 /// Folds a multi-line message onto one line.
 pub(crate) fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
