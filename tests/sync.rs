@@ -171,10 +171,11 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     let db = dir.path().join("m.db");
     assert_eq!(sync(&db, &shop.url()).await.code, Some(0));
 
-    // Mid-crawl (while page 3 is held), remove two products from already-listed pages and add
-    // three new ones at the top: every later page shifts, so the pass skips live products.
+    // Mid-crawl (while page 3 is held), remove three products from pages already listed and
+    // add one at the top: every later page shifts up by two, so this pass skips live products
+    // at each page boundary. They must be confirmed alive, not tombstoned.
     let ids = shop.product_ids();
-    let removed = [ids[5], ids[300]];
+    let removed = [ids[5], ids[300], ids[400]];
     let gate = shop.pause_nth("/products.json", 3);
     let (db2, url) = (db.clone(), shop.url());
     let running = tokio::spawn(async move { sync(&db2, &url).await });
@@ -182,11 +183,16 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     for id in removed {
         assert!(shop.remove_product(id));
     }
-    let added: Vec<u64> = (0..3).map(|_| shop.add_product()).collect();
-    // Shift by removing a product from a page not yet listed too.
+    let added = [shop.add_product()];
+    shop.clear_request_log();
     gate.release();
     let result = running.await.unwrap();
     assert_eq!(result.code, Some(0), "{}", result.stderr);
+    let checked_alive = shop
+        .request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/products/") && r.status == 200)
+        .count();
 
     let live: std::collections::BTreeSet<i64> =
         shop.product_ids().into_iter().map(|id| id as i64).collect();
@@ -201,8 +207,12 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     for id in &tombstoned {
         assert!(!live.contains(id), "live product {id} was marked deleted");
     }
-    // The removed products were seen on page 1-2 before removal in this run, so the next
-    // complete run marks them; the new ones arrive with it.
+    assert!(
+        checked_alive >= 2,
+        "the shifted listing skipped no product: test is not testing"
+    );
+    // The removed products were seen on pages 1-2 before removal in this run, so the next
+    // complete run marks them; the new one arrives with it.
     let third = sync(&db, &shop.url()).await;
     assert_eq!(third.code, Some(0), "{}", third.stderr);
     for id in removed {
@@ -222,15 +232,34 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     }
     assert_mirror_equals(&shop, &db);
 
-    // A tombstoned product that comes back is restored.
+    // A tombstoned product that is listed again is restored, with an event.
+    let back = shop.product_ids()[7] as i64;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tombstone = "UPDATE products SET deleted_at = '2026-01-01 00:00:00' WHERE product_id = ?1";
+    conn.execute(tombstone, [back]).unwrap();
+    drop(conn);
     let again = sync(&db, &shop.url()).await;
-    assert_eq!(again.code, Some(0));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    let restored =
+        format!("SELECT count(*) FROM products WHERE product_id = {back} AND deleted_at IS NULL");
+    assert_eq!(scalar(&db, &restored), 1);
+    let event = format!(
+        "SELECT count(*) FROM product_events WHERE product_id = {back} AND event = 'restored'"
+    );
+    assert_eq!(scalar(&db, &event), 1);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT products_restored FROM sync_runs ORDER BY run_id DESC LIMIT 1"
+        ),
+        1
+    );
     assert_eq!(
         scalar(
             &db,
             "SELECT count(*) FROM products WHERE deleted_at IS NOT NULL"
         ),
-        2
+        3
     );
 }
 
