@@ -326,3 +326,43 @@ async fn clear_errors_and_exit_codes() {
     assert!(html.stderr.contains("not JSON"), "{}", html.stderr);
     assert_eq!(scalar(&db, "SELECT count(*) FROM products"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_file_syncs_several_stores_in_one_process() {
+    let first = FakeShop::start(Catalog::generate(300, 1)).await;
+    let second = FakeShop::start(Catalog::generate(200, 2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fleet.db");
+    let config = dir.path().join("fleet.json");
+    let text = serde_json::json!({
+        "database": { "path": db },
+        "stores": {
+            "first": { "url": first.url() },
+            "second": { "url": second.url() },
+        }
+    });
+    std::fs::write(&config, text.to_string()).unwrap();
+    let mut command = shopmirror();
+    command.arg("--config").arg(&config).arg("sync");
+    let result = support::run(command).await;
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    assert!(
+        result.stdout.contains("first: complete") && result.stdout.contains("second: complete")
+    );
+    let per_store = "SELECT group_concat(name || '=' || n, ',') FROM (SELECT s.name, count(*) AS n
+                     FROM products p JOIN stores s USING (store_id) GROUP BY s.name ORDER BY s.name)";
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let counts: String = conn.query_row(per_store, [], |r| r.get(0)).unwrap();
+    assert_eq!(counts, "first=300,second=200");
+
+    // One store by name.
+    let mut command = shopmirror();
+    command
+        .arg("--config")
+        .arg(&config)
+        .arg("sync")
+        .arg("second");
+    let result = support::run(command).await;
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 3);
+}
