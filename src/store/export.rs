@@ -342,6 +342,43 @@ mod tests {
         assert_eq!(ids(&path, &since_with_deleted), [10, 11], "deleted after");
     }
 
+    /// The `--collection` query against the membership shape the catalog branch adds. Once the
+    /// real tables are in schema.sql this test steps aside and the integration test
+    /// `collection_filter_exports_members_in_collection_order` covers the filter.
+    #[test]
+    fn collection_filter_follows_membership_order() {
+        let (_dir, path) = database();
+        if Reader::open(&path).unwrap().has_collections().unwrap() {
+            return;
+        }
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE collections (store_id INTEGER, collection_id INTEGER, handle TEXT);
+                 CREATE TABLE collection_products (store_id INTEGER, collection_id INTEGER,
+                     product_id INTEGER, position INTEGER);
+                 INSERT INTO collections VALUES (1, 5, 'sale'), (2, 6, 'sale'), (1, 7, 'other');
+                 INSERT INTO collection_products VALUES
+                     (1, 5, 11, 1), (1, 5, 10, 2), (2, 6, 20, 1), (1, 7, 10, 1);",
+            )
+            .unwrap();
+        let sale = ExportFilter {
+            collection: Some("sale".into()),
+            ..ExportFilter::default()
+        };
+        assert_eq!(ids(&path, &sale), [10, 20], "deleted 11 left out");
+        let with_deleted = ExportFilter {
+            include_deleted: true,
+            ..sale.clone()
+        };
+        assert_eq!(ids(&path, &with_deleted), [11, 10, 20], "collection order");
+        let in_a = ExportFilter {
+            store: Some("a".into()),
+            ..with_deleted
+        };
+        assert_eq!(ids(&path, &in_a), [11, 10]);
+    }
+
     #[test]
     fn children_come_in_position_order_and_the_callback_error_stops() {
         let (_dir, path) = database();
