@@ -70,38 +70,20 @@ impl Reader {
         product: &str,
     ) -> Result<Option<ProductHistory>, Error> {
         let path = &self.path;
-        let id: Option<i64> = product.parse().ok();
-        let found = self
-            .conn
-            .query_row(
-                "SELECT p.store_id, s.name, p.product_id, p.handle, p.title, p.first_seen_at,
-                     p.last_seen_at, p.deleted_at
-                 FROM products p JOIN stores s USING (store_id)
-                 WHERE s.name = ?1 AND (p.product_id = ?2 OR p.handle = ?3)
-                 ORDER BY p.product_id IS ?2 DESC, p.deleted_at IS NULL DESC,
-                     p.last_seen_at DESC
-                 LIMIT 1",
-                params![store, id, product],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        ProductHistory {
-                            store: r.get(1)?,
-                            product_id: r.get(2)?,
-                            handle: r.get(3)?,
-                            title: r.get(4)?,
-                            first_seen_at: r.get(5)?,
-                            last_seen_at: r.get(6)?,
-                            deleted_at: r.get(7)?,
-                            versions: Vec::new(),
-                            events: Vec::new(),
-                            variant_changes: Vec::new(),
-                        },
-                    ))
-                },
-            )
-            .optional()
-            .ctx(path, "looking up product")?;
+        let by_id = match product.parse::<i64>() {
+            Ok(id) => self.find_product(store, "", "p.product_id = ?2", &id)?,
+            Err(_) => None,
+        };
+        let found = match by_id {
+            Some(found) => Some(found),
+            None => self.find_product(
+                // Without statistics SQLite would scan the store's primary key range instead.
+                store,
+                "INDEXED BY products_by_handle",
+                "p.handle = ?2",
+                &product,
+            )?,
+        };
         let Some((store_id, mut history)) = found else {
             return Ok(None);
         };
@@ -172,5 +154,44 @@ impl Reader {
             })
             .ctx(path, "reading variant changes")?;
         Ok(Some(history))
+    }
+
+    /// The product of `store` matching `condition` on ?2 (using `index`, if given): the live
+    /// one first, then the most recently seen.
+    fn find_product(
+        &self,
+        store: &str,
+        index: &str,
+        condition: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<(i64, ProductHistory)>, Error> {
+        let sql = format!(
+            "SELECT p.store_id, s.name, p.product_id, p.handle, p.title, p.first_seen_at,
+                 p.last_seen_at, p.deleted_at
+             FROM products p {index} JOIN stores s USING (store_id)
+             WHERE s.name = ?1 AND {condition}
+             ORDER BY p.deleted_at IS NULL DESC, p.last_seen_at DESC
+             LIMIT 1"
+        );
+        self.conn
+            .query_row(&sql, params![store, value], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ProductHistory {
+                        store: r.get(1)?,
+                        product_id: r.get(2)?,
+                        handle: r.get(3)?,
+                        title: r.get(4)?,
+                        first_seen_at: r.get(5)?,
+                        last_seen_at: r.get(6)?,
+                        deleted_at: r.get(7)?,
+                        versions: Vec::new(),
+                        events: Vec::new(),
+                        variant_changes: Vec::new(),
+                    },
+                ))
+            })
+            .optional()
+            .ctx(&self.path, "looking up product")
     }
 }
