@@ -503,6 +503,15 @@ async fn file_output_is_atomic_and_needs_force_to_replace() {
     let out = f.run(&["export", "--output", name]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(std::fs::read(&file).unwrap(), expected);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode();
+    std::fs::write(dir.join("plain"), "").unwrap();
+    let plain = mode(&dir.join("plain"));
+    assert_eq!(
+        mode(&file),
+        plain,
+        "permissions of any new file, not the temp file's 0600"
+    );
 
     std::fs::write(&file, "keep me").unwrap();
     let refused = f.run(&["export", "--output", name]).await;

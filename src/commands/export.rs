@@ -110,6 +110,7 @@ fn to_file(
     let mut temp = tempfile::Builder::new()
         .prefix(".shopmirror-export-")
         .suffix(".tmp")
+        .permissions(new_file_permissions(path))
         .tempfile_in(dir)
         .map_err(|e| failed("cannot create a temporary file next to", e))?;
     let products = {
@@ -139,6 +140,16 @@ fn to_file(
         .map_err(|e| failed("cannot sync the directory of", e))?;
     tracing::debug!(products, file = %target, "export written");
     Ok(())
+}
+
+/// What the export file gets: the replaced file's permissions, else those of any new file
+/// (0666 less the umask) rather than a temp file's owner-only 0600.
+fn new_file_permissions(path: &Path) -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => meta.permissions(),
+        _ => std::fs::Permissions::from_mode(0o666),
+    }
 }
 
 fn exists(path: &Path) -> Failure {
