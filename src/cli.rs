@@ -60,6 +60,7 @@ pub struct ExportArgs {
     /// Only this store (default: every store).
     #[arg(long, value_name = "NAME")]
     pub store: Option<String>,
+    /// Output format.
     #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
     pub format: ExportFormat,
     /// Only products whose content changed at or after TIME (RFC 3339, YYYY-MM-DD or
