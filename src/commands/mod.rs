@@ -2,6 +2,8 @@
 //! codes. One file per command.
 
 mod check_config;
+mod export;
+mod history;
 mod status;
 mod sync;
 
@@ -76,5 +78,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
+        Command::Export(args) => export::run(&config, &args),
+        Command::History {
+            store,
+            product,
+            json,
+        } => history::run(&config, &store, &product, json),
     }
 }
