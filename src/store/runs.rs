@@ -244,6 +244,7 @@ impl WriteDb {
                      WHERE store_id = ?1 AND product_id = ?2 AND deleted_at IS NULL",
                 )
                 .ctx(path, "preparing tombstone")?;
+            let mut deleted = 0i64;
             for &id in &checks.gone {
                 if tombstone
                     .execute(params![checks.store_id, id, now])
@@ -259,11 +260,12 @@ impl WriteDb {
                         &now,
                         checks.run_id,
                     )?;
+                    deleted += 1;
                 }
             }
             tx.execute(
                 "UPDATE sync_runs SET products_deleted = products_deleted + ?2 WHERE run_id = ?1",
-                params![checks.run_id, checks.gone.len() as i64],
+                params![checks.run_id, deleted],
             )
             .ctx(path, "counting deletions")?;
             add_counts(
