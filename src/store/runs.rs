@@ -295,6 +295,23 @@ impl WriteDb {
         error: Option<&str>,
         requests: i64,
     ) -> Result<RunCounts, Error> {
+        let counts = self.record_finish(store_id, run_id, outcome, error, requests)?;
+        // Keeps the planner's statistics current (cheap with analysis_limit), so lookups by
+        // handle use their index.
+        self.conn
+            .execute_batch("PRAGMA optimize")
+            .ctx(&self.path, "optimizing")?;
+        Ok(counts)
+    }
+
+    fn record_finish(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        outcome: RunOutcome,
+        error: Option<&str>,
+        requests: i64,
+    ) -> Result<RunCounts, Error> {
         self.transaction(|tx, path| {
             tx.execute(
                 "UPDATE sync_runs SET status = ?2, finished_at = ?3, error = ?4,
