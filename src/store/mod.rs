@@ -2,12 +2,14 @@
 //! versioning), owns the single writer connection, and serves read-only queries.
 //! It knows nothing about HTTP or stores' wire formats.
 
+mod breaker;
 mod products;
 mod read;
 mod runs;
 mod schema;
 mod write;
 
+pub use breaker::HttpTotals;
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};

@@ -87,7 +87,8 @@ pub fn check_target(url: &Url, allow_private: bool) -> Result<(), ErrorKind> {
 
 /// Decides one redirect hop from `previous` (oldest first) to `next`.
 pub fn check_hop(previous: &[Url], next: &Url, allow_private: bool) -> Result<(), String> {
-    if previous.len() >= MAX_REDIRECTS {
+    // `previous` starts with the original URL: it holds one entry per request already sent.
+    if previous.len() > MAX_REDIRECTS {
         return Err(format!("more than {MAX_REDIRECTS} redirects"));
     }
     let downgrade = previous
@@ -235,9 +236,15 @@ mod tests {
         let metadata = url("https://169.254.169.254/latest/meta-data");
         assert!(check_hop(&shop, &metadata, true).is_err());
         let public = url("https://other.example/products.json");
-        let five = vec![shop[0].clone(); 5];
-        assert!(check_hop(&five[..4], &public, false).is_ok());
-        assert!(check_hop(&five, &public, false).is_err());
+        let sent = vec![shop[0].clone(); 6];
+        assert!(
+            check_hop(&sent[..5], &public, false).is_ok(),
+            "the 5th redirect"
+        );
+        assert!(
+            check_hop(&sent, &public, false).is_err(),
+            "the 6th redirect"
+        );
     }
 
     #[tokio::test]
