@@ -131,10 +131,14 @@ async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
     let counts = sync_store(&ctx, &store(&shop)).await.unwrap();
     let log = shop.request_log();
     let faulted = log.iter().filter(|r| r.fault.is_some()).count();
+    let mut kinds = BTreeMap::new();
+    for fault in log.iter().filter_map(|r| r.fault.as_deref()) {
+        *kinds.entry(fault).or_insert(0) += 1;
+    }
     let (status, retries, wait_ms, breaker) = runs(&db).pop().unwrap();
     println!(
         "mixed faults: {} requests ({faulted} faulted), {retries} retries, {wait_ms} ms waited, \
-         {:.1} s total, {} products, breaker {breaker:?}",
+         {:.1} s total, {} products, breaker {breaker:?}; faults {kinds:?}",
         log.len(),
         started.elapsed().as_secs_f64(),
         counts.new
