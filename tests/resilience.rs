@@ -338,3 +338,57 @@ async fn requests_to_one_host_are_paced() {
 /// Whole syncs: resuming after exhausted retries, and the mixed fault load.
 #[path = "resilience/sync.rs"]
 mod sync;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_are_emitted_per_store() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).unwrap();
+    let shop = fake(30, Faults::default()).await;
+    shop.script_fault(
+        "/products.json",
+        1,
+        Fault::TooManyRequests(RetryAfter::Seconds(0)),
+    );
+    shop.script_fault("/products.json", 1, Fault::Block430);
+    let c = client(settings());
+    let url = products_url(&shop);
+    assert!(c.get_json("metered", &url).await.is_err());
+    let text = handle.render();
+    for line in [
+        r#"shopmirror_http_requests_total{store="metered",status="4xx"} 2"#,
+        r#"shopmirror_http_429_total{store="metered"} 1"#,
+        r#"shopmirror_http_retries_total{store="metered"} 1"#,
+        r#"shopmirror_breaker_open{store="metered"} 1"#,
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn store_options_and_the_example_config_load() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml");
+    let config = Config::load(Some(std::path::Path::new(example)), None).unwrap();
+    assert_eq!(config.http.retry.max_attempts, 5);
+    assert_eq!(config.http.breaker_cooldown, Duration::from_secs(120));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    let text = "[stores.a]\nurl = \"https://a.example\"\nfresh_connections = true\n\
+                myshopify_domain = \"a-shop.myshopify.com\"\n[stores.b]\nurl = \"https://b.example\"\n";
+    std::fs::write(&file, text).unwrap();
+    let config = Config::load(Some(&file), None).unwrap();
+    let a = &config.http.stores["a"];
+    assert!(a.fresh_connections);
+    assert_eq!(
+        a.fallback.as_ref().unwrap().as_str(),
+        "https://a-shop.myshopify.com/"
+    );
+    assert!(!config.http.stores.contains_key("b"));
+    std::fs::write(
+        &file,
+        "[stores.c]\nurl = \"https://c.example\"\nmyshopify_domain = \"a b\"\n",
+    )
+    .unwrap();
+    let e = Config::load(Some(&file), None).unwrap_err().to_string();
+    assert!(e.contains("stores.c.myshopify_domain"), "{e}");
+}

@@ -112,7 +112,7 @@ async fn a_page_that_exhausts_its_retries_is_resumed_next_run() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
-    let faults = Faults::seeded(11)
+    let faults = Faults::seeded(1)
         .with(0.10, Fault::TooManyRequests(RetryAfter::Seconds(1)))
         .with(0.05, Fault::Status(503))
         .with(0.02, Fault::TruncatedClose)
@@ -143,7 +143,11 @@ async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
         started.elapsed().as_secs_f64(),
         counts.new
     );
-    assert!(faulted >= 5, "the fault load was applied: {faulted}");
+    assert_eq!(
+        kinds.len(),
+        4,
+        "every kind of fault was injected: {kinds:?}"
+    );
     assert_eq!(status, "complete");
     assert_eq!(
         retries as usize, faulted,
@@ -156,4 +160,48 @@ async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
         mirror, expected,
         "mirror equals the catalogue (ids and content hashes)"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_pages_fail_the_run_without_writing_anything() {
+    let shop = fake(100, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let mut s = settings();
+    s.max_body_bytes = 1 << 20;
+    let ctx = context(&db, s, 25);
+    let cases = [
+        (Fault::MissingId, "product #0"),
+        (Fault::TruncatedShort, "invalid JSON"),
+        (Fault::InvalidUtf8, "invalid JSON"),
+        (Fault::Html200, "not a Shopify storefront"),
+        (Fault::GzipBomb(64 << 20), "larger than"),
+        (Fault::Status(404), "not found"),
+    ];
+    for (fault, expect) in cases {
+        let (hooked, once) = (shop.clone(), Arc::new(AtomicUsize::new(1)));
+        let take = |n: usize| n.checked_sub(1);
+        shop.on_request(move |path, _| {
+            let due = || once.fetch_update(Ordering::SeqCst, Ordering::SeqCst, take);
+            if path.ends_with("page=2") && due().is_ok() {
+                hooked.script_fault("/products.json", 1, fault.clone());
+            }
+        });
+        let e = sync_store(&ctx, &store(&shop))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(expect) && e.contains("page=2") && e.contains(STORE),
+            "{e}"
+        );
+        assert_eq!(
+            mirrored(&db).len(),
+            25,
+            "nothing of page 2 was written: {e}"
+        );
+    }
+    shop.clear_on_request();
+    sync_store(&ctx, &store(&shop)).await.unwrap();
+    assert_eq!(mirrored(&db), catalogue(&shop));
 }
