@@ -62,13 +62,15 @@ pub struct Breaker {
 impl Breaker {
     /// Opens after `threshold` consecutive failures, for at least `cooldown`.
     pub fn new(store: &str, threshold: u32, cooldown: Duration) -> Breaker {
-        Breaker {
+        let breaker = Breaker {
             store: store.to_string(),
             threshold: threshold.max(1),
             cooldown,
             state: Mutex::new(State::Closed { failures: 0 }),
             changed: Notify::new(),
-        }
+        };
+        breaker.publish(BreakerState::Closed);
+        breaker
     }
 
     pub fn state(&self) -> BreakerState {

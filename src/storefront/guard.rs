@@ -3,7 +3,7 @@
 //! before connecting, on every redirect hop, and after DNS resolution. Also strips credentials
 //! from URLs before they reach an error or a log line.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
@@ -39,6 +39,8 @@ pub fn is_non_public(ip: IpAddr) -> bool {
     }
 }
 
+const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+
 /// Cloud instance-metadata addresses (169.254.0.0/16, fd00:ec2::254): refused even when
 /// private addresses are allowed, since no store lives there and they hand out credentials.
 pub fn is_metadata(ip: IpAddr) -> bool {
@@ -46,11 +48,7 @@ pub fn is_metadata(ip: IpAddr) -> bool {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(mapped) => mapped.is_link_local(),
-            None => {
-                v6 == "fd00:ec2::254"
-                    .parse::<std::net::Ipv6Addr>()
-                    .expect("literal")
-            }
+            None => v6 == EC2_METADATA_V6,
         },
     }
 }
