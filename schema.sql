@@ -45,7 +45,13 @@ CREATE TABLE sync_runs (
     products_restored  INTEGER NOT NULL DEFAULT 0,  -- tombstoned products seen alive again
     listing_capped     INTEGER NOT NULL DEFAULT 0,  -- 1 when /products.json answered the cap
     resumes            INTEGER NOT NULL DEFAULT 0,  -- times the run was resumed from its cursor
-    error              TEXT                         -- why the run failed, one line
+    error              TEXT,                        -- why the run failed, one line
+    retries            INTEGER NOT NULL DEFAULT 0,  -- requests repeated after a transient failure
+                                                    -- (not included in `requests`)
+    wait_ms            INTEGER NOT NULL DEFAULT 0,  -- time spent in backoff, Retry-After and
+                                                    -- open-breaker waits, milliseconds
+    breaker_state      TEXT                         -- the store's circuit breaker when the run
+                                                    -- ended: closed, open, half-open
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 

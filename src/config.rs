@@ -12,7 +12,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::storefront::{ClientSettings, MAX_PAGE_SIZE};
+use crate::storefront::{ClientSettings, RetryPolicy, StoreOptions, MAX_PAGE_SIZE};
 
 /// The database used when neither config nor flag names one.
 pub const DEFAULT_DB: &str = "shopmirror.db";
@@ -72,6 +72,22 @@ pub struct RawHttp {
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
     pub max_body_bytes: u64,
+    #[serde(with = "humantime_serde")]
+    pub max_delay: Duration,
+    #[serde(with = "humantime_serde")]
+    pub slow_response: Duration,
+    pub per_host_concurrency: usize,
+    pub pool_max_idle_per_host: usize,
+    pub max_attempts: u32,
+    #[serde(with = "humantime_serde")]
+    pub backoff_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_cap: Duration,
+    #[serde(with = "humantime_serde")]
+    pub max_retry_after: Duration,
+    pub breaker_threshold: u32,
+    #[serde(with = "humantime_serde")]
+    pub breaker_cooldown: Duration,
 }
 
 impl Default for RawHttp {
@@ -84,6 +100,16 @@ impl Default for RawHttp {
             read_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
             max_body_bytes: 32 * 1024 * 1024,
+            max_delay: Duration::from_secs(60),
+            slow_response: Duration::from_secs(5),
+            per_host_concurrency: 1,
+            pool_max_idle_per_host: 2,
+            max_attempts: 5,
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(120),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(120),
         }
     }
 }
@@ -109,6 +135,10 @@ impl Default for RawSync {
 #[serde(deny_unknown_fields, default)]
 pub struct RawStore {
     pub url: String,
+    /// Open a new connection for every request (for stores that refuse reused ones).
+    pub fresh_connections: bool,
+    /// The store's `x.myshopify.com` domain (or a full URL): asked again when `url` answers 404.
+    pub myshopify_domain: Option<String>,
 }
 
 /// Values given on the command line; they override every other layer.
@@ -197,20 +227,69 @@ impl Config {
         if raw.http.user_agent.trim().is_empty() {
             return Err(invalid("http.user_agent", "must not be empty".into()));
         }
+        if raw.http.max_attempts == 0 {
+            return Err(invalid("http.max_attempts", "must be at least 1".into()));
+        }
+        if raw.http.breaker_threshold == 0 {
+            return Err(invalid(
+                "http.breaker_threshold",
+                "must be at least 1".into(),
+            ));
+        }
+        if raw.http.per_host_concurrency == 0 {
+            return Err(invalid(
+                "http.per_host_concurrency",
+                "must be at least 1".into(),
+            ));
+        }
         let mut stores = Vec::new();
+        let mut options = std::collections::HashMap::new();
         for (name, store) in raw.stores {
             let key = format!("stores.{name}.url");
             let url = parse_store_url(&store.url).map_err(|m| invalid(&key, m))?;
+            let fallback = match &store.myshopify_domain {
+                None => None,
+                Some(domain) => {
+                    let key = format!("stores.{name}.myshopify_domain");
+                    let text = if domain.contains("://") {
+                        domain.clone()
+                    } else {
+                        format!("https://{domain}")
+                    };
+                    Some(parse_store_url(&text).map_err(|m| invalid(&key, m))?)
+                }
+            };
+            let store_options = StoreOptions {
+                fresh_connections: store.fresh_connections,
+                fallback,
+            };
+            if store_options != StoreOptions::default() {
+                options.insert(name.clone(), store_options);
+            }
             stores.push(StoreConfig { name, url });
         }
+        let h = raw.http;
         let http = ClientSettings {
-            user_agent: raw.http.user_agent,
-            allow_private: raw.http.allow_private,
-            min_delay: raw.http.min_delay,
-            connect_timeout: raw.http.connect_timeout,
-            read_timeout: raw.http.read_timeout,
-            request_timeout: raw.http.request_timeout,
-            max_body_bytes: raw.http.max_body_bytes,
+            user_agent: h.user_agent,
+            allow_private: h.allow_private,
+            min_delay: h.min_delay,
+            max_delay: h.max_delay,
+            slow_response: h.slow_response,
+            per_host_concurrency: h.per_host_concurrency,
+            connect_timeout: h.connect_timeout,
+            read_timeout: h.read_timeout,
+            request_timeout: h.request_timeout,
+            max_body_bytes: h.max_body_bytes,
+            pool_max_idle_per_host: h.pool_max_idle_per_host,
+            retry: RetryPolicy {
+                max_attempts: h.max_attempts,
+                base: h.backoff_base,
+                cap: h.backoff_cap,
+                max_retry_after: h.max_retry_after,
+            },
+            breaker_threshold: h.breaker_threshold,
+            breaker_cooldown: h.breaker_cooldown,
+            stores: options,
         };
         Ok(Config {
             file: file.map(Path::to_path_buf),

@@ -2,6 +2,7 @@
 //! versioning), owns the single writer connection, and serves read-only queries.
 //! It knows nothing about HTTP or stores' wire formats.
 
+mod breaker;
 mod export;
 mod history;
 mod products;
@@ -10,6 +11,7 @@ mod runs;
 mod schema;
 mod write;
 
+pub use breaker::HttpTotals;
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use products::{PageWrite, WriteCounts};

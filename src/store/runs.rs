@@ -4,6 +4,7 @@
 
 use rusqlite::{params, OptionalExtension};
 
+use super::breaker::HttpTotals;
 use super::products::{add_counts, insert_event, mark_seen, WriteCounts};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
@@ -294,8 +295,9 @@ impl WriteDb {
         outcome: RunOutcome,
         error: Option<&str>,
         requests: i64,
+        http: &HttpTotals,
     ) -> Result<RunCounts, Error> {
-        let counts = self.record_finish(store_id, run_id, outcome, error, requests)?;
+        let counts = self.record_finish(store_id, run_id, outcome, error, requests, http)?;
         // Keeps the planner's statistics current (cheap with analysis_limit), so lookups by
         // handle use their index.
         self.conn
@@ -311,13 +313,24 @@ impl WriteDb {
         outcome: RunOutcome,
         error: Option<&str>,
         requests: i64,
+        http: &HttpTotals,
     ) -> Result<RunCounts, Error> {
         self.transaction(|tx, path| {
             tx.execute(
                 "UPDATE sync_runs SET status = ?2, finished_at = ?3, error = ?4,
-                     requests = requests + ?5
+                     requests = requests + ?5, retries = retries + ?6,
+                     wait_ms = wait_ms + ?7, breaker_state = ?8
                  WHERE run_id = ?1",
-                params![run_id, outcome.as_str(), now_text(), error, requests],
+                params![
+                    run_id,
+                    outcome.as_str(),
+                    now_text(),
+                    error,
+                    requests,
+                    http.retries,
+                    http.wait_ms,
+                    http.breaker_state
+                ],
             )
             .ctx(path, "finishing run")?;
             if matches!(outcome, RunOutcome::Complete | RunOutcome::Capped) {

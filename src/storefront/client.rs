@@ -1,22 +1,24 @@
-//! The HTTP client stores see: identity, timeouts, pacing between requests to one host, the
-//! body-size cap, address checks (no loopback/private targets unless allowed, on every
-//! redirect hop and after DNS resolution) and classification of every answer into bytes or an
-//! `ErrorKind`. It never writes anything.
+//! The HTTP client stores see: identity, timeouts, connection pools, and for every request the
+//! store's breaker, the host's pacing, retries of transient failures, the body-size cap
+//! (counted after decompression) and classification of every answer into bytes or an
+//! `ErrorKind` naming store and URL. Metrics are bumped where each event happens. It never
+//! writes anything.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use reqwest::header::CONTENT_TYPE;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
-use url::{Host, Url};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use url::Url;
 
+use super::breaker::{Breaker, BreakerState};
 use super::error::{snippet, Error, ErrorKind};
+use super::guard::{self, check_target, redact, redact_text, CheckedResolver};
+use super::pacing::{Pace, Pacer, PacingSettings};
+use super::retry::{self, parse_retry_after, Failure, RetryPolicy, RetryStats};
 
 /// How the client behaves; built from the validated config.
 #[derive(Debug, Clone)]
@@ -24,94 +26,276 @@ pub struct ClientSettings {
     pub user_agent: String,
     pub allow_private: bool,
     pub min_delay: Duration,
+    pub max_delay: Duration,
+    pub slow_response: Duration,
+    pub per_host_concurrency: usize,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub request_timeout: Duration,
     pub max_body_bytes: u64,
+    pub pool_max_idle_per_host: usize,
+    pub retry: RetryPolicy,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    /// Per-store options by store name; stores not listed get the defaults.
+    pub stores: HashMap<String, StoreOptions>,
+}
+
+/// What one store needs that others do not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Open a new connection for every request (the store refuses reused keep-alive ones).
+    pub fresh_connections: bool,
+    /// Where to ask again when the store's own domain answers 404 (its myshopify.com domain).
+    pub fallback: Option<Url>,
+}
+
+/// A store's retries, waiting and breaker state since the last report, for the run record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreReport {
+    pub retries: u64,
+    pub wait_ms: u64,
+    pub breaker: BreakerState,
+}
+
+struct StoreState {
+    breaker: Breaker,
+    stats: RetryStats,
+    /// The fallback domain answered where the store's own did not: ask it first from now on.
+    use_fallback: AtomicBool,
 }
 
 /// A shared client for all stores of one process.
 pub struct Client {
-    http: reqwest::Client,
+    pooled: reqwest::Client,
+    fresh: reqwest::Client,
     settings: ClientSettings,
-    /// Per host: the earliest instant the next request may start.
-    next_slot: Mutex<HashMap<String, Instant>>,
+    pacer: Pacer,
+    stores: Mutex<HashMap<String, Arc<StoreState>>>,
 }
 
 impl Client {
     pub fn new(settings: ClientSettings) -> Result<Client, String> {
-        let allow_private = settings.allow_private;
-        let http = reqwest::Client::builder()
-            .user_agent(settings.user_agent.clone())
-            .connect_timeout(settings.connect_timeout)
-            .read_timeout(settings.read_timeout)
-            .timeout(settings.request_timeout)
-            .dns_resolver(Arc::new(CheckedResolver { allow_private }))
-            .redirect(redirect_policy(allow_private))
-            .pool_max_idle_per_host(2)
-            .build()
-            .map_err(|e| format!("cannot build HTTP client: {e}"))?;
+        let build = |idle_per_host: usize| {
+            reqwest::Client::builder()
+                .user_agent(settings.user_agent.clone())
+                .connect_timeout(settings.connect_timeout)
+                .read_timeout(settings.read_timeout)
+                .timeout(settings.request_timeout)
+                .dns_resolver(Arc::new(CheckedResolver {
+                    allow_private: settings.allow_private,
+                }))
+                .redirect(guard::redirect_policy(settings.allow_private))
+                .pool_max_idle_per_host(idle_per_host)
+                .build()
+                .map_err(|e| format!("cannot build HTTP client: {}", redact_text(&e.to_string())))
+        };
+        let pacer = Pacer::new(PacingSettings {
+            min_delay: settings.min_delay,
+            max_delay: settings.max_delay,
+            slow_response: settings.slow_response,
+            per_host: settings.per_host_concurrency,
+        });
         Ok(Client {
-            http,
+            pooled: build(settings.pool_max_idle_per_host)?,
+            fresh: build(0)?,
+            pacer,
             settings,
-            next_slot: Mutex::new(HashMap::new()),
+            stores: Mutex::new(HashMap::new()),
         })
     }
 
-    /// GETs `url` for `store`, waiting for the host's pacing slot first. Returns the body of a
-    /// 200 JSON answer, or a classified error naming the store and URL.
+    /// GETs `url` for `store` through its breaker, pacing and retries. Returns the body of a
+    /// 200 JSON answer, or a classified error naming the store and URL. A 404 is asked again
+    /// through the store's fallback domain when one is configured.
     pub async fn get_json(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
+        let options = self.settings.stores.get(store).cloned().unwrap_or_default();
+        let state = self.state(store);
+        let alternate = options.fallback.as_ref().map(|base| rebase(url, base));
+        let Some(alternate) = alternate else {
+            return self.get_from(store, url, &options, &state).await;
+        };
+        let first_fallback = state.use_fallback.load(Ordering::Relaxed);
+        let (first, second) = if first_fallback {
+            (&alternate, url)
+        } else {
+            (url, &alternate)
+        };
+        match self.get_from(store, first, &options, &state).await {
+            Err(e) if matches!(e.kind, ErrorKind::NotFound) => {
+                let result = self.get_from(store, second, &options, &state).await;
+                if result.is_ok() {
+                    state.use_fallback.store(!first_fallback, Ordering::Relaxed);
+                }
+                result
+            }
+            other => other,
+        }
+    }
+
+    /// Takes the store's retries and waiting since the last call, with its breaker state.
+    pub fn report(&self, store: &str) -> StoreReport {
+        let state = self.state(store);
+        let (retries, wait_ms) = state.stats.take();
+        StoreReport {
+            retries,
+            wait_ms,
+            breaker: state.breaker.state(),
+        }
+    }
+
+    fn state(&self, store: &str) -> Arc<StoreState> {
+        let mut stores = self.stores.lock().expect("client lock");
+        stores
+            .entry(store.to_string())
+            .or_insert_with(|| {
+                Arc::new(StoreState {
+                    breaker: Breaker::new(
+                        store,
+                        self.settings.breaker_threshold,
+                        self.settings.breaker_cooldown,
+                    ),
+                    stats: RetryStats::default(),
+                    use_fallback: AtomicBool::new(false),
+                })
+            })
+            .clone()
+    }
+
+    async fn get_from(
+        &self,
+        store: &str,
+        url: &Url,
+        options: &StoreOptions,
+        state: &StoreState,
+    ) -> Result<Bytes, Error> {
         let error = |kind| Error {
             store: store.to_string(),
-            url: url.to_string(),
+            url: redact(url),
             kind,
         };
         check_target(url, self.settings.allow_private).map_err(error)?;
-        self.wait_for_slot(url).await;
-        let response = self
-            .http
-            .get(url.clone())
-            .header("accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| error(classify_reqwest(&e)))?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let body = read_capped(response, self.settings.max_body_bytes)
-            .await
-            .map_err(error)?;
-        match status {
-            200 if content_type.is_empty() || content_type.contains("json") => Ok(body),
-            200 => Err(error(ErrorKind::NotJson { content_type })),
-            404 => Err(error(ErrorKind::NotFound)),
-            _ => Err(error(ErrorKind::Status {
-                status,
-                detail: snippet(&body),
-            })),
-        }
+        let http = if options.fresh_connections {
+            &self.fresh
+        } else {
+            &self.pooled
+        };
+        let attempt = || self.attempt(http, store, url);
+        retry::run(
+            &self.settings.retry,
+            &state.breaker,
+            store,
+            &state.stats,
+            attempt,
+        )
+        .await
+        .map_err(error)
     }
 
-    async fn wait_for_slot(&self, url: &Url) {
-        if self.settings.min_delay.is_zero() {
-            return;
-        }
-        let host = url.host_str().unwrap_or_default().to_string();
-        let start = {
-            let mut slots = self.next_slot.lock().await;
-            let now = Instant::now();
-            let start = slots.get(&host).copied().unwrap_or(now).max(now);
-            slots.insert(host, start + self.settings.min_delay);
-            start
+    /// One request in the host's pacing slot; counts it and feeds the answer back to pacing.
+    async fn attempt(
+        &self,
+        http: &reqwest::Client,
+        store: &str,
+        url: &Url,
+    ) -> Result<Bytes, Failure> {
+        let turn = self.pacer.turn(&host_key(url)).await;
+        let (status, result) = fetch(http, url, self.settings.max_body_bytes).await;
+        let class = match status {
+            Some(s) => format!("{}xx", s / 100),
+            None => "error".to_string(),
         };
-        tokio::time::sleep_until(start).await;
+        metrics::counter!("shopmirror_http_requests_total",
+                          "store" => store.to_string(), "status" => class)
+        .increment(1);
+        let throttled = status == Some(429);
+        if throttled {
+            metrics::counter!("shopmirror_http_429_total", "store" => store.to_string())
+                .increment(1);
+        }
+        turn.finish(if throttled {
+            Pace::Throttled
+        } else {
+            Pace::Answered
+        });
+        result
     }
 }
 
+/// The same path and query on another base (the store's myshopify.com domain).
+fn rebase(url: &Url, base: &Url) -> Url {
+    let mut moved = base.clone();
+    moved.set_path(url.path());
+    moved.set_query(url.query());
+    moved
+}
+
+/// Pacing is per host and port.
+fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// Sends one GET and classifies the answer. Returns the status (None without an answer).
+async fn fetch(
+    http: &reqwest::Client,
+    url: &Url,
+    limit: u64,
+) -> (Option<u16>, Result<Bytes, Failure>) {
+    let response = match http
+        .get(url.clone())
+        .header(ACCEPT, "application/json")
+        .send()
+        .await
+    {
+        Ok(response) => response,
+        Err(e) => return (None, Err(classify_reqwest(e).into())),
+    };
+    let status = response.status().as_u16();
+    (Some(status), classify(response, status, limit).await)
+}
+
+async fn classify(response: reqwest::Response, status: u16, limit: u64) -> Result<Bytes, Failure> {
+    let headers = response.headers();
+    let to_password = headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|loc| response.url().join(loc).ok())
+        .is_some_and(|target| guard::is_password_page(&target));
+    if status == 401 || to_password || guard::is_password_page(response.url()) {
+        return Err(ErrorKind::PasswordProtected.into());
+    }
+    let retry_after = headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match status {
+        200 if content_type.is_empty() || content_type.contains("json") => {
+            read_capped(response, limit).await.map_err(Failure::from)
+        }
+        200 => Err(ErrorKind::NotJson { content_type }.into()),
+        404 => Err(ErrorKind::NotFound.into()),
+        430 => Err(ErrorKind::Blocked.into()),
+        _ => {
+            let detail = read_prefix(response, 4096).await;
+            Err(Failure {
+                kind: ErrorKind::Status { status, detail },
+                retry_after,
+            })
+        }
+    }
+}
+
+/// Reads the whole (decompressed) body, failing as soon as it passes `limit` bytes, so a
+/// gzip bomb costs at most `limit` bytes of memory.
 async fn read_capped(response: reqwest::Response, limit: u64) -> Result<Bytes, ErrorKind> {
     if response.content_length().is_some_and(|len| len > limit) {
         return Err(ErrorKind::TooLarge { limit });
@@ -119,7 +303,7 @@ async fn read_capped(response: reqwest::Response, limit: u64) -> Result<Bytes, E
     let mut body = Vec::new();
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| classify_reqwest(&e))?;
+        let chunk = chunk.map_err(classify_reqwest)?;
         if body.len() as u64 + chunk.len() as u64 > limit {
             return Err(ErrorKind::TooLarge { limit });
         }
@@ -128,11 +312,25 @@ async fn read_capped(response: reqwest::Response, limit: u64) -> Result<Bytes, E
     Ok(Bytes::from(body))
 }
 
-fn classify_reqwest(error: &reqwest::Error) -> ErrorKind {
-    // reqwest's own message repeats the URL the error already names: keep only the causes,
+/// The first `limit` bytes of an error answer, as one printable line; never an error itself.
+async fn read_prefix(response: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(Ok(chunk)) = stream.next().await {
+        body.extend_from_slice(&chunk[..chunk.len().min(limit - body.len())]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    snippet(&body)
+}
+
+fn classify_reqwest(error: reqwest::Error) -> ErrorKind {
+    let error = error.without_url();
+    // reqwest's own message repeats what the error already names: keep only the causes,
     // innermost last, without hyper's internal wrappers.
     let mut causes = Vec::new();
-    let mut source = std::error::Error::source(error);
+    let mut source = std::error::Error::source(&error);
     while let Some(inner) = source {
         let text = inner.to_string();
         if !text.starts_with("client error") {
@@ -145,153 +343,20 @@ fn classify_reqwest(error: &reqwest::Error) -> ErrorKind {
     } else {
         causes.join(": ")
     };
+    let detail = redact_text(&detail);
     if error.is_timeout() {
         ErrorKind::Timeout
     } else if error.is_redirect() {
         ErrorKind::Refused(detail)
     } else if error.is_connect() {
-        if detail.contains("private address") {
+        if detail.contains("private address") || detail.contains("metadata address") {
             ErrorKind::Refused(detail)
         } else {
             ErrorKind::Connect(detail)
         }
+    } else if error.is_body() || error.is_decode() || error.is_request() {
+        ErrorKind::Dropped(detail)
     } else {
         ErrorKind::Request(detail)
-    }
-}
-
-/// Whether an address is somewhere a public store cannot be: loopback, private, link-local
-/// (cloud metadata), unspecified, multicast or unique-local.
-pub fn is_non_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
-        }
-        IpAddr::V6(v6) => {
-            if let Some(mapped) = v6.to_ipv4_mapped() {
-                return is_non_public(IpAddr::V4(mapped));
-            }
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
-/// Refuses non-HTTP schemes and literal non-public addresses before any connection.
-fn check_target(url: &Url, allow_private: bool) -> Result<(), ErrorKind> {
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ErrorKind::Refused(format!(
-            "scheme {} is not http or https",
-            url.scheme()
-        )));
-    }
-    let ip = match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
-        Some(Host::Domain(_)) => return Ok(()),
-        None => return Err(ErrorKind::Refused("URL has no host".into())),
-    };
-    if !allow_private && is_non_public(ip) {
-        return Err(ErrorKind::Refused(format!(
-            "{ip} is a private address (set http.allow_private = true to allow it)"
-        )));
-    }
-    Ok(())
-}
-
-fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
-    reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() >= 5 {
-            return attempt.error("more than 5 redirects");
-        }
-        let downgrade = attempt
-            .previous()
-            .last()
-            .is_some_and(|prev| prev.scheme() == "https" && attempt.url().scheme() == "http");
-        if downgrade {
-            return attempt.error("redirect from https to http");
-        }
-        match check_target(attempt.url(), allow_private) {
-            Ok(()) => attempt.follow(),
-            Err(kind) => attempt.error(kind.to_string()),
-        }
-    })
-}
-
-/// Resolves names with the system resolver and drops the answer if it points anywhere
-/// non-public, unless private addresses are allowed. Runs on every connection, so on every
-/// redirect hop too.
-struct CheckedResolver {
-    allow_private: bool,
-}
-
-impl Resolve for CheckedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let allow_private = self.allow_private;
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if !allow_private {
-                if let Some(bad) = addrs.iter().find(|a| is_non_public(a.ip())) {
-                    let message = format!(
-                        "{host} resolves to private address {} (set http.allow_private = true \
-                         to allow it)",
-                        bad.ip()
-                    );
-                    return Err(message.into());
-                }
-            }
-            let addrs: Addrs = Box::new(addrs.into_iter());
-            Ok(addrs)
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn non_public_addresses_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_non_public(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["23.227.38.65", "2620:127:f00f::1"] {
-            assert!(!is_non_public(ip.parse().unwrap()), "{ip}");
-        }
-    }
-
-    #[test]
-    fn literal_private_targets_are_refused_unless_allowed() {
-        let url = Url::parse("http://127.0.0.1:8080/products.json").unwrap();
-        assert!(matches!(
-            check_target(&url, false),
-            Err(ErrorKind::Refused(_))
-        ));
-        assert!(check_target(&url, true).is_ok());
-        let url = Url::parse("file:///etc/passwd").unwrap();
-        assert!(check_target(&url, true).is_err());
     }
 }

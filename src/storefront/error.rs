@@ -19,12 +19,20 @@ pub enum ErrorKind {
     Connect(String),
     #[error("timed out")]
     Timeout,
+    #[error("connection dropped before the whole answer arrived: {0}")]
+    Dropped(String),
     #[error("request failed: {0}")]
     Request(String),
     #[error("HTTP {status}{}", detail_suffix(.detail))]
     Status { status: u16, detail: String },
-    #[error("not found (HTTP 404)")]
+    #[error("not found (HTTP 404): endpoint disabled or not a Shopify store")]
     NotFound,
+    #[error("password-protected store (HTTP 401 or redirect to /password)")]
+    PasswordProtected,
+    #[error("blocked by the store (HTTP 430 Shopify Security Rejection): backing off")]
+    Blocked,
+    #[error("circuit breaker open: no requests to this store for another {seconds} s")]
+    BreakerOpen { seconds: u64 },
     #[error("answered 200 with {content_type}, not JSON: not a Shopify storefront")]
     NotJson { content_type: String },
     #[error("invalid JSON: {0}")]
@@ -53,7 +61,7 @@ impl ErrorKind {
     /// Worth trying again later: the store or the network may recover.
     pub fn is_transient(&self) -> bool {
         match self {
-            ErrorKind::Connect(_) | ErrorKind::Timeout => true,
+            ErrorKind::Connect(_) | ErrorKind::Timeout | ErrorKind::Dropped(_) => true,
             ErrorKind::Status { status, .. } => {
                 matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
             }

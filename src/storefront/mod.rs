@@ -1,16 +1,25 @@
-//! Talking to stores: the HTTP client and its policy (client), the wire shapes (wire), and turning
-//! answers into canonical, hashed products (product, money). Nothing here touches the database.
+//! Talking to stores: the HTTP client (client) and its policy (guard: where it may go; pacing:
+//! politeness per host; retry: what is retried and how long it waits; breaker: leaving a
+//! troubled store alone), the wire shapes (wire), and turning answers into canonical, hashed
+//! products (product, money). Nothing here touches the database.
 
+mod breaker;
 mod client;
 mod error;
+mod guard;
 mod money;
+mod pacing;
 mod product;
+mod retry;
 mod wire;
 
-pub use client::{Client, ClientSettings};
+pub use breaker::BreakerState;
+pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
 pub use error::{snippet, Error, ErrorKind};
+pub use guard::redact;
 pub use money::Money;
 pub use product::{Image, InvalidProduct, Product, ProductOption, Variant};
+pub use retry::RetryPolicy;
 
 use error::ProductLabel;
 use serde::Deserialize;

@@ -158,3 +158,15 @@ fn hostile_bodies_are_classified_errors() {
         assert!(parse_products_page(&body).is_err());
     }
 }
+
+#[test]
+fn absurd_nesting_fails_the_page_without_overflowing_the_stack() {
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    let inside = format!(r#"{{"products":[{{"id":1,"handle":"h","title":"t","x":{deep}}}]}}"#);
+    let outside = format!(r#"{{"products":[{deep}]}}"#);
+    for body in [inside, outside] {
+        assert!(parse_products_page(body.as_bytes()).is_err());
+    }
+    let single = format!(r#"{{"product":{deep}}}"#);
+    assert!(parse_single_product(single.as_bytes()).is_err());
+}

@@ -82,7 +82,7 @@ async fn is_gone(
             Ok(product) => Ok(product.product.id != candidate.product_id),
             Err(kind) => Err(storefront::Error {
                 store: store.name.clone(),
-                url: url.to_string(),
+                url: storefront::redact(&url),
                 kind,
             }
             .into()),

@@ -121,7 +121,7 @@ async fn fetch_page(
         Ok(products) => Ok(Fetched::Page { number, products }),
         Err(kind) => Err(storefront::Error {
             store: store.name.clone(),
-            url: url.to_string(),
+            url: storefront::redact(&url),
             kind,
         }
         .into()),

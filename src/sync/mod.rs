@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::config::StoreConfig;
-use crate::store::{self, Phase, RunCounts, RunOutcome, Writer};
+use crate::store::{self, HttpTotals, Phase, RunCounts, RunOutcome, Writer};
 use crate::storefront::{self, Client};
 
 /// Why a run did not complete.
@@ -83,7 +83,7 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         store: name.clone(),
         source,
     };
-    let (store_name, base) = (store.name.clone(), store.url.to_string());
+    let (store_name, base) = (store.name.clone(), storefront::redact(&store.url));
     let store_id = ctx
         .writer
         .call(move |db| db.ensure_store(&store_name, &base))
@@ -109,9 +109,25 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
     let run_id = start.run_id;
     let message = error.clone();
     let unflushed = requests.take();
+    let report = ctx.client.report(&store.name);
+    let http = HttpTotals {
+        retries: report.retries as i64,
+        wait_ms: report.wait_ms as i64,
+        breaker_state: Some(report.breaker.as_str().to_string()),
+    };
     let counts = ctx
         .writer
-        .call(move |db| db.finish_run(store_id, run_id, outcome, message.as_deref(), unflushed))
+        .call(move |db| {
+            db.set_breaker_state(store_id, report.breaker.as_str())?;
+            db.finish_run(
+                store_id,
+                run_id,
+                outcome,
+                message.as_deref(),
+                unflushed,
+                &http,
+            )
+        })
         .await
         .map_err(store_err)?;
     match result {
@@ -119,7 +135,8 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             info!(store = %store.name, run = run_id, status = %counts.status,
                   pages = counts.pages, requests = counts.requests, new = counts.new,
                   changed = counts.changed, unchanged = counts.unchanged,
-                  deleted = counts.deleted, "sync finished");
+                  deleted = counts.deleted, retries = report.retries,
+                  wait_ms = report.wait_ms, "sync finished");
             Ok(counts)
         }
         Err(e) => {

@@ -1,0 +1,269 @@
+//! Where the client may go: only http(s), never a cloud-metadata address, never a loopback,
+//! private or link-local one unless `http.allow_private` is set. Checked on literal addresses
+//! before connecting, on every redirect hop, and after DNS resolution. Also strips credentials
+//! from URLs before they reach an error or a log line.
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::{Host, Url};
+
+use super::error::ErrorKind;
+
+/// Most redirects followed for one request.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Whether an address is somewhere a public store cannot be: loopback, private, link-local
+/// (cloud metadata), unspecified, multicast or unique-local.
+pub fn is_non_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64
+        }
+        IpAddr::V6(v6) => {
+            if let Some(mapped) = v6.to_ipv4_mapped() {
+                return is_non_public(IpAddr::V4(mapped));
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+const EC2_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+
+/// Cloud instance-metadata addresses (169.254.0.0/16, fd00:ec2::254): refused even when
+/// private addresses are allowed, since no store lives there and they hand out credentials.
+pub fn is_metadata(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(mapped) => mapped.is_link_local(),
+            None => v6 == EC2_METADATA_V6,
+        },
+    }
+}
+
+/// Refuses an address the settings do not allow, explaining why.
+fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), String> {
+    if is_metadata(ip) {
+        return Err(format!("{ip} is a link-local/metadata address"));
+    }
+    if !allow_private && is_non_public(ip) {
+        return Err(format!(
+            "{ip} is a private address (set http.allow_private = true to allow it)"
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses non-HTTP schemes and literal addresses that are not allowed, before any connection.
+pub fn check_target(url: &Url, allow_private: bool) -> Result<(), ErrorKind> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(ErrorKind::Refused(format!(
+            "scheme {} is not http or https",
+            url.scheme()
+        )));
+    }
+    let ip = match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(Host::Domain(_)) => return Ok(()),
+        None => return Err(ErrorKind::Refused("URL has no host".into())),
+    };
+    check_ip(ip, allow_private).map_err(ErrorKind::Refused)
+}
+
+/// Decides one redirect hop from `previous` (oldest first) to `next`.
+pub fn check_hop(previous: &[Url], next: &Url, allow_private: bool) -> Result<(), String> {
+    // `previous` starts with the original URL: it holds one entry per request already sent.
+    if previous.len() > MAX_REDIRECTS {
+        return Err(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    let downgrade = previous
+        .last()
+        .is_some_and(|prev| prev.scheme() == "https" && next.scheme() == "http");
+    if downgrade {
+        return Err("redirect from https to http".into());
+    }
+    check_target(next, allow_private)
+        .map_err(|kind| format!("redirect to {}: {kind}", redact(next)))
+}
+
+/// A store's password page: a redirect there means the store is password-protected.
+pub fn is_password_page(url: &Url) -> bool {
+    url.path().trim_end_matches('/').ends_with("/password")
+}
+
+/// Follows allowed hops; stops at a password page (the client reports it, one request saved).
+pub fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if is_password_page(attempt.url()) {
+            return attempt.stop();
+        }
+        match check_hop(attempt.previous(), attempt.url(), allow_private) {
+            Ok(()) => attempt.follow(),
+            Err(message) => attempt.error(message),
+        }
+    })
+}
+
+/// Resolves names with the system resolver and refuses the answer if any address is not
+/// allowed. Runs for every new connection, so on every redirect hop too.
+pub struct CheckedResolver {
+    pub allow_private: bool,
+}
+
+impl CheckedResolver {
+    pub async fn lookup(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        for addr in &addrs {
+            check_ip(addr.ip(), allow_private)
+                .map_err(|why| format!("{host} resolves to {why}"))?;
+        }
+        Ok(addrs)
+    }
+}
+
+impl Resolve for CheckedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addrs = CheckedResolver::lookup(name.as_str(), allow_private).await?;
+            let addrs: Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// The URL without user name or password, for errors and logs.
+pub fn redact(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    clean.to_string()
+}
+
+/// Removes `user:password@` from any URL inside free text (reqwest and hyper messages).
+pub fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '/' | ')' | '"' | '\''))
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(userinfo_end) => rest = &tail[userinfo_end + 1..],
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn non_public_addresses_are_recognised() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_non_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["23.227.38.65", "2620:127:f00f::1"] {
+            assert!(!is_non_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn literal_private_targets_are_refused_unless_allowed() {
+        let local = url("http://127.0.0.1:8080/products.json");
+        assert!(matches!(
+            check_target(&local, false),
+            Err(ErrorKind::Refused(_))
+        ));
+        assert!(check_target(&local, true).is_ok());
+        assert!(check_target(&url("file:///etc/passwd"), true).is_err());
+        for metadata in ["http://169.254.169.254/latest", "http://[fd00:ec2::254]/"] {
+            assert!(check_target(&url(metadata), true).is_err(), "{metadata}");
+        }
+    }
+
+    #[test]
+    fn redirect_hops_are_checked() {
+        let shop = vec![url("https://shop.example/products.json")];
+        let to_loopback = url("https://127.0.0.1/products.json");
+        let refused = check_hop(&shop, &to_loopback, false).unwrap_err();
+        assert!(refused.contains("127.0.0.1"), "{refused}");
+        assert!(check_hop(&shop, &to_loopback, true).is_ok());
+        let downgrade = url("http://shop.example/products.json");
+        assert!(check_hop(&shop, &downgrade, true).is_err());
+        let metadata = url("https://169.254.169.254/latest/meta-data");
+        assert!(check_hop(&shop, &metadata, true).is_err());
+        let public = url("https://other.example/products.json");
+        let sent = vec![shop[0].clone(); 6];
+        assert!(
+            check_hop(&sent[..5], &public, false).is_ok(),
+            "the 5th redirect"
+        );
+        assert!(
+            check_hop(&sent, &public, false).is_err(),
+            "the 6th redirect"
+        );
+    }
+
+    #[tokio::test]
+    async fn names_resolving_to_loopback_are_refused_unless_allowed() {
+        let refused = CheckedResolver::lookup("localhost", false)
+            .await
+            .unwrap_err();
+        assert!(refused.contains("private address"), "{refused}");
+        assert!(CheckedResolver::lookup("localhost", true).await.is_ok());
+    }
+
+    #[test]
+    fn credentials_never_reach_messages() {
+        let secret = url("https://user:hunter2@shop.example/products.json?page=1");
+        assert_eq!(redact(&secret), "https://shop.example/products.json?page=1");
+        let text = "error sending request for url (http://bob:s3cret@proxy.example:8080/x): boom";
+        let clean = redact_text(text);
+        assert!(
+            !clean.contains("s3cret") && !clean.contains("bob"),
+            "{clean}"
+        );
+        assert!(clean.contains("http://proxy.example:8080/x"), "{clean}");
+    }
+}
