@@ -370,3 +370,27 @@ async fn a_config_file_syncs_several_stores_in_one_process() {
     assert_eq!(result.code, Some(0), "{}", result.stderr);
     assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 3);
 }
+
+#[tokio::test]
+async fn check_config_prints_the_resolved_config_without_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[http]\nmin_delay = \"3s\"\n[stores.x]\nurl = \"https://bob:hunter2@shop.example.com\"\n",
+    )
+    .unwrap();
+    let mut command = shopmirror();
+    command.env_remove("SHOPMIRROR_HTTP__MIN_DELAY");
+    command.arg("--config").arg(&config).arg("check-config");
+    let result = support::run(command).await;
+    assert_eq!(result.code, Some(0), "{}", result.stderr);
+    let resolved: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(resolved["http"]["min_delay"], "3s");
+    assert_eq!(
+        resolved["http"]["allow_private"], true,
+        "the environment layer applies"
+    );
+    assert_eq!(resolved["stores"]["x"]["url"], "https://shop.example.com");
+    assert!(!result.stdout.contains("hunter2"));
+}

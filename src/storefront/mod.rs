@@ -16,7 +16,7 @@ mod wire;
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
 pub use error::{snippet, Error, ErrorKind};
-pub use guard::redact;
+pub use guard::{redact, redact_text};
 pub use money::Money;
 pub use product::{Image, InvalidProduct, Product, ProductOption, Variant};
 pub use retry::RetryPolicy;
