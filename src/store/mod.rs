@@ -5,6 +5,7 @@
 mod products;
 mod read;
 mod runs;
+mod schedule;
 mod schema;
 mod write;
 
