@@ -317,7 +317,10 @@ impl Config {
             listen: raw.daemon.listen.trim().parse().map_err(|e| {
                 invalid(
                     "daemon.listen",
-                    format!("{:?} is not an address such as 127.0.0.1:9187: {e}", raw.daemon.listen),
+                    format!(
+                        "{:?} is not an address such as 127.0.0.1:9187: {e}",
+                        raw.daemon.listen
+                    ),
                 )
             })?,
         };

@@ -23,12 +23,10 @@ pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), String> {
     let stderr: BoxedLayer = match settings.format {
         LogFormat::Text => fmt::layer()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .with_target(false)
             .boxed(),
-        LogFormat::Json => fmt::layer()
-            .json()
-            .with_writer(std::io::stderr)
-            .boxed(),
+        LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).boxed(),
         LogFormat::Journald => fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(false)

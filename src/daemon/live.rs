@@ -112,7 +112,10 @@ impl Live {
                 fresh.push(store.name.clone());
             }
         }
-        let due = self.writer.call(move |db| db.stores_due_now(&fresh)).await?;
+        let due = self
+            .writer
+            .call(move |db| db.stores_due_now(&fresh))
+            .await?;
         let planned: Vec<_> = self
             .stores
             .keys()

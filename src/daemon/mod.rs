@@ -94,8 +94,8 @@ pub async fn run(
         metrics,
         stop_http.clone(),
     ));
-    let notifier = Notifier;
-    let mut live = Live::new(options, config, writer, notifier).map_err(Error::Setup)?;
+    let notifier = Notifier::from_env();
+    let mut live = Live::new(options, config, writer, notifier.clone()).map_err(Error::Setup)?;
     live.register_stores().await?;
     health.scheduling.store(true, Ordering::Relaxed);
     let stores = live.store_count();
@@ -107,5 +107,6 @@ pub async fn run(
     let _ = http_task.await;
     notifier.status("stopped");
     info!("daemon stopped");
+    notifier.flush();
     Ok(())
 }

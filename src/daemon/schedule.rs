@@ -73,7 +73,10 @@ pub enum Clock {
     /// The system clock.
     System,
     /// Wall time that moves with tokio's clock from an anchor, so paused-time tests control it.
-    Anchored { instant: Instant, utc: DateTime<Utc> },
+    Anchored {
+        instant: Instant,
+        utc: DateTime<Utc>,
+    },
 }
 
 impl Clock {
@@ -227,7 +230,11 @@ impl Planner {
             .filter_map(|(name, e)| e.next.filter(|next| *next <= now).map(|n| (n, name)))
             .collect();
         due.sort();
-        let names: Vec<String> = due.into_iter().take(limit).map(|(_, n)| n.clone()).collect();
+        let names: Vec<String> = due
+            .into_iter()
+            .take(limit)
+            .map(|(_, n)| n.clone())
+            .collect();
         for name in &names {
             if let Some(entry) = self.entries.get_mut(name) {
                 entry.running = true;

@@ -65,7 +65,10 @@ mod tests {
         // Reference values of FNV-1a 64: a stable hash, not Rust's randomized one.
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
-        assert_eq!(Shard::of("a", 4), (0xaf63_dc4c_8601_ec8c_u64 % 4) as u32 + 1);
+        assert_eq!(
+            Shard::of("a", 4),
+            (0xaf63_dc4c_8601_ec8c_u64 % 4) as u32 + 1
+        );
     }
 
     #[test]

@@ -29,7 +29,10 @@ pub fn forward(controls: mpsc::Sender<Control>) -> std::io::Result<()> {
                     std::process::exit(FORCED_EXIT);
                 }
                 _ => {
-                    warn!(signal, "stop signal: finishing in-flight pages, then exiting");
+                    warn!(
+                        signal,
+                        "stop signal: finishing in-flight pages, then exiting"
+                    );
                     stopping = true;
                     Control::Shutdown
                 }

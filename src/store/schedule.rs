@@ -34,7 +34,10 @@ impl WriteDb {
             )
             .ctx(&path, "finding stores to sync at start-up")?;
         for store in stores {
-            if stmt.exists([store]).ctx(&path, "finding stores to sync at start-up")? {
+            if stmt
+                .exists([store])
+                .ctx(&path, "finding stores to sync at start-up")?
+            {
                 due.push(store.clone());
             }
         }

@@ -87,8 +87,14 @@ impl Tally {
     fn page_written(&mut self, store: &str, number: i64, products: u64, written: &WriteCounts) {
         self.pages += 1;
         self.products += products;
-        debug!(store, page = number, products, new = written.new, changed = written.changed,
-               "page written");
+        debug!(
+            store,
+            page = number,
+            products,
+            new = written.new,
+            changed = written.changed,
+            "page written"
+        );
         metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
         for (change, n) in [("new", written.new), ("changed", written.changed)] {
             if n > 0 {
@@ -97,10 +103,15 @@ impl Tally {
                 .increment(n as u64);
             }
         }
-        if self.pages % PROGRESS_EVERY == 0 {
+        if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-            info!(store, pages = self.pages, products = self.products,
-                  products_per_s = format!("{rate:.0}"), "listing progress");
+            info!(
+                store,
+                pages = self.pages,
+                products = self.products,
+                products_per_s = format!("{rate:.0}"),
+                "listing progress"
+            );
         }
     }
 }

@@ -62,15 +62,21 @@ impl Live {
                 .set(unix(at));
         }
         let name = store.to_string();
-        if let Err(e) = self.writer.call(move |db| db.set_next_sync(&name, next)).await {
+        if let Err(e) = self
+            .writer
+            .call(move |db| db.set_next_sync(&name, next))
+            .await
+        {
             warn!(store, error = %e, "cannot record the next sync time");
         }
     }
 
     /// Re-reads the config file and applies it; an invalid file changes nothing.
     pub(super) async fn reload(&mut self) {
-        let new = match Config::load(self.options.config_file.as_deref(), self.options.db.as_deref())
-        {
+        let new = match Config::load(
+            self.options.config_file.as_deref(),
+            self.options.db.as_deref(),
+        ) {
             Ok(config) => config,
             Err(e) => {
                 error!(error = %e, "config reload refused; the running config stays");
@@ -108,7 +114,11 @@ impl Live {
                 cancel.cancel();
             }
             let store = name.clone();
-            if let Err(e) = self.writer.call(move |db| db.set_next_sync(&store, None)).await {
+            if let Err(e) = self
+                .writer
+                .call(move |db| db.set_next_sync(&store, None))
+                .await
+            {
                 warn!(store = %name, error = %e, "cannot clear the next sync time");
             }
             info!(store = %name, "store removed from the schedule");
@@ -122,7 +132,11 @@ impl Live {
             error!(error = %e, "cannot register the reloaded stores");
         }
         metrics::counter!("shopmirror_config_reloads_total", "result" => "applied").increment(1);
-        info!(stores = self.stores.len(), removed = removed.len(), "config reloaded");
+        info!(
+            stores = self.stores.len(),
+            removed = removed.len(),
+            "config reloaded"
+        );
         self.report_status();
     }
 
@@ -175,4 +189,3 @@ impl Live {
         self.notifier.status(&status);
     }
 }
-

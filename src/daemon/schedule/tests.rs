@@ -63,7 +63,10 @@ async fn fires_on_cron_and_never_twice_at_once() {
     assert!(p.take_due(10).is_empty());
     assert!(p.is_running("a"));
     assert_eq!(p.next_wakeup(), None);
-    assert_eq!(p.finished("a", RunResult::Succeeded), Some((Some(at(18, 0, 0)), 0)));
+    assert_eq!(
+        p.finished("a", RunResult::Succeeded),
+        Some((Some(at(18, 0, 0)), 0))
+    );
     assert!(!p.is_running("a"));
 }
 
@@ -99,13 +102,19 @@ async fn jitter_spreads_stores_within_its_bound() {
     let mut p = Planner::new(Clock::anchored(at(1, 0, 0)), timing(jitter));
     let mut planned = Vec::new();
     for i in 0..50 {
-        let next = p.upsert(&format!("s{i}"), &every_6h(), false).unwrap().unwrap();
+        let next = p
+            .upsert(&format!("s{i}"), &every_6h(), false)
+            .unwrap()
+            .unwrap();
         assert!(next >= at(6, 0, 0) && next <= at(6, 10, 0), "{next}");
         planned.push(next);
     }
     planned.sort();
     planned.dedup();
-    assert!(planned.len() > 40, "jitter should spread stores: {planned:?}");
+    assert!(
+        planned.len() > 40,
+        "jitter should spread stores: {planned:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
