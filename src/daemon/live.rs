@@ -108,7 +108,7 @@ impl Live {
             self.writer
                 .call(move |db| db.ensure_store(&name, &url))
                 .await?;
-            if !self.planner.names().contains(&store.name) {
+            if !self.planner.contains(&store.name) {
                 fresh.push(store.name.clone());
             }
         }

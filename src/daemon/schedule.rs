@@ -208,6 +208,10 @@ impl Planner {
         self.entries.keys().cloned().collect()
     }
 
+    pub fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name)
+    }
+
     pub fn next_of(&self, name: &str) -> Option<DateTime<Utc>> {
         self.entries.get(name).and_then(|e| e.next)
     }
