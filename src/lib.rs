@@ -10,6 +10,8 @@
 //!   read-only queries.
 //! - [`sync`]: one run of one store: listing pages, writing each with its cursor, confirming
 //!   deletions, recording the outcome.
+//! - [`daemon`]: the scheduler process: cron planning with jitter and backoff, signals,
+//!   systemd notifications, health and metrics over HTTP, sharding.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`logging`]: tracing setup.
 //!

@@ -543,3 +543,85 @@ fn bad_daemon_settings_are_refused_with_exit_2() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Holds the database's write lock, so the daemon's writer waits (up to its busy timeout).
+fn lock_db(dir: &Path) -> Connection {
+    let conn = Connection::open(dir.join("mirror.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    conn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_period_bounds_a_stuck_shutdown_and_a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(1000, 7)).await;
+    config(dir.path(), "", &[("a", &shop)]);
+
+    // A run whose writes are stuck: the daemon still exits 0 once the grace period is over.
+    let gate = shop.pause_nth("/products.json", 4);
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    tokio::time::timeout(WAIT, gate.reached()).await.unwrap();
+    let lock = lock_db(dir.path());
+    let signalled = Instant::now();
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+    let took = signalled.elapsed();
+    assert!(
+        took >= GRACE && took < GRACE + Duration::from_secs(2),
+        "{took:?}"
+    );
+    drop((lock, gate));
+
+    // With a long grace period, a second stop signal ends the wait at once.
+    let gate = shop.pause_nth("/products.json", 2);
+    let mut daemon = Daemon::start(dir.path(), &[("SHOPMIRROR_DAEMON__GRACE", "5m")]).await;
+    tokio::time::timeout(WAIT, gate.reached()).await.unwrap();
+    let lock = lock_db(dir.path());
+    daemon.signal("TERM");
+    daemon.wait_message("STOPPING=1").await;
+    // Stopping: alive, but no longer ready.
+    assert_eq!(get(&daemon.url("/readyz")).await.0, 503);
+    assert_eq!(get(&daemon.url("/healthz")).await.0, 200);
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(130));
+    drop((lock, gate));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_retried_with_growing_backoff_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(250, 8)).await;
+    shop.script_fault("/products.json", 2, fakeshop::Fault::Status(418));
+    config(dir.path(), "", &[("a", &shop)]);
+    let mut daemon = Daemon::start(dir.path(), &[("SHOPMIRROR_DAEMON__RETRY_BASE", "1s")]).await;
+    // The failure is recorded while the store waits for its retry.
+    wait_db(
+        dir.path(),
+        "SELECT count(*) FROM stores WHERE last_error LIKE '%418%'",
+        |n| n == 1,
+    )
+    .await;
+    wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
+    let firsts: Vec<_> = shop
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/products.json") && r.path.ends_with("&page=1"))
+        .collect();
+    assert_eq!(firsts.len(), 3, "two failures, then success");
+    assert_eq!(
+        firsts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [418, 418, 200]
+    );
+    // Backoff: at least 1 s, then at least 2 s between attempts.
+    assert!(firsts[1].received - firsts[0].received >= Duration::from_secs(1));
+    assert!(firsts[2].received - firsts[1].received >= Duration::from_secs(2));
+    let db = open_db(dir.path());
+    let error: Option<String> = db
+        .query_row("SELECT last_error FROM stores", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(error, None, "a success clears the error");
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+}

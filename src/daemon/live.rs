@@ -13,6 +13,7 @@ use tokio::time::{sleep_until, Instant, Interval};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
+use super::http::Health;
 use super::notify::Notifier;
 use super::schedule::{Planner, Timing};
 use super::{Control, Options};
@@ -49,6 +50,7 @@ pub(super) struct Live {
     done_tx: mpsc::UnboundedSender<Finished>,
     done_rx: mpsc::UnboundedReceiver<Finished>,
     notifier: Notifier,
+    health: Arc<Health>,
 }
 
 fn timing(config: &Config) -> Timing {
@@ -73,6 +75,7 @@ impl Live {
         config: Config,
         writer: Writer,
         notifier: Notifier,
+        health: Arc<Health>,
     ) -> Result<Live, String> {
         let client = Client::new(config.http.clone())?;
         let (done_tx, done_rx) = mpsc::unbounded_channel();
@@ -92,6 +95,7 @@ impl Live {
             done_tx,
             done_rx,
             notifier,
+            health,
         })
     }
 

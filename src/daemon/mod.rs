@@ -95,14 +95,14 @@ pub async fn run(
         stop_http.clone(),
     ));
     let notifier = Notifier::from_env();
-    let mut live = Live::new(options, config, writer, notifier.clone()).map_err(Error::Setup)?;
+    let mut live = Live::new(options, config, writer, notifier.clone(), health.clone())
+        .map_err(Error::Setup)?;
     live.register_stores().await?;
     health.scheduling.store(true, Ordering::Relaxed);
     let stores = live.store_count();
     info!(%addr, stores, "daemon ready: health and metrics on http://{addr}/");
     notifier.ready(&format!("ready: {stores} stores scheduled; http {addr}"));
     live.run(controls).await;
-    health.scheduling.store(false, Ordering::Relaxed);
     stop_http.cancel();
     let _ = http_task.await;
     notifier.status("stopped");

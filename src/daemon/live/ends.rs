@@ -150,6 +150,9 @@ impl Live {
             humantime::format_duration(grace)
         ));
         info!(running = self.running.len(), "stopping");
+        self.health
+            .scheduling
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         self.root.cancel();
         let deadline = Instant::now() + grace;
         let drained = tokio::time::timeout_at(deadline, async {
