@@ -402,6 +402,7 @@ async fn health_metrics_and_status_after_a_sync() {
         .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("a: 250 live, 0 deleted"), "{text}");
+    assert!(text.contains("last run complete"), "{text}");
 
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));

@@ -126,7 +126,7 @@ impl Live {
             .filter_map(|name| {
                 let schedule = self.config.daemon.schedule_of(name);
                 let next = self.planner.upsert(name, schedule, due.contains(name))?;
-                info!(store = %name, schedule = schedule.as_str(), next = ?next,
+                info!(store = %name, schedule = schedule.as_str(), next = %when(next),
                       "store scheduled");
                 Some((name.clone(), next))
             })
@@ -217,6 +217,12 @@ async fn tick(watchdog: &mut Option<Interval>) {
         }
         None => std::future::pending().await,
     }
+}
+
+/// A planned time for logs: UTC, or "never" when the schedule does not fire again.
+fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "never".into())
 }
 
 /// Unix seconds of a UTC time, for gauges.

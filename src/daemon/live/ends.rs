@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::{Instant, Interval};
 use tracing::{error, info, warn};
 
-use super::{own_stores, tick, timing, unix, Ended, Finished, Live};
+use super::{own_stores, tick, timing, unix, when, Ended, Finished, Live};
 use crate::config::Config;
 use crate::daemon::schedule::RunResult;
 use crate::storefront::Client;
@@ -43,9 +43,9 @@ impl Live {
         }
         if let Some((next, failures)) = self.planner.finished(&store, result) {
             if failures > 0 {
-                warn!(store = %store, failures, next = ?next, "retrying after backoff");
+                warn!(store = %store, failures, next = %when(next), "retrying after backoff");
             } else {
-                info!(store = %store, next = ?next, "next sync planned");
+                info!(store = %store, next = %when(next), "next sync planned");
             }
             self.record_next(&store, next).await;
         }
