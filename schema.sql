@@ -44,6 +44,7 @@ CREATE TABLE sync_runs (
     products_deleted   INTEGER NOT NULL DEFAULT 0,
     products_restored  INTEGER NOT NULL DEFAULT 0,  -- tombstoned products seen alive again
     listing_capped     INTEGER NOT NULL DEFAULT 0,  -- 1 when /products.json answered the cap
+    resumes            INTEGER NOT NULL DEFAULT 0,  -- times the run was resumed from its cursor
     error              TEXT                         -- why the run failed, one line
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
@@ -212,6 +213,27 @@ JOIN stores s USING (store_id)
 LEFT JOIN products p USING (store_id, product_id)
 WHERE c.field = 'price';
 
+-- price_drops: every observed price decrease, newest first when ordered by observed_at.
+-- Price drops in the last N days (here 7; a view cannot take N):
+--   SELECT * FROM price_drops WHERE observed_at >= datetime('now', '-7 days')
+--   ORDER BY observed_at DESC;
+CREATE VIEW price_drops AS
+SELECT * FROM price_changes WHERE new_cents < old_cents;
+
+-- variant_history: one row per change of a variant's price, compare-at price or availability
+-- (and per variant added to or removed from an existing product), with old and new value as
+-- text ('19.99'; compare-at NULL when there is none; available '1'/'0') and when observed.
+-- Changes of one product, newest first:
+--   SELECT * FROM variant_history WHERE store = 'shop' AND handle = 'some-handle'
+--   ORDER BY observed_at DESC, change_id DESC;
+CREATE VIEW variant_history AS
+SELECT s.name AS store, c.change_id, c.product_id, p.handle, c.variant_id,
+       v.title AS variant_title, c.field, c.old_value, c.new_value, c.observed_at, c.run_id
+FROM variant_changes c
+JOIN stores s USING (store_id)
+LEFT JOIN products p USING (store_id, product_id)
+LEFT JOIN variants v USING (store_id, variant_id);
+
 -- out_of_stock_variants: live variants the store marks unavailable.
 CREATE VIEW out_of_stock_variants AS
 SELECT * FROM current_variants WHERE available = 0;
@@ -219,18 +241,40 @@ SELECT * FROM current_variants WHERE available = 0;
 -- product_changes: added / changed / deleted / restored products with their store and handle.
 -- Products added since a date:
 --   SELECT * FROM product_changes WHERE event = 'added' AND observed_at >= '2026-11-01';
+-- Products removed (confirmed gone) since a date:
+--   SELECT * FROM product_changes WHERE event = 'deleted' AND observed_at >= '2026-11-01';
+-- (see also products_added and products_removed below)
 CREATE VIEW product_changes AS
 SELECT s.name AS store, e.product_id, p.handle, p.title, e.event, e.observed_at, e.run_id
 FROM product_events e
 JOIN stores s USING (store_id)
 LEFT JOIN products p USING (store_id, product_id);
 
--- product_history: every version of every product, when first and last observed.
+-- products_added: products that first appeared (event 'added'), when observed.
+-- Added since a date:  SELECT * FROM products_added WHERE observed_at >= '2026-11-01';
+CREATE VIEW products_added AS
+SELECT * FROM product_changes WHERE event = 'added';
+
+-- products_removed: products confirmed gone (event 'deleted'), when observed, and whether
+-- they are still gone (a product that came back has an event 'restored' and deleted_at NULL).
+-- Removed since a date:  SELECT * FROM products_removed WHERE observed_at >= '2026-11-01';
+CREATE VIEW products_removed AS
+SELECT s.name AS store, e.product_id, p.handle, p.title, e.observed_at, e.run_id,
+       p.deleted_at IS NOT NULL AS still_gone
+FROM product_events e
+JOIN stores s USING (store_id)
+JOIN products p USING (store_id, product_id)
+WHERE e.event = 'deleted';
+
+-- product_history: every version of every product, when first and last observed. A version is
+-- one distinct content (content_hash) between two changes; content that returns after a change
+-- is a new version. is_current is 1 for the version the products row holds now.
 CREATE VIEW product_history AS
 SELECT s.name AS store, v.product_id, p.handle, v.version_id, v.content_hash,
        v.first_observed_at,
        COALESCE(v.last_observed_at, p.last_seen_at) AS last_observed_at,
-       COALESCE(v.raw_json, p.raw_json) AS raw_json
+       COALESCE(v.raw_json, p.raw_json) AS raw_json,
+       v.last_observed_at IS NULL AS is_current, v.run_id
 FROM product_versions v
 JOIN stores s USING (store_id)
 JOIN products p USING (store_id, product_id);

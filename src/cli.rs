@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Keeps a local SQLite mirror of Shopify storefront catalogues up to date.
 #[derive(Debug, Parser)]
@@ -48,4 +48,55 @@ pub enum Command {
     },
     /// Validate and print the resolved config.
     CheckConfig,
+    /// Write the mirrored products as CSV, JSON Lines or Shopify's product-import CSV.
+    Export(ExportArgs),
+    /// Versions and price/availability changes of one product, newest first.
+    History {
+        /// The store's name (a configured name, or host[:port] for URL targets).
+        store: String,
+        /// Product id or handle.
+        product: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only this store (default: every store).
+    #[arg(long, value_name = "NAME")]
+    pub store: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Only products whose content changed at or after TIME (RFC 3339, YYYY-MM-DD or
+    /// 'YYYY-MM-DD HH:MM:SS' UTC); with --include-deleted also products deleted since.
+    #[arg(long, value_name = "TIME")]
+    pub changed_since: Option<String>,
+    /// Include products that have left the store.
+    #[arg(long)]
+    pub include_deleted: bool,
+    /// Only products of the collection with this handle, in collection order.
+    #[arg(long, value_name = "HANDLE")]
+    pub collection: Option<String>,
+    /// CSV: one row per variant instead of one per product.
+    #[arg(long)]
+    pub variants: bool,
+    /// Output file, or - for stdout. A file is written atomically.
+    #[arg(long, short, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Products (or variants with --variants) as CSV.
+    Csv,
+    /// One JSON object per line: the product as the store sent it, plus `_shopmirror`.
+    Jsonl,
+    /// Shopify's product-import CSV.
+    ShopifyCsv,
 }

@@ -22,7 +22,7 @@ pub const DEFAULT_DB: &str = "shopmirror.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid config: {0}")]
+    #[error("invalid config: {}", without_profile(.0))]
     Load(#[from] Box<figment::Error>),
     #[error("invalid config{}: key `{key}`: {message}", in_file(.file))]
     Invalid {
@@ -32,6 +32,11 @@ pub enum Error {
     },
     #[error("config file {0} does not exist")]
     Missing(PathBuf),
+}
+
+/// figment names keys with its profile ("default.http.x"); people wrote "http.x".
+fn without_profile(error: &figment::Error) -> String {
+    error.to_string().replace("key \"default.", "key \"")
 }
 
 fn in_file(file: &Option<PathBuf>) -> String {

@@ -12,6 +12,8 @@
 //!   deletions, recording the outcome.
 //! - [`daemon`]: the scheduler process: cron planning with jitter and backoff, signals,
 //!   systemd notifications, health and metrics over HTTP, sharding.
+//! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
+//!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`logging`]: tracing setup.
 //!
@@ -22,6 +24,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod export;
 pub mod logging;
 pub mod store;
 pub mod storefront;

@@ -5,6 +5,6 @@ use crate::config::Config;
 
 pub fn run(config: &Config) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(&config.resolved).expect("config serializes");
-    println!("{text}");
+    super::print_line(&text);
     Ok(())
 }

@@ -3,6 +3,8 @@
 
 mod check_config;
 mod daemon;
+mod export;
+mod history;
 mod status;
 mod sync;
 
@@ -49,6 +51,12 @@ impl From<crate::store::Error> for Failure {
     }
 }
 
+/// Prints one line on stdout; a closed pipe (`| head`) is not an error worth a panic.
+pub(crate) fn print_line(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 /// Folds a multi-line message onto one line.
 pub(crate) fn one_line(message: &str) -> String {
     message.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -59,7 +67,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "warn",
-        (false, 0) if interactive && matches!(cli.command, Command::Sync { .. }) => "warn",
+        // A one-shot sync reports on stdout and in its exit code; logs are for -v.
+        (false, 0) if matches!(cli.command, Command::Sync { .. }) => "warn",
         (false, 0) => "info",
         (false, 1) => "debug",
         (false, _) => "trace",
@@ -73,5 +82,11 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
+        Command::Export(args) => export::run(&config, &args),
+        Command::History {
+            store,
+            product,
+            json,
+        } => history::run(&config, &store, &product, json),
     }
 }

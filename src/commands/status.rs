@@ -15,7 +15,7 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
     let statuses = reader.store_statuses()?;
     if json {
         let text = serde_json::to_string_pretty(&statuses).expect("status serializes");
-        println!("{text}");
+        super::print_line(&text);
         return Ok(());
     }
     for s in statuses {
@@ -34,7 +34,7 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
             ),
             _ => "never synced".to_string(),
         };
-        println!(
+        super::print_line(&format!(
             "{}: {} live, {} deleted products; {run}; next sync {}; breaker {}{}",
             s.store,
             s.live_products,
@@ -45,7 +45,7 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
                 .as_deref()
                 .map(|e| format!("; last error: {e}"))
                 .unwrap_or_default()
-        );
+        ));
     }
     Ok(())
 }

@@ -64,7 +64,7 @@ async fn sync_all(
     while let Some(joined) = tasks.join_next().await {
         let (store, elapsed, result) = joined.expect("sync task does not panic");
         match result {
-            Ok(counts) => println!("{}", summary(&store.name, &counts, elapsed)),
+            Ok(counts) => super::print_line(&summary(&store.name, &counts, elapsed)),
             Err(e) => failures.push(one_line(&e.to_string())),
         }
     }

@@ -92,3 +92,10 @@ fn url_targets_are_named_by_host_and_port() {
     assert_eq!(stores[0].name, "127.0.0.1:8080");
     assert!(config.targets(&["unknown-name".to_string()]).is_err());
 }
+
+#[test]
+fn the_shipped_example_config_is_valid() {
+    let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"));
+    let config = Config::load(Some(file), None).unwrap();
+    assert!(!config.stores.is_empty());
+}

@@ -2,6 +2,8 @@
 //! versioning), owns the single writer connection, and serves read-only queries.
 //! It knows nothing about HTTP or stores' wire formats.
 
+mod export;
+mod history;
 mod products;
 mod read;
 mod runs;
@@ -9,6 +11,8 @@ mod schedule;
 mod schema;
 mod write;
 
+pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
+pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};

@@ -124,7 +124,8 @@ impl WriteDb {
                 .ctx(path, "reading cursor")?;
             if let Some((run_id, phase, next_page, position)) = cursor {
                 tx.execute(
-                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL
+                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL,
+                         resumes = resumes + 1
                      WHERE run_id = ?1",
                     [run_id],
                 )
@@ -243,6 +244,7 @@ impl WriteDb {
                      WHERE store_id = ?1 AND product_id = ?2 AND deleted_at IS NULL",
                 )
                 .ctx(path, "preparing tombstone")?;
+            let mut deleted = 0i64;
             for &id in &checks.gone {
                 if tombstone
                     .execute(params![checks.store_id, id, now])
@@ -258,11 +260,12 @@ impl WriteDb {
                         &now,
                         checks.run_id,
                     )?;
+                    deleted += 1;
                 }
             }
             tx.execute(
                 "UPDATE sync_runs SET products_deleted = products_deleted + ?2 WHERE run_id = ?1",
-                params![checks.run_id, checks.gone.len() as i64],
+                params![checks.run_id, deleted],
             )
             .ctx(path, "counting deletions")?;
             add_counts(
@@ -285,6 +288,23 @@ impl WriteDb {
     /// Ends a run. Complete and capped runs drop their cursor; failed and interrupted runs
     /// keep it so the next run resumes there.
     pub fn finish_run(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        outcome: RunOutcome,
+        error: Option<&str>,
+        requests: i64,
+    ) -> Result<RunCounts, Error> {
+        let counts = self.record_finish(store_id, run_id, outcome, error, requests)?;
+        // Keeps the planner's statistics current (cheap with analysis_limit), so lookups by
+        // handle use their index.
+        self.conn
+            .execute_batch("PRAGMA optimize")
+            .ctx(&self.path, "optimizing")?;
+        Ok(counts)
+    }
+
+    fn record_finish(
         &mut self,
         store_id: i64,
         run_id: i64,

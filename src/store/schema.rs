@@ -38,7 +38,8 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
     conn.execute_batch(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA journal_size_limit = 67108864;",
+         PRAGMA journal_size_limit = 67108864;
+         PRAGMA analysis_limit = 400;",
     )
     .ctx(path, "setting pragmas")?;
     migrate(&conn, path)?;

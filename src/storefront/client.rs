@@ -129,12 +129,22 @@ async fn read_capped(response: reqwest::Response, limit: u64) -> Result<Bytes, E
 }
 
 fn classify_reqwest(error: &reqwest::Error) -> ErrorKind {
-    let mut detail = error.to_string();
+    // reqwest's own message repeats the URL the error already names: keep only the causes,
+    // innermost last, without hyper's internal wrappers.
+    let mut causes = Vec::new();
     let mut source = std::error::Error::source(error);
     while let Some(inner) = source {
-        detail = format!("{detail}: {inner}");
+        let text = inner.to_string();
+        if !text.starts_with("client error") {
+            causes.push(text);
+        }
         source = inner.source();
     }
+    let detail = if causes.is_empty() {
+        error.to_string()
+    } else {
+        causes.join(": ")
+    };
     if error.is_timeout() {
         ErrorKind::Timeout
     } else if error.is_redirect() {

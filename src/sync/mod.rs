@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::config::StoreConfig;
 use crate::store::{self, Phase, RunCounts, RunOutcome, Writer};
@@ -123,7 +123,7 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             Ok(counts)
         }
         Err(e) => {
-            warn!(store = %store.name, run = run_id, error = %e, "sync did not complete");
+            info!(store = %store.name, run = run_id, error = %e, "sync did not complete");
             Err(e)
         }
     }

@@ -283,7 +283,7 @@ impl FakeShop {
     pub fn set_faults(&self, faults: Faults) {
         self.sh.faults.lock().unwrap().set(faults);
     }
-    /// The next `count` requests whose path starts with `path_prefix` get `fault`
+    /// The next `count` requests whose path and query start with `path_prefix` get `fault`
     /// (queued after earlier scripts for the same path; checked before random faults).
     pub fn script_fault(&self, path_prefix: &str, count: usize, fault: Fault) {
         if count > 0 {

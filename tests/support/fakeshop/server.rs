@@ -206,6 +206,7 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Option
         .to_string();
     let n = sh.total.fetch_add(1, Ordering::SeqCst) + 1;
     sh.run_hooks(&path, &path_q, n).await;
+    let action = faults::pick(&sh, &path_q, ctx);
     let mut rec = RequestRecord {
         method: req.method().to_string(),
         path: path_q,
@@ -217,7 +218,7 @@ async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Option
         conn_seq: ctx.seq,
         fault: None,
     };
-    let resp = match faults::pick(&sh, &path, ctx) {
+    let resp = match action {
         Some(action) => {
             rec.fault = Some(action.name());
             if matches!(action, faults::Action::Fault(faults::Fault::Hang)) {

@@ -1,0 +1,409 @@
+//! Streaming reads for `export`: products matching a filter, one at a time, read with a cursor
+//! inside one read transaction (a consistent snapshot while a sync writes). A product's
+//! variants, images and options are fetched per product, never for the whole store, so memory
+//! does not grow with the catalogue. No formatting here.
+
+use rusqlite::{params, Row, ToSql};
+
+use super::read::Reader;
+use super::{Context, Error};
+
+/// Which products an export holds.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// Only this store (by name).
+    pub store: Option<String>,
+    /// Only members of the collection with this handle, in collection order.
+    pub collection: Option<String>,
+    /// Only products whose content changed at or after this time ('YYYY-MM-DD HH:MM:SS' UTC);
+    /// with `include_deleted`, products deleted at or after it too.
+    pub changed_since: Option<String>,
+    /// Tombstoned products too.
+    pub include_deleted: bool,
+}
+
+/// One product with shopmirror's own fields and, when asked for, its children.
+#[derive(Debug, Clone, Default)]
+pub struct ExportProduct {
+    pub store: String,
+    pub product_id: i64,
+    pub handle: String,
+    pub title: String,
+    pub vendor: String,
+    pub product_type: String,
+    pub tags: Vec<String>,
+    pub body_html: String,
+    pub published_at: Option<String>,
+    pub created_at: Option<String>,
+    pub content_hash: String,
+    /// The product JSON exactly as the store sent it.
+    pub raw_json: String,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+    pub content_changed_at: String,
+    pub deleted_at: Option<String>,
+    pub options: Vec<ExportOption>,
+    pub variants: Vec<ExportVariant>,
+    pub images: Vec<ExportImage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOption {
+    pub position: i64,
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportVariant {
+    pub variant_id: i64,
+    pub position: i64,
+    pub title: String,
+    pub option1: Option<String>,
+    pub option2: Option<String>,
+    pub option3: Option<String>,
+    pub sku: Option<String>,
+    pub price: String,
+    pub compare_at_price: Option<String>,
+    pub compare_at_price_cents: Option<i64>,
+    pub available: Option<bool>,
+    pub requires_shipping: Option<bool>,
+    pub taxable: Option<bool>,
+    pub grams: Option<i64>,
+    pub featured_image_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportImage {
+    pub image_id: i64,
+    pub position: i64,
+    pub src: String,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+}
+
+const COLUMNS: &str = "s.name, p.store_id, p.product_id, p.handle, p.title, p.vendor,
+    p.product_type, p.tags, p.body_html, p.published_at, p.created_at, p.content_hash,
+    p.raw_json, p.first_seen_at, p.last_seen_at, p.content_changed_at, p.deleted_at";
+
+const FILTERS: &str = "(?1 IS NULL OR s.name = ?1)
+    AND (?2 OR p.deleted_at IS NULL)
+    AND (?3 IS NULL OR p.content_changed_at >= ?3 OR (?2 AND p.deleted_at >= ?3))";
+
+impl Reader {
+    /// Whether a store of this name has been synced.
+    pub fn store_exists(&self, name: &str) -> Result<bool, Error> {
+        self.conn
+            .query_row("SELECT count(*) FROM stores WHERE name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+            .ctx(&self.path, "looking up store")
+    }
+
+    /// Whether this database has the collections tables (`--collection` needs them).
+    pub fn has_collections(&self) -> Result<bool, Error> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema
+                 WHERE type = 'table' AND name IN ('collections', 'collection_products')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n == 2)
+            .ctx(&self.path, "looking for collections tables")
+    }
+
+    /// Calls `each` for every product matching `filter`, ordered by store then product id (or
+    /// collection position), with options, variants and images filled in when `children`.
+    /// Stops at the first error `each` returns. Returns how many products were passed.
+    pub fn for_each_product<E: From<Error>>(
+        &self,
+        filter: &ExportFilter,
+        children: bool,
+        mut each: impl FnMut(&ExportProduct) -> Result<(), E>,
+    ) -> Result<u64, E> {
+        let path = &self.path;
+        // One read transaction: the cursor and the per-product reads see one snapshot.
+        let tx = self
+            .conn
+            .unchecked_transaction()
+            .ctx(path, "starting export read")?;
+        let sql = match filter.collection {
+            None => format!(
+                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id)
+                 WHERE {FILTERS} ORDER BY p.store_id, p.product_id"
+            ),
+            Some(_) => format!(
+                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id)
+                 JOIN collections c ON c.store_id = p.store_id AND c.handle = ?4
+                 JOIN collection_products cp ON cp.store_id = p.store_id
+                     AND cp.collection_id = c.collection_id AND cp.product_id = p.product_id
+                 WHERE {FILTERS} ORDER BY p.store_id, cp.position, p.product_id"
+            ),
+        };
+        let mut statement = tx.prepare(&sql).ctx(path, "preparing export query")?;
+        let mut args: Vec<&dyn ToSql> = vec![
+            &filter.store,
+            &filter.include_deleted,
+            &filter.changed_since,
+        ];
+        if filter.collection.is_some() {
+            args.push(&filter.collection);
+        }
+        let mut rows = statement
+            .query(args.as_slice())
+            .ctx(path, "running export query")?;
+        let mut passed = 0;
+        while let Some(row) = rows.next().ctx(path, "reading export row")? {
+            let (store_id, mut product) = product_row(row).ctx(path, "reading product row")?;
+            if children {
+                self.fill_children(store_id, &mut product)?;
+            }
+            each(&product)?;
+            passed += 1;
+        }
+        Ok(passed)
+    }
+
+    fn fill_children(&self, store_id: i64, p: &mut ExportProduct) -> Result<(), Error> {
+        let path = &self.path;
+        let key = params![store_id, p.product_id];
+        p.options = self
+            .conn
+            .prepare_cached(
+                "SELECT position, name, option_values FROM options
+                 WHERE store_id = ?1 AND product_id = ?2 ORDER BY position",
+            )
+            .and_then(|mut s| {
+                s.query_map(key, |r| {
+                    Ok(ExportOption {
+                        position: r.get(0)?,
+                        name: r.get(1)?,
+                        values: json_list(r, 2)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx(path, "reading options")?;
+        p.variants = self
+            .conn
+            .prepare_cached(
+                "SELECT variant_id, position, title, option1, option2, option3, sku, price,
+                     compare_at_price, compare_at_price_cents, available, requires_shipping,
+                     taxable, grams, featured_image_id
+                 FROM variants WHERE store_id = ?1 AND product_id = ?2
+                 ORDER BY position, variant_id",
+            )
+            .and_then(|mut s| s.query_map(key, variant_row)?.collect())
+            .ctx(path, "reading variants")?;
+        p.images = self
+            .conn
+            .prepare_cached(
+                "SELECT image_id, position, src, width, height FROM images
+                 WHERE store_id = ?1 AND product_id = ?2 ORDER BY position, image_id",
+            )
+            .and_then(|mut s| {
+                s.query_map(key, |r| {
+                    Ok(ExportImage {
+                        image_id: r.get(0)?,
+                        position: r.get(1)?,
+                        src: r.get(2)?,
+                        width: r.get(3)?,
+                        height: r.get(4)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx(path, "reading images")?;
+        Ok(())
+    }
+}
+
+fn product_row(r: &Row) -> rusqlite::Result<(i64, ExportProduct)> {
+    let product = ExportProduct {
+        store: r.get(0)?,
+        product_id: r.get(2)?,
+        handle: r.get(3)?,
+        title: r.get(4)?,
+        vendor: r.get(5)?,
+        product_type: r.get(6)?,
+        tags: json_list(r, 7)?,
+        body_html: r.get(8)?,
+        published_at: r.get(9)?,
+        created_at: r.get(10)?,
+        content_hash: r.get(11)?,
+        raw_json: r.get(12)?,
+        first_seen_at: r.get(13)?,
+        last_seen_at: r.get(14)?,
+        content_changed_at: r.get(15)?,
+        deleted_at: r.get(16)?,
+        ..ExportProduct::default()
+    };
+    Ok((r.get(1)?, product))
+}
+
+fn variant_row(r: &Row) -> rusqlite::Result<ExportVariant> {
+    Ok(ExportVariant {
+        variant_id: r.get(0)?,
+        position: r.get(1)?,
+        title: r.get(2)?,
+        option1: r.get(3)?,
+        option2: r.get(4)?,
+        option3: r.get(5)?,
+        sku: r.get(6)?,
+        price: r.get(7)?,
+        compare_at_price: r.get(8)?,
+        compare_at_price_cents: r.get(9)?,
+        available: r.get(10)?,
+        requires_shipping: r.get(11)?,
+        taxable: r.get(12)?,
+        grams: r.get(13)?,
+        featured_image_id: r.get(14)?,
+    })
+}
+
+/// A column holding a JSON array of strings (tags, option values).
+fn json_list(r: &Row, index: usize) -> rusqlite::Result<Vec<String>> {
+    let text: String = r.get(index)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database with two stores: a live product, a deleted one and an old unchanged one.
+    fn database() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        let conn = crate::store::schema::open_writer(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO stores (store_id, name, base_url, added_at) VALUES
+                 (1, 'a', 'http://a', 'x'), (2, 'b', 'http://b', 'x');
+             INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
+                 tags, body_html, content_hash, raw_json, first_seen_at, last_seen_at,
+                 last_seen_run, content_changed_at, written_run, deleted_at) VALUES
+                 (1, 10, 'live', 'Live', 'V', 'T', '[\"x\",\"y\"]', '', 'h', '{\"id\":10}',
+                  '2026-01-01 00:00:00', '2026-02-01 00:00:00', 1, '2026-01-15 00:00:00', 1,
+                  NULL),
+                 (1, 11, 'gone', 'Gone', 'V', 'T', '[]', '', 'h', '{\"id\":11}',
+                  '2026-01-01 00:00:00', '2026-01-02 00:00:00', 1, '2026-01-01 00:00:00', 1,
+                  '2026-01-20 00:00:00'),
+                 (2, 20, 'old', 'Old', 'V', 'T', '[]', '', 'h', '{\"id\":20}',
+                  '2025-01-01 00:00:00', '2026-02-01 00:00:00', 1, '2025-01-01 00:00:00', 1,
+                  NULL);
+             INSERT INTO variants (store_id, variant_id, product_id, position, title, price,
+                 price_cents, written_run) VALUES (1, 101, 10, 1, 'S', '1.50', 150, 1),
+                 (1, 100, 10, 2, 'M', '2.00', 200, 1);",
+        )
+        .unwrap();
+        (dir, path)
+    }
+
+    fn ids(path: &std::path::Path, filter: &ExportFilter) -> Vec<i64> {
+        let reader = Reader::open(path).unwrap();
+        let mut seen = Vec::new();
+        reader
+            .for_each_product(filter, false, |p| {
+                seen.push(p.product_id);
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        seen
+    }
+
+    #[test]
+    fn filters_select_the_right_products() {
+        let (_dir, path) = database();
+        let all = ExportFilter::default();
+        assert_eq!(ids(&path, &all), [10, 20]);
+        let deleted = ExportFilter {
+            include_deleted: true,
+            ..all.clone()
+        };
+        assert_eq!(ids(&path, &deleted), [10, 11, 20]);
+        let store_a = ExportFilter {
+            store: Some("a".into()),
+            ..all.clone()
+        };
+        assert_eq!(ids(&path, &store_a), [10]);
+        let since = ExportFilter {
+            changed_since: Some("2026-01-10 00:00:00".into()),
+            ..all.clone()
+        };
+        assert_eq!(ids(&path, &since), [10]);
+        let since_with_deleted = ExportFilter {
+            include_deleted: true,
+            ..since
+        };
+        assert_eq!(ids(&path, &since_with_deleted), [10, 11], "deleted after");
+    }
+
+    /// The `--collection` query against the membership shape the catalog branch adds. Once the
+    /// real tables are in schema.sql this test steps aside and the integration test
+    /// `collection_filter_exports_members_in_collection_order` covers the filter.
+    #[test]
+    fn collection_filter_follows_membership_order() {
+        let (_dir, path) = database();
+        if Reader::open(&path).unwrap().has_collections().unwrap() {
+            return;
+        }
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE collections (store_id INTEGER, collection_id INTEGER, handle TEXT);
+                 CREATE TABLE collection_products (store_id INTEGER, collection_id INTEGER,
+                     product_id INTEGER, position INTEGER);
+                 INSERT INTO collections VALUES (1, 5, 'sale'), (2, 6, 'sale'), (1, 7, 'other');
+                 INSERT INTO collection_products VALUES
+                     (1, 5, 11, 1), (1, 5, 10, 2), (2, 6, 20, 1), (1, 7, 10, 1);",
+            )
+            .unwrap();
+        let sale = ExportFilter {
+            collection: Some("sale".into()),
+            ..ExportFilter::default()
+        };
+        assert_eq!(ids(&path, &sale), [10, 20], "deleted 11 left out");
+        let with_deleted = ExportFilter {
+            include_deleted: true,
+            ..sale.clone()
+        };
+        assert_eq!(ids(&path, &with_deleted), [11, 10, 20], "collection order");
+        let in_a = ExportFilter {
+            store: Some("a".into()),
+            ..with_deleted
+        };
+        assert_eq!(ids(&path, &in_a), [11, 10]);
+    }
+
+    #[test]
+    fn children_come_in_position_order_and_the_callback_error_stops() {
+        let (_dir, path) = database();
+        let reader = Reader::open(&path).unwrap();
+        let mut variants = Vec::new();
+        let filter = ExportFilter {
+            store: Some("a".into()),
+            ..ExportFilter::default()
+        };
+        reader
+            .for_each_product(&filter, true, |p| {
+                assert_eq!(p.tags, ["x", "y"]);
+                variants.extend(p.variants.iter().map(|v| v.variant_id));
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        assert_eq!(variants, [101, 100]);
+        let mut calls = 0;
+        let stopped = reader.for_each_product(&ExportFilter::default(), false, |_| {
+            calls += 1;
+            Err(Error::WriterGone)
+        });
+        assert!(matches!(stopped, Err(Error::WriterGone)));
+        assert_eq!(calls, 1);
+        assert!(!reader.has_collections().unwrap());
+        assert!(reader.store_exists("b").unwrap() && !reader.store_exists("c").unwrap());
+    }
+}

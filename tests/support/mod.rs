@@ -1,0 +1,185 @@
+//! Shared helpers for integration tests: the fake storefront, running the real binary against
+//! it, and comparing the mirror with the fake's catalogue.
+#![allow(dead_code)]
+
+pub mod fakeshop;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use fakeshop::FakeShop;
+
+/// The real binary, set up for a loopback fake store: private addresses allowed, no pacing,
+/// and none of the caller's SHOPMIRROR_* environment.
+pub fn shopmirror() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("SHOPMIRROR_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
+        .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true);
+    command
+}
+
+/// Output of one finished command.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `shopmirror --db DB sync URL` to its end.
+pub async fn sync(db: &Path, url: &str) -> Finished {
+    let mut command = shopmirror();
+    command.arg("--db").arg(db).arg("sync").arg(url);
+    run(command).await
+}
+
+pub async fn run(mut command: tokio::process::Command) -> Finished {
+    let output = command.output().await.expect("binary runs");
+    Finished {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// What a product looks like in comparisons: content hash plus its child rows.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ProductShape {
+    pub hash: String,
+    /// (variant id, exact price string, availability)
+    pub variants: Vec<(i64, String, Option<bool>)>,
+    /// image ids in position order
+    pub images: Vec<i64>,
+    /// option names in position order
+    pub options: Vec<String>,
+}
+
+/// The fake's live listing as shopmirror would store it, parsed by the library itself.
+pub fn expected_mirror(shop: &FakeShop) -> BTreeMap<i64, ProductShape> {
+    expected_from(shop.expected_products())
+}
+
+/// Like `expected_mirror` for an explicit list of list-shape products.
+pub fn expected_from(products: Vec<Value>) -> BTreeMap<i64, ProductShape> {
+    let body = serde_json::to_vec(&serde_json::json!({ "products": products })).unwrap();
+    shopmirror::storefront::parse_products_page(&body)
+        .expect("the fake's catalogue parses")
+        .into_iter()
+        .map(|parsed| {
+            let p = parsed.product;
+            let mut images: Vec<_> = p.images.iter().map(|i| (i.position, i.id)).collect();
+            images.sort();
+            let mut options: Vec<_> = p
+                .options
+                .iter()
+                .map(|o| (o.position, o.name.clone()))
+                .collect();
+            options.sort();
+            let mut variants: Vec<_> = p
+                .variants
+                .iter()
+                .map(|v| (v.id, v.price.clone(), v.available))
+                .collect();
+            variants.sort();
+            let shape = ProductShape {
+                hash: parsed.content_hash,
+                variants,
+                images: images.into_iter().map(|(_, id)| id).collect(),
+                options: options.into_iter().map(|(_, name)| name).collect(),
+            };
+            (p.id, shape)
+        })
+        .collect()
+}
+
+/// The live products of the mirror's only store, read back from the database.
+pub fn mirror(db: &Path) -> BTreeMap<i64, ProductShape> {
+    let conn = Connection::open(db).unwrap();
+    let mut products = BTreeMap::new();
+    let mut rows = conn
+        .prepare("SELECT product_id, content_hash FROM products WHERE deleted_at IS NULL")
+        .unwrap();
+    let pairs: Vec<(i64, String)> = rows
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, hash) in pairs {
+        let variants = conn
+            .prepare("SELECT variant_id, price, available FROM variants WHERE product_id = ?1 ORDER BY variant_id")
+            .unwrap()
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let images = conn
+            .prepare(
+                "SELECT image_id FROM images WHERE product_id = ?1 ORDER BY position, image_id",
+            )
+            .unwrap()
+            .query_map([id], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let options = conn
+            .prepare("SELECT name FROM options WHERE product_id = ?1 ORDER BY position")
+            .unwrap()
+            .query_map([id], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        products.insert(
+            id,
+            ProductShape {
+                hash,
+                variants,
+                images,
+                options,
+            },
+        );
+    }
+    products
+}
+
+/// Asserts the mirror holds exactly the fake's live catalogue, product by product.
+pub fn assert_mirror_equals(shop: &FakeShop, db: &Path) {
+    let expected = expected_mirror(shop);
+    let actual = mirror(db);
+    let missing: Vec<_> = expected
+        .keys()
+        .filter(|id| !actual.contains_key(id))
+        .collect();
+    let extra: Vec<_> = actual
+        .keys()
+        .filter(|id| !expected.contains_key(id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "products missing from the mirror: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "products in the mirror but not in the store: {extra:?}"
+    );
+    for (id, shape) in &expected {
+        assert_eq!(&actual[id], shape, "product {id} differs");
+    }
+}
+
+/// One value from the database, e.g. `scalar(db, "SELECT count(*) FROM products")`.
+pub fn scalar(db: &Path, sql: &str) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}
