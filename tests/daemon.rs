@@ -406,6 +406,26 @@ async fn health_metrics_and_status_after_a_sync() {
 
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+
+    // After a restart the last success is still exported (from the database).
+    let finished: i64 = open_db(dir.path())
+        .query_row(
+            "SELECT CAST(strftime('%s', finished_at) AS INTEGER) FROM sync_runs",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    let text = get(&daemon.url("/metrics")).await.1;
+    assert_eq!(
+        metric(
+            &text,
+            "shopmirror_last_success_timestamp_seconds{store=\"a\"}"
+        ),
+        Some(finished as f64)
+    );
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,17 @@ impl Live {
         Ok(())
     }
 
+    /// Seeds the last-success gauges from the database, so they survive restarts.
+    pub(super) async fn restore_last_successes(&mut self) -> Result<(), store::Error> {
+        for (store, at) in self.writer.call(|db| db.last_successes()).await? {
+            if self.stores.contains_key(&store) {
+                metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => store)
+                    .set(at as f64);
+            }
+        }
+        Ok(())
+    }
+
     /// Runs until Shutdown (or the control channel closes), then stops gracefully.
     pub(super) async fn run(&mut self, mut controls: mpsc::Receiver<Control>) {
         let mut watchdog = self.notifier.watchdog_interval().map(tokio::time::interval);

@@ -98,6 +98,7 @@ pub async fn run(
     let mut live = Live::new(options, config, writer, notifier.clone(), health.clone())
         .map_err(Error::Setup)?;
     live.register_stores().await?;
+    live.restore_last_successes().await?;
     health.scheduling.store(true, Ordering::Relaxed);
     let stores = live.store_count();
     info!(%addr, stores, "daemon ready: health and metrics on http://{addr}/");

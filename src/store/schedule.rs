@@ -1,6 +1,6 @@
-//! What the daemon records about its plans: each store's next planned sync, which stores must
-//! sync at start-up (an unfinished run to resume, or never synced), and WAL checkpoints so the
-//! log file stays small while outside readers come and go.
+//! What the daemon records and asks about its plans: each store's next planned sync, which
+//! stores must sync at start-up (an unfinished run to resume, or never synced), when each last
+//! succeeded, and WAL checkpoints so the log file stays small while outside readers come and go.
 
 use chrono::{DateTime, Utc};
 use rusqlite::params;
@@ -42,6 +42,20 @@ impl WriteDb {
             }
         }
         Ok(due)
+    }
+
+    /// Each store's last successful (complete or capped) run end, as unix seconds.
+    pub fn last_successes(&mut self) -> Result<Vec<(String, i64)>, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT s.name, CAST(strftime('%s', max(r.finished_at)) AS INTEGER)
+                 FROM stores s JOIN sync_runs r USING (store_id)
+                 WHERE r.status IN ('complete', 'capped') AND r.finished_at IS NOT NULL
+                 GROUP BY s.name",
+            )
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .ctx(&path, "reading last successful runs")
     }
 
     /// Copies the WAL back into the database and truncates it when no reader needs it, so the
