@@ -144,15 +144,16 @@ impl Live {
     /// runs end `interrupted` with their cursor), and we wait for them up to the grace period.
     pub(super) async fn shutdown(&mut self, mut watchdog: Option<Interval>) {
         let grace = self.config.daemon.grace;
+        // Not ready from here on; set before STOPPING=1 so whoever hears that sees it.
+        self.health
+            .scheduling
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         self.notifier.stopping(&format!(
             "stopping: interrupting {} running syncs (grace {})",
             self.running.len(),
             humantime::format_duration(grace)
         ));
         info!(running = self.running.len(), "stopping");
-        self.health
-            .scheduling
-            .store(false, std::sync::atomic::Ordering::Relaxed);
         self.root.cancel();
         let deadline = Instant::now() + grace;
         let drained = tokio::time::timeout_at(deadline, async {
