@@ -33,6 +33,13 @@ pub enum Command {
         #[arg(value_name = "TARGET")]
         targets: Vec<String>,
     },
+    /// Run the scheduler: keep every configured store fresh (what systemd starts).
+    /// SIGHUP reloads the config; SIGTERM/SIGINT stop gracefully.
+    Daemon {
+        /// Serve /healthz, /readyz and /metrics here instead of daemon.listen (port 0: any).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Per-store health and last run.
     Status {
         /// Machine-readable output.

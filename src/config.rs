@@ -4,6 +4,7 @@
 //! into `Config`. Errors name the key and the file.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use crate::daemon::schedule::Schedule;
+pub use crate::daemon::shard::Shard;
 use crate::storefront::{ClientSettings, RetryPolicy, StoreOptions, MAX_PAGE_SIZE};
 
 /// The database used when neither config nor flag names one.
@@ -49,7 +52,61 @@ pub struct RawConfig {
     pub database: RawDatabase,
     pub http: RawHttp,
     pub sync: RawSync,
+    pub daemon: RawDaemon,
+    pub log: RawLog,
+    /// `"I/N"`: this instance syncs only the stores whose name hashes to shard I (1-based) of N.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
     pub stores: BTreeMap<String, RawStore>,
+}
+
+/// `[daemon]`: scheduling, retries, shutdown and the health/metrics listener.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDaemon {
+    /// Default cron schedule, 6 fields with seconds first.
+    pub schedule: String,
+    #[serde(with = "humantime_serde")]
+    pub jitter: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_base: Duration,
+    #[serde(with = "humantime_serde")]
+    pub retry_cap: Duration,
+    #[serde(with = "humantime_serde")]
+    pub grace: Duration,
+    pub listen: String,
+}
+
+impl Default for RawDaemon {
+    fn default() -> Self {
+        RawDaemon {
+            schedule: "0 0 */6 * * *".into(),
+            jitter: Duration::from_secs(5 * 60),
+            retry_base: Duration::from_secs(60),
+            retry_cap: Duration::from_secs(6 * 3600),
+            grace: Duration::from_secs(10),
+            listen: "127.0.0.1:9187".into(),
+        }
+    }
+}
+
+/// `[log]`: output format and an optional file.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    /// text, json or journald.
+    pub format: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "text".into(),
+            file: None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -139,6 +196,9 @@ pub struct RawStore {
     pub fresh_connections: bool,
     /// The store's `x.myshopify.com` domain (or a full URL): asked again when `url` answers 404.
     pub myshopify_domain: Option<String>,
+    /// Cron schedule for this store; the daemon's default when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
 }
 
 /// Values given on the command line; they override every other layer.
@@ -157,8 +217,49 @@ pub struct Config {
     pub page_size: u32,
     pub concurrent_stores: usize,
     pub stores: Vec<StoreConfig>,
+    pub daemon: DaemonSettings,
+    pub log: LogSettings,
+    pub shard: Option<Shard>,
     /// Every setting as resolved from all layers, for `check-config`.
     pub resolved: serde_json::Value,
+}
+
+/// The daemon's validated settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonSettings {
+    pub schedule: Schedule,
+    /// Per-store cron schedules that override `schedule`, by store name.
+    pub store_schedules: BTreeMap<String, Schedule>,
+    pub jitter: Duration,
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    pub grace: Duration,
+    pub listen: SocketAddr,
+}
+
+impl DaemonSettings {
+    /// The schedule that applies to `store`.
+    pub fn schedule_of(&self, store: &str) -> &Schedule {
+        self.store_schedules.get(store).unwrap_or(&self.schedule)
+    }
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+    /// Plain text without colours or timestamps (journald adds its own).
+    Journald,
+}
+
+/// Validated `[log]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub file: Option<PathBuf>,
 }
 
 /// One store to mirror.
@@ -242,11 +343,19 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        let default_schedule =
+            Schedule::parse(&raw.daemon.schedule).map_err(|m| invalid("daemon.schedule", m))?;
+        let mut store_schedules = BTreeMap::new();
         let mut stores = Vec::new();
         let mut options = std::collections::HashMap::new();
         for (name, store) in raw.stores {
             let key = format!("stores.{name}.url");
             let url = parse_store_url(&store.url).map_err(|m| invalid(&key, m))?;
+            if let Some(text) = &store.schedule {
+                let key = format!("stores.{name}.schedule");
+                let schedule = Schedule::parse(text).map_err(|m| invalid(&key, m))?;
+                store_schedules.insert(name.clone(), schedule);
+            }
             let fallback = match &store.myshopify_domain {
                 None => None,
                 Some(domain) => {
@@ -269,6 +378,47 @@ impl Config {
             stores.push(StoreConfig { name, url });
         }
         let h = raw.http;
+        let daemon = DaemonSettings {
+            schedule: default_schedule,
+            store_schedules,
+            jitter: raw.daemon.jitter,
+            retry_base: raw.daemon.retry_base.max(Duration::from_secs(1)),
+            retry_cap: raw.daemon.retry_cap,
+            grace: raw.daemon.grace,
+            listen: raw.daemon.listen.trim().parse().map_err(|e| {
+                invalid(
+                    "daemon.listen",
+                    format!(
+                        "{:?} is not an address such as 127.0.0.1:9187: {e}",
+                        raw.daemon.listen
+                    ),
+                )
+            })?,
+        };
+        if daemon.retry_cap < daemon.retry_base {
+            return Err(invalid(
+                "daemon.retry_cap",
+                "must be at least daemon.retry_base".into(),
+            ));
+        }
+        let log = LogSettings {
+            format: match raw.log.format.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                "journald" => LogFormat::Journald,
+                other => {
+                    return Err(invalid(
+                        "log.format",
+                        format!("{other:?} is not one of text, json, journald"),
+                    ))
+                }
+            },
+            file: raw.log.file,
+        };
+        let shard = match &raw.shard {
+            Some(text) => Some(Shard::parse(text).map_err(|m| invalid("shard", m))?),
+            None => None,
+        };
         let http = ClientSettings {
             user_agent: h.user_agent,
             allow_private: h.allow_private,
@@ -298,15 +448,27 @@ impl Config {
             page_size: raw.sync.page_size,
             concurrent_stores: raw.sync.concurrent_stores,
             stores,
+            daemon,
+            log,
+            shard,
             resolved,
         })
     }
 
+    /// The configured stores this instance syncs: all of them, or its shard's share.
+    pub fn own_stores(&self) -> Vec<StoreConfig> {
+        self.stores
+            .iter()
+            .filter(|s| self.shard.is_none_or(|shard| shard.contains(&s.name)))
+            .cloned()
+            .collect()
+    }
+
     /// Resolves sync targets: configured store names, or store URLs (named by their host).
-    /// No targets means every configured store.
+    /// No targets means every configured store of this instance's shard.
     pub fn targets(&self, targets: &[String]) -> Result<Vec<StoreConfig>, Error> {
         if targets.is_empty() {
-            return Ok(self.stores.clone());
+            return Ok(self.own_stores());
         }
         targets
             .iter()

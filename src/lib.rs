@@ -10,6 +10,8 @@
 //!   read-only queries.
 //! - [`sync`]: one run of one store: listing pages, writing each with its cursor, confirming
 //!   deletions, recording the outcome.
+//! - [`daemon`]: the scheduler process: cron planning with jitter and backoff, signals,
+//!   systemd notifications, health and metrics over HTTP, sharding.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
@@ -21,6 +23,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod export;
 pub mod logging;
 pub mod store;

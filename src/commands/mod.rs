@@ -2,6 +2,7 @@
 //! codes. One file per command.
 
 mod check_config;
+mod daemon;
 mod export;
 mod history;
 mod status;
@@ -72,9 +73,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         (false, 1) => "debug",
         (false, _) => "trace",
     };
-    crate::logging::init(level);
     let config = Config::load(cli.config.as_deref(), cli.db.as_deref())?;
+    crate::logging::init(level, &config.log).map_err(Failure::Usage)?;
     match cli.command {
+        Command::Daemon { listen } => {
+            daemon::run(cli.config.as_deref(), cli.db.as_deref(), config, listen)
+        }
         Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),

@@ -21,10 +21,16 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
     for s in statuses {
         let run = match (&s.last_run_status, &s.last_run_started_at) {
             (Some(status), Some(started)) => format!(
-                "last run {status} at {started} (+{} new, ~{} changed, -{} deleted)",
+                "last run {status} (started {started}{finished}; +{} new, ~{} changed, \
+                 -{} deleted)",
                 s.last_run_new.unwrap_or(0),
                 s.last_run_changed.unwrap_or(0),
-                s.last_run_deleted.unwrap_or(0)
+                s.last_run_deleted.unwrap_or(0),
+                finished = s
+                    .last_run_finished_at
+                    .as_deref()
+                    .map(|f| format!(", finished {f}"))
+                    .unwrap_or_default(),
             ),
             _ => "never synced".to_string(),
         };

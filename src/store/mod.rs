@@ -8,6 +8,7 @@ mod history;
 mod products;
 mod read;
 mod runs;
+mod schedule;
 mod schema;
 mod write;
 

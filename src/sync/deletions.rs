@@ -53,10 +53,17 @@ pub(super) async fn confirm(
             }
         }
         checks.requests = requests.take();
+        let gone = checks.gone.len() as u64;
         ctx.writer
             .call(move |db| db.apply_deletion_checks(checks))
             .await
             .map_err(store_err)?;
+        if gone > 0 {
+            tracing::info!(store = %store.name, deleted = gone, "products confirmed deleted");
+            metrics::counter!("shopmirror_products_total", "store" => store.name.clone(),
+                              "change" => "deleted")
+            .increment(gone);
+        }
     }
 }
 

@@ -2,12 +2,15 @@
 //! page, or Shopify's page * limit cap. Fetching and parsing the next page overlaps with
 //! writing the current one through a bounded channel, so memory holds at most a few pages.
 
+use std::time::Instant;
+
 use tokio::sync::mpsc;
+use tracing::{debug, info};
 use url::Url;
 
 use super::{Error, Listing, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
-use crate::store::{PageWrite, RunStart};
+use crate::store::{PageWrite, RunStart, WriteCounts};
 use crate::storefront::{self, ErrorKind, ParsedProduct, LISTING_CAP};
 
 /// What the fetcher hands the writer loop.
@@ -29,6 +32,7 @@ pub(super) async fn enumerate(
     let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
     let fetcher = fetch_pages(ctx, store, start.next_page, requests, pages_tx);
     let writer = async {
+        let mut tally = Tally::new();
         while let Some(item) = pages_rx.recv().await {
             match item? {
                 Fetched::Page { number, products } => {
@@ -40,7 +44,8 @@ pub(super) async fn enumerate(
                         next_page: number + 1,
                         requests: requests.take(),
                     };
-                    ctx.writer
+                    let written = ctx
+                        .writer
                         .call(move |db| db.apply_page(page))
                         .await
                         .map_err(|source| Error::Store {
@@ -48,6 +53,7 @@ pub(super) async fn enumerate(
                             source,
                         })?;
                     ctx.progress.add(1, count);
+                    tally.page_written(&store.name, number, count, &written);
                 }
                 Fetched::End(listing) => return Ok(listing),
             }
@@ -57,6 +63,57 @@ pub(super) async fn enumerate(
     // The fetcher stops by itself once the writer loop returns and drops the receiver.
     let (_, result) = tokio::join!(fetcher, writer);
     result
+}
+
+/// One progress line per this many pages written.
+const PROGRESS_EVERY: u64 = 20;
+
+/// Pages and products written by this listing pass, for metrics and progress lines.
+struct Tally {
+    started: Instant,
+    pages: u64,
+    products: u64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            started: Instant::now(),
+            pages: 0,
+            products: 0,
+        }
+    }
+
+    fn page_written(&mut self, store: &str, number: i64, products: u64, written: &WriteCounts) {
+        self.pages += 1;
+        self.products += products;
+        debug!(
+            store,
+            page = number,
+            products,
+            new = written.new,
+            changed = written.changed,
+            "page written"
+        );
+        metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
+        for (change, n) in [("new", written.new), ("changed", written.changed)] {
+            if n > 0 {
+                metrics::counter!("shopmirror_products_total", "store" => store.to_string(),
+                                  "change" => change)
+                .increment(n as u64);
+            }
+        }
+        if self.pages.is_multiple_of(PROGRESS_EVERY) {
+            let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+            info!(
+                store,
+                pages = self.pages,
+                products = self.products,
+                products_per_s = format!("{rate:.0}"),
+                "listing progress"
+            );
+        }
+    }
 }
 
 /// Fetches and parses pages in order, sending each to the writer loop; stops at the end of the

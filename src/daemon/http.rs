@@ -1,0 +1,85 @@
+//! The health and metrics endpoint: /healthz (the process answers), /readyz (database open and
+//! scheduler running, else 503) and /metrics (Prometheus text). Serves until cancelled.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::warn;
+
+/// What /readyz reports, set by the live loop.
+#[derive(Debug)]
+pub struct Health {
+    pub db_open: AtomicBool,
+    pub scheduling: AtomicBool,
+    pub db_path: PathBuf,
+}
+
+#[derive(Clone)]
+struct Shared {
+    health: Arc<Health>,
+    metrics: PrometheusHandle,
+}
+
+/// Installs the process-wide Prometheus recorder (once per process).
+pub fn install_recorder() -> Result<PrometheusHandle, String> {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Full("shopmirror_run_duration_seconds".into()),
+            &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0],
+        )
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+}
+
+/// Serves the endpoints on `listener` until `stop` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    health: Arc<Health>,
+    metrics: PrometheusHandle,
+    stop: CancellationToken,
+) {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .with_state(Shared { health, metrics });
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    if let Err(e) = served {
+        warn!(error = %e, "health/metrics endpoint stopped");
+    }
+}
+
+async fn readyz(State(shared): State<Shared>) -> (StatusCode, &'static str) {
+    let h = &shared.health;
+    if h.db_open.load(Ordering::Relaxed) && h.scheduling.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+    }
+}
+
+async fn render_metrics(State(shared): State<Shared>) -> String {
+    record_file_sizes(&shared.health.db_path);
+    shared.metrics.run_upkeep();
+    shared.metrics.render()
+}
+
+/// Database and WAL file sizes, measured at scrape time.
+fn record_file_sizes(db: &Path) {
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).unwrap_or(0.0);
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    metrics::gauge!("shopmirror_database_bytes").set(size(db));
+    metrics::gauge!("shopmirror_wal_bytes").set(size(Path::new(&wal)));
+}

@@ -1,0 +1,242 @@
+//! The live loop: dispatches due stores (never one store twice, at most
+//! `sync.concurrent_stores` at once), plans each store's next run from how the last one ended,
+//! applies reloaded configs, pings the watchdog, and on shutdown interrupts running syncs and
+//! waits for them up to the grace period.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant, Interval};
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::http::Health;
+use super::notify::Notifier;
+use super::schedule::{Planner, Timing};
+use super::{Control, Options};
+use crate::config::{Config, StoreConfig};
+use crate::store::{self, RunCounts, Writer};
+use crate::storefront::Client;
+use crate::sync::{self, sync_store, Progress, SyncContext};
+
+mod ends;
+
+/// How one run ended, sent back from its task.
+enum Ended {
+    Done(RunCounts),
+    Interrupted,
+    Failed(String),
+}
+
+struct Finished {
+    store: String,
+    ended: Ended,
+    elapsed: Duration,
+}
+
+pub(super) struct Live {
+    options: Options,
+    config: Config,
+    stores: BTreeMap<String, StoreConfig>,
+    planner: Planner,
+    writer: Writer,
+    client: Arc<Client>,
+    progress: Arc<Progress>,
+    root: CancellationToken,
+    running: HashMap<String, CancellationToken>,
+    done_tx: mpsc::UnboundedSender<Finished>,
+    done_rx: mpsc::UnboundedReceiver<Finished>,
+    notifier: Notifier,
+    health: Arc<Health>,
+}
+
+fn timing(config: &Config) -> Timing {
+    Timing {
+        jitter: config.daemon.jitter,
+        retry_base: config.daemon.retry_base,
+        retry_cap: config.daemon.retry_cap,
+    }
+}
+
+fn own_stores(config: &Config) -> BTreeMap<String, StoreConfig> {
+    config
+        .own_stores()
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect()
+}
+
+impl Live {
+    pub(super) fn new(
+        options: Options,
+        config: Config,
+        writer: Writer,
+        notifier: Notifier,
+        health: Arc<Health>,
+    ) -> Result<Live, String> {
+        let client = Client::new(config.http.clone())?;
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        if let Some(shard) = config.shard {
+            info!(%shard, "sharded: syncing only this shard's stores");
+        }
+        Ok(Live {
+            planner: Planner::new(options.clock, timing(&config)),
+            stores: own_stores(&config),
+            options,
+            config,
+            writer,
+            client: Arc::new(client),
+            progress: Arc::new(Progress::default()),
+            root: CancellationToken::new(),
+            running: HashMap::new(),
+            done_tx,
+            done_rx,
+            notifier,
+            health,
+        })
+    }
+
+    pub(super) fn store_count(&self) -> usize {
+        self.stores.len()
+    }
+
+    /// Registers every store in the database and plans it: stores with an unfinished run or
+    /// never synced are due now, the others at their next cron time.
+    pub(super) async fn register_stores(&mut self) -> Result<(), store::Error> {
+        let mut fresh = Vec::new();
+        for store in self.stores.values() {
+            let (name, url) = (store.name.clone(), store.url.to_string());
+            self.writer
+                .call(move |db| db.ensure_store(&name, &url))
+                .await?;
+            if !self.planner.contains(&store.name) {
+                fresh.push(store.name.clone());
+            }
+        }
+        let due = self
+            .writer
+            .call(move |db| db.stores_due_now(&fresh))
+            .await?;
+        let planned: Vec<_> = self
+            .stores
+            .keys()
+            .filter_map(|name| {
+                let schedule = self.config.daemon.schedule_of(name);
+                let next = self.planner.upsert(name, schedule, due.contains(name))?;
+                info!(store = %name, schedule = schedule.as_str(), next = %when(next),
+                      "store scheduled");
+                Some((name.clone(), next))
+            })
+            .collect();
+        for (name, next) in planned {
+            self.record_next(&name, next).await;
+        }
+        Ok(())
+    }
+
+    /// Seeds the last-success gauges from the database, so they survive restarts.
+    pub(super) async fn restore_last_successes(&mut self) -> Result<(), store::Error> {
+        for (store, at) in self.writer.call(|db| db.last_successes()).await? {
+            if self.stores.contains_key(&store) {
+                metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => store)
+                    .set(at as f64);
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs until Shutdown (or the control channel closes), then stops gracefully.
+    pub(super) async fn run(&mut self, mut controls: mpsc::Receiver<Control>) {
+        let mut watchdog = self.notifier.watchdog_interval().map(tokio::time::interval);
+        loop {
+            self.dispatch();
+            let free = self.running.len() < self.config.concurrent_stores;
+            let wake = self.planner.next_wakeup().filter(|_| free);
+            tokio::select! {
+                _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
+                Some(done) = self.done_rx.recv() => self.finished(done).await,
+                control = controls.recv() => match control {
+                    Some(Control::Reload) => self.reload().await,
+                    Some(Control::Shutdown) | None => break,
+                },
+                _ = tick(&mut watchdog) => self.notifier.watchdog(),
+            }
+        }
+        self.shutdown(watchdog).await;
+    }
+
+    fn dispatch(&mut self) {
+        let free = self
+            .config
+            .concurrent_stores
+            .saturating_sub(self.running.len());
+        if free == 0 {
+            return;
+        }
+        let due = self.planner.take_due(free);
+        for name in &due {
+            // A removed-then-re-added store may still be finishing its old run: the old run's
+            // end replans it, so it is never run twice at once.
+            if self.running.contains_key(name) {
+                continue;
+            }
+            let Some(store) = self.stores.get(name).cloned() else {
+                self.planner.remove(name);
+                continue;
+            };
+            let cancel = self.root.child_token();
+            self.running.insert(name.clone(), cancel.clone());
+            let ctx = SyncContext {
+                client: self.client.clone(),
+                writer: self.writer.clone(),
+                page_size: self.config.page_size,
+                cancel,
+                progress: self.progress.clone(),
+            };
+            info!(store = %name, "sync starting");
+            metrics::gauge!("shopmirror_running_syncs").set(self.running.len() as f64);
+            let (done, store_name) = (self.done_tx.clone(), name.clone());
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                let task = tokio::spawn(async move { sync_store(&ctx, &store).await });
+                let ended = match task.await {
+                    Ok(Ok(counts)) => Ended::Done(counts),
+                    Ok(Err(sync::Error::Interrupted(_))) => Ended::Interrupted,
+                    Ok(Err(e)) => Ended::Failed(crate::commands::one_line(&e.to_string())),
+                    Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}")),
+                };
+                let _ = done.send(Finished {
+                    store: store_name,
+                    ended,
+                    elapsed: started.elapsed(),
+                });
+            });
+        }
+        if !due.is_empty() {
+            self.report_status();
+        }
+    }
+}
+
+async fn tick(watchdog: &mut Option<Interval>) {
+    match watchdog {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// A planned time for logs: UTC, or "never" when the schedule does not fire again.
+fn when(at: Option<DateTime<Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "never".into())
+}
+
+/// Unix seconds of a UTC time, for gauges.
+fn unix(t: DateTime<Utc>) -> f64 {
+    t.timestamp() as f64
+}

@@ -1,0 +1,69 @@
+//! What the daemon records and asks about its plans: each store's next planned sync, which
+//! stores must sync at start-up (an unfinished run to resume, or never synced), when each last
+//! succeeded, and WAL checkpoints so the log file stays small while outside readers come and go.
+
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::write::WriteDb;
+use super::{Context, Error};
+
+impl WriteDb {
+    /// Records when `store` syncs next (NULL: not planned, e.g. removed from the config).
+    pub fn set_next_sync(&mut self, store: &str, at: Option<DateTime<Utc>>) -> Result<(), Error> {
+        let text = at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+        self.transaction(|tx, path| {
+            tx.prepare_cached("UPDATE stores SET next_sync_at = ?2 WHERE name = ?1")
+                .and_then(|mut s| s.execute(params![store, text]))
+                .ctx(path, "recording next sync time")?;
+            Ok(())
+        })
+    }
+
+    /// Of `stores`, those to sync right away: an unfinished run waits in `sync_cursor`, or the
+    /// store has no run at all yet.
+    pub fn stores_due_now(&mut self, stores: &[String]) -> Result<Vec<String>, Error> {
+        let path = self.path.clone();
+        let mut due = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM stores s WHERE s.name = ?1 AND (
+                     EXISTS (SELECT 1 FROM sync_cursor c WHERE c.store_id = s.store_id)
+                     OR NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.store_id = s.store_id))",
+            )
+            .ctx(&path, "finding stores to sync at start-up")?;
+        for store in stores {
+            if stmt
+                .exists([store])
+                .ctx(&path, "finding stores to sync at start-up")?
+            {
+                due.push(store.clone());
+            }
+        }
+        Ok(due)
+    }
+
+    /// Each store's last successful (complete or capped) run end, as unix seconds.
+    pub fn last_successes(&mut self) -> Result<Vec<(String, i64)>, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT s.name, CAST(strftime('%s', max(r.finished_at)) AS INTEGER)
+                 FROM stores s JOIN sync_runs r USING (store_id)
+                 WHERE r.status IN ('complete', 'capped') AND r.finished_at IS NOT NULL
+                 GROUP BY s.name",
+            )
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .ctx(&path, "reading last successful runs")
+    }
+
+    /// Copies the WAL back into the database and truncates it when no reader needs it, so the
+    /// -wal file does not grow without bound (journal_size_limit caps what is left otherwise).
+    pub fn checkpoint(&mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .ctx(&path, "checkpointing the WAL")
+    }
+}

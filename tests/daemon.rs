@@ -1,0 +1,653 @@
+//! The daemon as a real child process: graceful SIGTERM mid-sync and resume, SIGHUP reloads,
+//! systemd notifications on a test-owned NOTIFY_SOCKET, health and metrics over HTTP, `status`,
+//! outside read-only readers during a sync, and shard selection.
+
+#[path = "support/fakeshop/mod.rs"]
+mod fakeshop;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use fakeshop::{Catalog, FakeShop};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use shopmirror::daemon::shard::Shard;
+use tokio::net::UnixDatagram;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(60);
+const GRACE: Duration = Duration::from_secs(3);
+
+/// A daemon child process with its own NOTIFY_SOCKET.
+struct Daemon {
+    dir: PathBuf,
+    child: Child,
+    notify: mpsc::UnboundedReceiver<String>,
+    messages: Vec<String>,
+    http: Option<String>,
+}
+
+/// Writes the test config. The cron schedule is yearly, so within a test a store syncs only
+/// because it is new, resumes, or retries, never because the clock says so.
+fn config(dir: &Path, extra: &str, stores: &[(&str, &FakeShop)]) -> PathBuf {
+    let mut text = format!(
+        "{extra}\n[database]\npath = {db:?}\n[http]\nallow_private = true\nmin_delay = \"0s\"\n\
+         [sync]\npage_size = 100\n[daemon]\nlisten = \"127.0.0.1:0\"\ngrace = \"3s\"\n\
+         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n",
+        db = dir.join("mirror.db")
+    );
+    for (name, shop) in stores {
+        text.push_str(&format!("[stores.{name:?}]\nurl = {:?}\n", shop.url()));
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+impl Daemon {
+    async fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
+        let socket = dir.join("notify.sock");
+        let _ = std::fs::remove_file(&socket);
+        // Drained continuously, as systemd does: a full socket would block the sender.
+        let socket_rx = UnixDatagram::bind(&socket).unwrap();
+        let (notify_tx, notify) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut buf = vec![0; 4096];
+            while let Ok(n) = socket_rx.recv(&mut buf).await {
+                let message = String::from_utf8_lossy(&buf[..n]).to_string();
+                if notify_tx.send(message).is_err() {
+                    return;
+                }
+            }
+        });
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("daemon.log"))
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopmirror"));
+        cmd.arg("--config")
+            .arg(dir.join("config.toml"))
+            .arg("daemon")
+            .env("NOTIFY_SOCKET", &socket)
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID")
+            .env("RUST_LOG", "shopmirror=debug")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut daemon = Daemon {
+            dir: dir.to_path_buf(),
+            child: cmd.spawn().unwrap(),
+            notify,
+            messages: Vec::new(),
+            http: None,
+        };
+        let ready = daemon.wait_message("READY=1").await;
+        let status = ready
+            .lines()
+            .find_map(|l| l.strip_prefix("STATUS="))
+            .unwrap();
+        daemon.http = status.split(" http ").nth(1).map(str::to_string);
+        daemon
+    }
+
+    /// Waits for a notification containing `needle` (a line such as "READY=1").
+    async fn wait_message(&mut self, needle: &str) -> String {
+        if let Some(m) = self
+            .messages
+            .iter()
+            .find(|m| m.lines().any(|l| l == needle))
+        {
+            return m.clone();
+        }
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let message = tokio::select! {
+                biased;
+                m = self.notify.recv() => m.expect("notify reader runs"),
+                status = self.child.wait() => {
+                    // Messages sent just before exiting may still be on their way.
+                    match tokio::time::timeout(Duration::from_secs(2), self.notify.recv()).await {
+                        Ok(Some(m)) => m,
+                        _ => panic!("daemon exited ({status:?}) before {needle}: {:?}",
+                                    self.messages),
+                    }
+                }
+                _ = tokio::time::sleep(left) => {
+                    panic!("no {needle} within {WAIT:?}: {:?}", self.messages)
+                }
+            };
+            self.messages.push(message.clone());
+            if message.lines().any(|l| l == needle) {
+                return message;
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().expect("daemon still running").to_string();
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    async fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        tokio::time::timeout(within, self.child.wait())
+            .await
+            .expect("daemon exits in time")
+            .unwrap()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!(
+            "http://{}{path}",
+            self.http.as_deref().expect("http address")
+        )
+    }
+}
+
+impl Drop for Daemon {
+    /// A failing test shows what the daemon logged.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
+            eprintln!("--- daemon log ---\n{log}--- end of daemon log ---");
+        }
+    }
+}
+
+fn open_db(dir: &Path) -> Connection {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(dir.join("mirror.db"), flags).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn
+}
+
+/// Polls the database until `query` (one integer) gives a value `done` accepts.
+async fn wait_db(dir: &Path, query: &str, done: impl Fn(i64) -> bool) -> i64 {
+    let conn = open_db(dir);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let value: i64 = conn.query_row(query, [], |r| r.get(0)).unwrap_or(-1);
+        if done(value) {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "{query} stuck at {value}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn complete_runs(store: &str) -> String {
+    format!(
+        "SELECT count(*) FROM sync_runs r JOIN stores s USING (store_id)
+         WHERE s.name = '{store}' AND r.status = 'complete'"
+    )
+}
+
+fn next_sync(dir: &Path, store: &str) -> Option<String> {
+    open_db(dir)
+        .query_row(
+            "SELECT next_sync_at FROM stores WHERE name = ?1",
+            [store],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+        .flatten()
+}
+
+/// Listing page numbers requested from `shop`, in order.
+fn listing_pages(shop: &FakeShop) -> Vec<i64> {
+    shop.request_log()
+        .iter()
+        .filter(|r| r.path.starts_with("/products.json"))
+        .filter_map(|r| {
+            r.path
+                .split("page=")
+                .nth(1)?
+                .split('&')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_sync_exits_in_grace_notifies_systemd_and_resumes_without_refetching() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(1000, 3)).await;
+    config(dir.path(), "", &[("a", &shop)]);
+    let gate = shop.pause_nth("/products.json", 4);
+    let mut daemon = Daemon::start(dir.path(), &[("WATCHDOG_USEC", "100000")]).await;
+    tokio::time::timeout(WAIT, gate.reached()).await.unwrap();
+    daemon.wait_message("WATCHDOG=1").await;
+    assert!(daemon
+        .messages
+        .iter()
+        .any(|m| m.contains("STATUS=syncing a")));
+
+    let signalled = Instant::now();
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(GRACE + Duration::from_secs(5)).await;
+    assert_eq!(status.code(), Some(0));
+    assert!(signalled.elapsed() < GRACE + Duration::from_secs(1));
+    let stopping = daemon.wait_message("STOPPING=1").await;
+    assert!(stopping.contains("STATUS=stopping"), "{stopping}");
+
+    // Pages 1-3 are committed with their cursor; the run is marked interrupted.
+    let db = open_db(dir.path());
+    let (status, pages, next_page, products): (String, i64, i64, i64) = db
+        .query_row(
+            "SELECT r.status, r.pages, c.next_page, (SELECT count(*) FROM products)
+             FROM sync_runs r JOIN sync_cursor c USING (run_id)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), pages, next_page, products),
+        ("interrupted", 3, 4, 300)
+    );
+    drop(db);
+
+    drop(gate);
+    let before = listing_pages(&shop).len();
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
+    let after: Vec<i64> = listing_pages(&shop)[before..].to_vec();
+    // The resumed run starts at page 4 and asks for every later page once.
+    assert_eq!(after, (4..=11).collect::<Vec<_>>());
+    let db = open_db(dir.path());
+    let (runs, products): (i64, i64) = db
+        .query_row(
+            "SELECT (SELECT count(*) FROM sync_runs), (SELECT count(*) FROM products)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((runs, products), (1, 1000));
+    daemon.signal("INT");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_adds_and_removes_stores_and_keeps_the_old_config_when_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = FakeShop::start(Catalog::generate(150, 1)).await;
+    let b = FakeShop::start(Catalog::generate(120, 2)).await;
+    config(dir.path(), "", &[("a", &a)]);
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
+    assert!(next_sync(dir.path(), "a").is_some());
+    assert_eq!(b.request_count(), 0);
+
+    // Swap a for b.
+    config(dir.path(), "", &[("b", &b)]);
+    daemon.signal("HUP");
+    wait_db(dir.path(), &complete_runs("b"), |n| n == 1).await;
+    assert_eq!(next_sync(dir.path(), "a"), None, "a is no longer planned");
+    assert!(next_sync(dir.path(), "b").is_some());
+
+    // An invalid file is refused; the next valid one (a and b) applies.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[daemon]\nno_such_key = 1\n",
+    )
+    .unwrap();
+    daemon.signal("HUP");
+    let (a_requests, b_requests) = (a.request_count(), b.request_count());
+    config(dir.path(), "", &[("a", &a), ("b", &b)]);
+    daemon.signal("HUP");
+    wait_db(
+        dir.path(),
+        "SELECT count(*) FROM stores WHERE next_sync_at IS NOT NULL",
+        |n| n == 2,
+    )
+    .await;
+    // b kept its plan throughout: no second run, no new requests; a was merely re-planned.
+    assert_eq!(b.request_count(), b_requests);
+    assert_eq!(a.request_count(), a_requests);
+    assert!(daemon.child.try_wait().unwrap().is_none(), "still running");
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_metrics_and_status_after_a_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(250, 4)).await;
+    config(dir.path(), "", &[("a", &shop)]);
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    assert_eq!(get(&daemon.url("/healthz")).await.0, 200);
+    assert_eq!(get(&daemon.url("/readyz")).await.0, 200);
+    wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
+    // The run's end (metrics, next plan) is recorded right after its row completes.
+    wait_db(
+        dir.path(),
+        "SELECT count(*) FROM stores WHERE next_sync_at > datetime('now', '+1 hour')",
+        |n| n == 1,
+    )
+    .await;
+    let (code, text) = get(&daemon.url("/metrics")).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        metric(&text, "shopmirror_pages_total{store=\"a\"}"),
+        Some(3.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "shopmirror_products_total{store=\"a\",change=\"new\"}"
+        ),
+        Some(250.0)
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "shopmirror_runs_total{store=\"a\",status=\"complete\"}"
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        metric(&text, "shopmirror_run_duration_seconds_count{store=\"a\"}"),
+        Some(1.0)
+    );
+    let last = metric(
+        &text,
+        "shopmirror_last_success_timestamp_seconds{store=\"a\"}",
+    )
+    .unwrap();
+    assert!((last - chrono::Utc::now().timestamp() as f64).abs() < 120.0);
+    assert!(metric(&text, "shopmirror_database_bytes").unwrap() > 0.0);
+    assert!(metric(&text, "shopmirror_wal_bytes").is_some());
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"))
+        .args(["--config", dir.path().join("config.toml").to_str().unwrap()])
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let a = &status[0];
+    assert_eq!(a["store"], "a");
+    assert_eq!(a["live_products"], 250);
+    assert_eq!(a["deleted_products"], 0);
+    assert_eq!(a["last_run_status"], "complete");
+    assert_eq!(a["last_run_new"], 250);
+    assert_eq!(a["breaker_state"], "closed");
+    assert!(a["last_error"].is_null());
+    assert!(a["next_sync_at"].as_str().unwrap() > a["last_run_finished_at"].as_str().unwrap());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"))
+        .args(["--config", dir.path().join("config.toml").to_str().unwrap()])
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("a: 250 live, 0 deleted"), "{text}");
+    assert!(text.contains("last run complete"), "{text}");
+
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+
+    // After a restart the last success is still exported (from the database).
+    let finished: i64 = open_db(dir.path())
+        .query_row(
+            "SELECT CAST(strftime('%s', finished_at) AS INTEGER) FROM sync_runs",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    let text = get(&daemon.url("/metrics")).await.1;
+    assert_eq!(
+        metric(
+            &text,
+            "shopmirror_last_success_timestamp_seconds{store=\"a\"}"
+        ),
+        Some(finished as f64)
+    );
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outside_readonly_readers_never_fail_nor_see_the_cursor_ahead() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(3000, 5)).await;
+    config(dir.path(), "", &[("a", &shop)]);
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    let db = dir.path().join("mirror.db");
+    let reader = tokio::task::spawn_blocking(move || {
+        // One statement = one snapshot: the cursor, the run's pages and the products.
+        let query = "SELECT coalesce((SELECT next_page FROM sync_cursor), -1),
+                        coalesce((SELECT pages FROM sync_runs), 0),
+                        (SELECT count(*) FROM products),
+                        coalesce((SELECT status FROM sync_runs), 'none');";
+        let wal = db.with_extension("db-wal");
+        let (mut reads, mut max_wal) = (0, 0);
+        loop {
+            max_wal = max_wal.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+            let out = std::process::Command::new("sqlite3")
+                .args(["-readonly", "-separator", " "])
+                .arg(&db)
+                .arg(query)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                out.status.success() && stderr.is_empty(),
+                "reader failed: {stderr}"
+            );
+            let line = String::from_utf8(out.stdout).unwrap();
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (next_page, pages, products): (i64, i64, i64) = (
+                f[0].parse().unwrap(),
+                f[1].parse().unwrap(),
+                f[2].parse().unwrap(),
+            );
+            if next_page > 0 {
+                assert_eq!(pages, next_page - 1, "{line}");
+                assert!(products >= pages * 100, "cursor ahead of rows: {line}");
+            }
+            reads += 1;
+            if f[3] == "complete" {
+                assert_eq!(products, 3000);
+                return (reads, max_wal);
+            }
+        }
+    });
+    let (reads, max_wal) = tokio::time::timeout(WAIT, reader).await.unwrap().unwrap();
+    assert!(reads > 1);
+    // Under reader load the WAL stays within journal_size_limit (64 MiB)...
+    assert!(max_wal <= 64 << 20, "WAL reached {max_wal} bytes");
+    // ...and the checkpoint after the run truncates it once no reader needs it.
+    let wal = dir.path().join("mirror.db-wal");
+    let deadline = Instant::now() + WAIT;
+    while std::fs::metadata(&wal).map_or(0, |m| m.len()) > 1 << 20 {
+        assert!(Instant::now() < deadline, "WAL not truncated after the run");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_syncs_only_its_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(10, 6)).await;
+    let names: Vec<String> = (0..12).map(|i| format!("store-{i}")).collect();
+    let stores: Vec<(&str, &FakeShop)> = names.iter().map(|n| (n.as_str(), &shop)).collect();
+    let log_file = dir.path().join("json.log");
+    let extra = format!("shard = \"2/3\"\n[log]\nformat = \"json\"\nfile = {log_file:?}\n");
+    config(dir.path(), &extra, &stores);
+    let mut daemon = Daemon::start(dir.path(), &[]).await;
+    let mine: BTreeSet<String> = names
+        .iter()
+        .filter(|n| Shard::of(n, 3) == 2)
+        .cloned()
+        .collect();
+    assert!(!mine.is_empty() && mine.len() < names.len());
+    let registered: BTreeSet<String> = open_db(dir.path())
+        .prepare("SELECT name FROM stores")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(registered, mine);
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+    // log.format = "json" with log.file: every line of the file is one JSON object.
+    let lines = std::fs::read_to_string(&log_file).unwrap();
+    assert!(lines.lines().count() > 1);
+    for line in lines.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert!(event["fields"].is_object(), "{line}");
+    }
+}
+
+#[test]
+fn bad_daemon_settings_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    for bad in [
+        "[daemon]\nschedule = \"0 */6 * * *\"\n",
+        "[daemon]\nlisten = \"localhost\"\n",
+        "[daemon]\nretry_cap = \"1s\"\nretry_base = \"1m\"\n",
+        "[log]\nformat = \"xml\"\n",
+        "shard = \"3/2\"\n",
+        "[stores.a]\nurl = \"https://a.example\"\nschedule = \"often\"\n",
+    ] {
+        std::fs::write(&config, bad).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"))
+            .arg("--config")
+            .arg(&config)
+            .arg("check-config")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+    }
+    std::fs::write(
+        &config,
+        "shard = \"1/2\"\n[daemon]\nschedule = \"0 30 3 * * *\"\njitter = \"10m\"\n\
+         [log]\nformat = \"journald\"\n\
+         [stores.a]\nurl = \"https://a.example\"\nschedule = \"0 0 * * * *\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"))
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Holds the database's write lock, so the daemon's writer waits (up to its busy timeout).
+fn lock_db(dir: &Path) -> Connection {
+    let conn = Connection::open(dir.join("mirror.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+    conn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_period_bounds_a_stuck_shutdown_and_a_second_signal_exits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(1000, 7)).await;
+    config(dir.path(), "", &[("a", &shop)]);
+
+    // A run whose writes are stuck (the daemon's writer waits up to 5 s for the lock, and again
+    // for each later write): the daemon still exits 0 once its 1 s grace period is over.
+    let gate = shop.pause_nth("/products.json", 4);
+    let mut daemon = Daemon::start(dir.path(), &[("SHOPMIRROR_DAEMON__GRACE", "1s")]).await;
+    tokio::time::timeout(WAIT, gate.reached()).await.unwrap();
+    let lock = lock_db(dir.path());
+    let signalled = Instant::now();
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+    let took = signalled.elapsed();
+    let grace = Duration::from_secs(1);
+    assert!(took >= grace, "exited before the grace period: {took:?}");
+    assert!(
+        took < grace + Duration::from_secs(3),
+        "waited for the stuck run: {took:?}"
+    );
+    drop((lock, gate));
+
+    // With a long grace period, a second stop signal ends the wait at once.
+    let gate = shop.pause_nth("/products.json", 2);
+    let mut daemon = Daemon::start(dir.path(), &[("SHOPMIRROR_DAEMON__GRACE", "5m")]).await;
+    tokio::time::timeout(WAIT, gate.reached()).await.unwrap();
+    let lock = lock_db(dir.path());
+    daemon.signal("TERM");
+    daemon.wait_message("STOPPING=1").await;
+    // Stopping: alive, but no longer ready.
+    assert_eq!(get(&daemon.url("/readyz")).await.0, 503);
+    assert_eq!(get(&daemon.url("/healthz")).await.0, 200);
+    daemon.signal("TERM");
+    let status = daemon.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(130));
+    drop((lock, gate));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_retried_with_growing_backoff_until_it_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = FakeShop::start(Catalog::generate(250, 8)).await;
+    shop.script_fault("/products.json", 2, fakeshop::Fault::Status(418));
+    config(dir.path(), "", &[("a", &shop)]);
+    let mut daemon = Daemon::start(dir.path(), &[("SHOPMIRROR_DAEMON__RETRY_BASE", "1s")]).await;
+    // The failure is recorded while the store waits for its retry.
+    wait_db(
+        dir.path(),
+        "SELECT count(*) FROM stores WHERE last_error LIKE '%418%'",
+        |n| n == 1,
+    )
+    .await;
+    wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
+    let firsts: Vec<_> = shop
+        .request_log()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/products.json") && r.path.ends_with("&page=1"))
+        .collect();
+    assert_eq!(firsts.len(), 3, "two failures, then success");
+    assert_eq!(
+        firsts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [418, 418, 200]
+    );
+    // Backoff: at least 1 s, then at least 2 s between attempts.
+    assert!(firsts[1].received - firsts[0].received >= Duration::from_secs(1));
+    assert!(firsts[2].received - firsts[1].received >= Duration::from_secs(2));
+    let db = open_db(dir.path());
+    let error: Option<String> = db
+        .query_row("SELECT last_error FROM stores", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(error, None, "a success clears the error");
+    daemon.signal("TERM");
+    assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
+}
