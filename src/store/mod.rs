@@ -2,16 +2,20 @@
 //! versioning), owns the single writer connection, and serves read-only queries.
 //! It knows nothing about HTTP or stores' wire formats.
 
+mod collections;
 mod products;
 mod read;
 mod runs;
 mod schema;
+mod single;
 mod write;
 
+pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
 pub use schema::SCHEMA_VERSION;
+pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};
 
 use std::path::{Path, PathBuf};

@@ -61,6 +61,15 @@ impl Client {
     /// GETs `url` for `store`, waiting for the host's pacing slot first. Returns the body of a
     /// 200 JSON answer, or a classified error naming the store and URL.
     pub async fn get_json(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
+        self.get(store, url, Expect::Json).await
+    }
+
+    /// Like `get_json`, for XML answers (sitemaps).
+    pub async fn get_xml(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
+        self.get(store, url, Expect::Xml).await
+    }
+
+    async fn get(&self, store: &str, url: &Url, expect: Expect) -> Result<Bytes, Error> {
         let error = |kind| Error {
             store: store.to_string(),
             url: url.to_string(),
@@ -71,7 +80,7 @@ impl Client {
         let response = self
             .http
             .get(url.clone())
-            .header("accept", "application/json")
+            .header("accept", expect.accept())
             .send()
             .await
             .map_err(|e| error(classify_reqwest(&e)))?;
@@ -86,7 +95,8 @@ impl Client {
             .await
             .map_err(error)?;
         match status {
-            200 if content_type.is_empty() || content_type.contains("json") => Ok(body),
+            200 if content_type.is_empty() || content_type.contains(expect.subtype()) => Ok(body),
+            200 if expect == Expect::Xml => Err(error(ErrorKind::NotXml { content_type })),
             200 => Err(error(ErrorKind::NotJson { content_type })),
             404 => Err(error(ErrorKind::NotFound)),
             _ => Err(error(ErrorKind::Status {
@@ -109,6 +119,30 @@ impl Client {
             start
         };
         tokio::time::sleep_until(start).await;
+    }
+}
+
+/// The kind of answer a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Json,
+    Xml,
+}
+
+impl Expect {
+    fn accept(self) -> &'static str {
+        match self {
+            Expect::Json => "application/json",
+            Expect::Xml => "application/xml",
+        }
+    }
+
+    /// What the Content-Type must contain.
+    fn subtype(self) -> &'static str {
+        match self {
+            Expect::Json => "json",
+            Expect::Xml => "xml",
+        }
     }
 }
 

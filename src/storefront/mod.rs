@@ -1,13 +1,17 @@
 //! Talking to stores: the HTTP client and its policy (client), the wire shapes (wire), and turning
-//! answers into canonical, hashed products (product, money). Nothing here touches the database.
+//! answers into canonical, hashed products (product, money), collections (collection) and
+//! sitemap entries (sitemap). Nothing here touches the database.
 
 mod client;
+mod collection;
 mod error;
 mod money;
 mod product;
+pub mod sitemap;
 mod wire;
 
 pub use client::{Client, ClientSettings};
+pub use collection::{parse_collections_page, ParsedCollection};
 pub use error::{snippet, Error, ErrorKind};
 pub use money::Money;
 pub use product::{Image, InvalidProduct, Product, ProductOption, Variant};
