@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fakeshop::{Catalog, FakeShop};
+use fakeshop::{Catalog, FakeShop, Fault};
 use rusqlite::Connection;
 use shopmirror::config::StoreConfig;
 use shopmirror::store::{RunCounts, Writer};
@@ -75,7 +75,11 @@ impl Mirror {
     fn rows_written_by(&self, run: i64) -> i64 {
         ["variants", "images", "options"]
             .iter()
-            .map(|t| self.count(&format!("SELECT count(*) FROM {t} WHERE written_run = {run}")))
+            .map(|t| {
+                self.count(&format!(
+                    "SELECT count(*) FROM {t} WHERE written_run = {run}"
+                ))
+            })
             .sum()
     }
 }
@@ -115,29 +119,83 @@ fn requests_by_endpoint(shop: &FakeShop) -> BTreeMap<&'static str, usize> {
     counts
 }
 
+/// The cursor row of the store, if a run is unfinished: (phase, sitemap_index, position).
+fn cursor(m: &Mirror) -> Option<(String, i64, i64)> {
+    use rusqlite::OptionalExtension;
+    m.conn()
+        .query_row(
+            "SELECT phase, sitemap_index, position FROM sync_cursor",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .unwrap()
+}
+
+/// 5,200 products under a cap of 4,500 take the same path as 60,000 under 25,000: the listing
+/// stops at the cap, two product sitemaps follow, and 700 products come one by one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn capped_listing_is_completed_through_the_sitemap_and_a_rerun_rewrites_nothing() {
-    let shop = FakeShop::start(Catalog::generate(6000, 7)).await;
-    shop.set_cap(2500);
+async fn capped_listing_is_completed_through_the_sitemap_resumably_and_reruns_rewrite_nothing() {
+    let shop = FakeShop::start(Catalog::generate(5200, 7)).await;
+    shop.set_cap(4500);
+    // The 300th single-product request answers HTML: the run fails inside the sitemap phase.
+    let singles = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (hook_shop, counter) = (shop.clone(), singles.clone());
+    shop.on_request(move |path, _| {
+        if path.starts_with("/products/") {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            if n == 300 {
+                hook_shop.script_fault("/products/", 1, Fault::Html200);
+            }
+        }
+    });
     let m = Mirror::new();
     let s = store(&shop, false);
+    assert!(sync_store(&m.ctx, &s).await.is_err());
+    let (phase, file, position) = cursor(&m).expect("the failed run keeps its cursor");
+    assert_eq!(phase, "sitemap");
+    assert!(position > 0 && position % 50 == 0, "{file}: {position}");
+    let (status, capped): (String, bool) = m
+        .conn()
+        .query_row("SELECT status, listing_capped FROM sync_runs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((status.as_str(), capped), ("failed", true));
 
+    shop.clear_on_request();
+    shop.clear_request_log();
     let first = m.sync(&s).await;
-    assert_eq!(first.status, "complete");
+    assert_eq!((first.run_id, first.status.as_str()), (1, "complete"));
     assert!(first.listing_capped);
     assert_eq!(m.hashes(), expected_hashes(&shop));
-    let by_endpoint = requests_by_endpoint(&shop);
-    assert_eq!(by_endpoint["listing"], 11, "10 full pages, then the cap");
-    assert_eq!(by_endpoint["single product"], 6000 - 2500, "only unseen products");
-    assert_eq!(by_endpoint["product sitemap"], 2);
-    assert!(!by_endpoint.contains_key("collections"));
+    let resumed = requests_by_endpoint(&shop);
+    assert!(
+        !resumed.contains_key("listing"),
+        "the resumed run does not list again"
+    );
+    // At most one batch (50 handles) fetched before the failure was not committed.
+    assert!(resumed["single product"] <= 700 - 300 + 50);
+    assert_eq!(resumed["product sitemap"] as i64, 2 - file);
+    assert!(!resumed.contains_key("collections"));
+    assert!(cursor(&m).is_none());
 
+    shop.clear_request_log();
     let second = m.sync(&s).await;
-    assert_eq!(second.status, "complete");
-    assert_eq!((second.new, second.changed), (0, 0));
-    assert_eq!(second.unchanged, 6000);
+    assert_eq!(
+        (second.status.as_str(), second.new, second.changed),
+        ("complete", 0, 0)
+    );
+    assert_eq!(second.unchanged, 5200);
     assert_eq!(m.rows_written_by(second.run_id), 0);
-    assert_eq!(m.count("SELECT count(*) FROM product_versions"), 6000);
+    assert_eq!(m.count("SELECT count(*) FROM product_versions"), 5200);
+    let full = requests_by_endpoint(&shop);
+    assert_eq!(full["listing"], 19, "18 full pages, then the cap");
+    assert_eq!(
+        full["single product"], 700,
+        "only products the listing did not show"
+    );
+    assert_eq!(full["product sitemap"], 2);
 
     // Listing shape after single shape: still no change.
     shop.set_cap(25_000);
@@ -185,7 +243,10 @@ async fn listing_collection_and_single_answers_hash_the_same() {
     }
     let mut from_collection = BTreeMap::new();
     for page in 1..=2 {
-        let body = get(format!("/collections/all/products.json?limit=250&page={page}")).await;
+        let body = get(format!(
+            "/collections/all/products.json?limit=250&page={page}"
+        ))
+        .await;
         for p in storefront::parse_products_page(&body).unwrap() {
             from_collection.insert(p.product.id, p.content_hash);
         }
@@ -194,8 +255,9 @@ async fn listing_collection_and_single_answers_hash_the_same() {
     assert_eq!(from_collection, listed);
     for (id, hash) in &listed {
         let handle = shop.handle_of(*id as u64).unwrap();
-        let single = storefront::parse_single_product(&get(format!("/products/{handle}.json")).await)
-            .unwrap();
+        let single =
+            storefront::parse_single_product(&get(format!("/products/{handle}.json")).await)
+                .unwrap();
         assert_eq!(&single.content_hash, hash, "product {id} ({handle})");
     }
     assert_eq!(listed, expected_hashes(&shop));
@@ -223,7 +285,9 @@ fn changes(m: &Mirror, run: i64, change: &str) -> BTreeSet<(String, u64)> {
         )
         .unwrap();
     let rows = s
-        .query_map(rusqlite::params![run, change], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map(rusqlite::params![run, change], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
     rows.collect::<Result<_, _>>().unwrap()
 }
@@ -237,7 +301,11 @@ async fn collections_membership_changes_and_products_only_in_collections() {
     let s = store(&shop, true);
     let first = m.sync(&s).await;
     assert_eq!(first.status, "complete");
-    assert_eq!(m.hashes(), expected_hashes(&shop), "hidden product mirrored too");
+    assert_eq!(
+        m.hashes(),
+        expected_hashes(&shop),
+        "hidden product mirrored too"
+    );
     let handles = shop.collection_handles();
     assert_eq!(
         m.count("SELECT count(*) FROM collections WHERE deleted_at IS NULL") as usize,
@@ -273,9 +341,16 @@ async fn collections_membership_changes_and_products_only_in_collections() {
     assert!(now_in.contains(&("all".to_string(), added)));
     assert_eq!(changes(&m, second.run_id, "added"), now_in);
     for handle in &handles {
-        assert_eq!(members(&m, handle), shop.collection_product_ids(handle).unwrap());
+        assert_eq!(
+            members(&m, handle),
+            shop.collection_product_ids(handle).unwrap()
+        );
     }
-    assert_eq!(m.rows_written_by(second.run_id) > 0, true, "the new product");
+    assert_eq!(
+        m.rows_written_by(second.run_id) > 0,
+        true,
+        "the new product"
+    );
     assert_eq!(second.changed, 0);
 }
 
@@ -284,7 +359,10 @@ async fn a_removed_collection_is_tombstoned_after_a_complete_run() {
     let m = Mirror::new();
     let shop = FakeShop::start(Catalog::generate(200, 13)).await;
     m.sync(&store(&shop, true)).await;
-    assert_eq!(members(&m, "sale"), shop.collection_product_ids("sale").unwrap());
+    assert_eq!(
+        members(&m, "sale"),
+        shop.collection_product_ids("sale").unwrap()
+    );
 
     // The same store later, without its "sale" collection (same name, so same store row).
     let mut catalog = Catalog::generate(200, 13);
@@ -311,7 +389,10 @@ async fn collection_switches_skip_or_restrict_the_walk() {
     let m = Mirror::new();
     m.sync(&store(&shop, false)).await;
     assert_eq!(m.count("SELECT count(*) FROM collections"), 0);
-    assert!(shop.request_log().iter().all(|r| !r.path.starts_with("/collections")));
+    assert!(shop
+        .request_log()
+        .iter()
+        .all(|r| !r.path.starts_with("/collections")));
 
     let mut only_sale = store(&shop, true);
     only_sale.collection_handles = Some(vec!["sale".into()]);
@@ -324,6 +405,12 @@ async fn collection_switches_skip_or_restrict_the_walk() {
         .filter_map(|p| p.split('/').next().map(str::to_string))
         .collect();
     assert_eq!(walked, BTreeSet::from(["sale".to_string()]));
-    assert_eq!(members(&m, "sale"), shop.collection_product_ids("sale").unwrap());
-    assert_eq!(m.count("SELECT count(DISTINCT collection_id) FROM collection_products"), 1);
+    assert_eq!(
+        members(&m, "sale"),
+        shop.collection_product_ids("sale").unwrap()
+    );
+    assert_eq!(
+        m.count("SELECT count(DISTINCT collection_id) FROM collection_products"),
+        1
+    );
 }
