@@ -346,11 +346,7 @@ async fn collections_membership_changes_and_products_only_in_collections() {
             shop.collection_product_ids(handle).unwrap()
         );
     }
-    assert_eq!(
-        m.rows_written_by(second.run_id) > 0,
-        true,
-        "the new product"
-    );
+    assert!(m.rows_written_by(second.run_id) > 0, "the new product");
     assert_eq!(second.changed, 0);
 }
 
