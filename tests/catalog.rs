@@ -410,3 +410,33 @@ async fn collection_switches_skip_or_restrict_the_walk() {
         1
     );
 }
+
+/// The real size: 60,000 products under Shopify's 25,000 cap. Slow in a debug build; run with
+/// `cargo test --release --test catalog -- --ignored --nocapture` (prints requests by endpoint).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "60,000 products: run in release on demand"]
+async fn sixty_thousand_products_end_fully_mirrored() {
+    let shop = FakeShop::start(Catalog::generate(60_000, 1)).await;
+    let m = Mirror::new();
+    let s = store(&shop, false);
+    let started = std::time::Instant::now();
+    let first = m.sync(&s).await;
+    eprintln!(
+        "first run: {:?}, {:?}",
+        started.elapsed(),
+        requests_by_endpoint(&shop)
+    );
+    assert_eq!(
+        (first.status.as_str(), first.listing_capped),
+        ("complete", true)
+    );
+    assert_eq!(m.hashes(), expected_hashes(&shop));
+    shop.clear_request_log();
+    let second = m.sync(&s).await;
+    eprintln!("second run: {:?}", requests_by_endpoint(&shop));
+    assert_eq!(
+        (second.new, second.changed, second.unchanged),
+        (0, 0, 60_000)
+    );
+    assert_eq!(m.rows_written_by(second.run_id), 0);
+}

@@ -18,8 +18,9 @@ use crate::storefront::{self, sitemap, ParsedProduct};
 /// Handles checked against the database (and products written) per transaction.
 const BATCH: usize = 50;
 
-/// Walks the product sitemaps from the cursor. Returns false when the store has no sitemap
-/// (the enumeration stays incomplete), true once every product sitemap was walked.
+/// Walks the product sitemaps from the cursor. Returns false when the store has no sitemap or
+/// it lists no product sitemap (the enumeration stays incomplete), true once every product
+/// sitemap was walked.
 pub(super) async fn walk(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -39,6 +40,10 @@ pub(super) async fn walk(
     };
     let files = sitemap::product_sitemaps(&index, &store.url)
         .map_err(|kind| bad_answer(store, &index_url, kind))?;
+    if files.is_empty() {
+        warn!(store = %store.name, "sitemap lists no product sitemaps: the capped catalogue stays incomplete");
+        return Ok(false);
+    }
     let first = usize::try_from(first_file).unwrap_or(0);
     for (i, file) in files.iter().enumerate().skip(first) {
         let skip = if i == first { skip } else { 0 };
