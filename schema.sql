@@ -60,8 +60,9 @@ CREATE TABLE sync_cursor (
     phase     TEXT NOT NULL,
     -- products / collections / collection_products phase: the next page to fetch
     next_page INTEGER NOT NULL,
-    -- deletions: last product_id checked; sitemap: <url> entries of the current product
-    -- sitemap already handled; collection_products: collection_id being paged
+    -- deletions: last product_id checked; sitemap: product <url> entries of the current
+    -- product sitemap already handled; collection_products: collection_id being paged (lower
+    -- ids are done)
     position  INTEGER NOT NULL DEFAULT 0,
     -- sitemap phase: ordinal (0-based) of the product sitemap, in /sitemap.xml order, in progress
     sitemap_index INTEGER NOT NULL DEFAULT 0,

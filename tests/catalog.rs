@@ -411,6 +411,21 @@ async fn collection_switches_skip_or_restrict_the_walk() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capped_collection_walk_removes_no_members() {
+    let shop = FakeShop::start(Catalog::generate(300, 19)).await;
+    let m = Mirror::new();
+    let s = store(&shop, true);
+    m.sync(&s).await;
+    assert_eq!(members(&m, "all").len(), 300);
+    // Past the cap the walk of "all" is incomplete: members it could not reach stay.
+    shop.set_cap(250);
+    let capped = m.sync(&s).await;
+    assert_eq!((capped.status.as_str(), capped.changed), ("complete", 0));
+    assert_eq!(members(&m, "all").len(), 300);
+    assert!(changes(&m, capped.run_id, "removed").is_empty());
+}
+
 /// The real size: 60,000 products under Shopify's 25,000 cap. Slow in a debug build; run with
 /// `cargo test --release --test catalog -- --ignored --nocapture` (prints requests by endpoint).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -223,6 +223,12 @@ async fn run_phases(
         enter(phase, sitemap_done).await.map_err(store_err)?;
         (next_page, position) = (1, 0);
     }
+    if !store.collections && matches!(phase, Phase::Collections | Phase::CollectionProducts) {
+        // Resumed after collections were switched off for this store.
+        phase = Phase::Deletions;
+        enter(phase, false).await.map_err(store_err)?;
+        position = 0;
+    }
     if phase == Phase::Collections {
         collections::enumerate(ctx, store, start, next_page, requests).await?;
         phase = Phase::CollectionProducts;
