@@ -32,8 +32,9 @@ CREATE TABLE sync_runs (
     finished_at        TEXT,
     -- running: in progress (or the process died); interrupted: stopped by a signal;
     -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
-    -- enumerated and deletions checked; capped: finished, but /products.json hit Shopify's
-    -- 25,000 listing cap so deletions were not checked.
+    -- enumerated (the listing, or a capped listing completed through the sitemap) and
+    -- deletions checked; capped: finished, but /products.json hit Shopify's 25,000 listing cap
+    -- and the sitemap could not complete it, so deletions were not checked.
     status             TEXT NOT NULL CHECK (status IN
                            ('running', 'interrupted', 'failed', 'complete', 'capped')),
     pages              INTEGER NOT NULL DEFAULT 0,  -- pages written by this run
@@ -44,6 +45,7 @@ CREATE TABLE sync_runs (
     products_deleted   INTEGER NOT NULL DEFAULT 0,
     products_restored  INTEGER NOT NULL DEFAULT 0,  -- tombstoned products seen alive again
     listing_capped     INTEGER NOT NULL DEFAULT 0,  -- 1 when /products.json answered the cap
+                                                    -- (kept as a record when the run completes)
     resumes            INTEGER NOT NULL DEFAULT 0,  -- times the run was resumed from its cursor
     error              TEXT,                        -- why the run failed, one line
     retries            INTEGER NOT NULL DEFAULT 0,  -- requests repeated after a transient failure
@@ -60,9 +62,20 @@ CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 CREATE TABLE sync_cursor (
     store_id  INTEGER PRIMARY KEY REFERENCES stores(store_id),
     run_id    INTEGER NOT NULL REFERENCES sync_runs(run_id),
-    phase     TEXT NOT NULL,     -- products, deletions
-    next_page INTEGER NOT NULL,  -- products phase: the next /products.json page to fetch
-    position  INTEGER NOT NULL DEFAULT 0 -- deletions phase: last product_id checked
+    -- products, sitemap, collections, collection_products, deletions (run in this order;
+    -- sitemap only when the listing was capped, the collection phases only when enabled)
+    phase     TEXT NOT NULL,
+    -- products / collections / collection_products phase: the next page to fetch
+    next_page INTEGER NOT NULL,
+    -- deletions: last product_id checked; sitemap: product <url> entries of the current
+    -- product sitemap already handled; collection_products: collection_id being paged (lower
+    -- ids are done)
+    position  INTEGER NOT NULL DEFAULT 0,
+    -- sitemap phase: ordinal (0-based) of the product sitemap, in /sitemap.xml order, in progress
+    sitemap_index INTEGER NOT NULL DEFAULT 0,
+    -- 1 when the listing was capped and the sitemap was walked to its end: the enumeration
+    -- is complete as a whole, so deletions may be checked
+    sitemap_complete INTEGER NOT NULL DEFAULT 0
 );
 
 -- products: the current catalogue, one row per (store, product id), tombstoned when gone.
@@ -188,6 +201,53 @@ CREATE TABLE variant_changes (
 CREATE INDEX variant_changes_by_product ON variant_changes(store_id, product_id, change_id);
 CREATE INDEX variant_changes_by_time ON variant_changes(store_id, observed_at);
 
+-- collections: every collection of a store seen in /collections.json, tombstoned when gone.
+CREATE TABLE collections (
+    store_id      INTEGER NOT NULL REFERENCES stores(store_id),
+    collection_id INTEGER NOT NULL,
+    handle        TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    body_html     TEXT,            -- NULL when the store did not send it
+    published_at  TEXT,            -- as the store sent it
+    sort_order    TEXT,            -- Shopify's sort order name ("manual", "best-selling", ...)
+    raw_json      TEXT NOT NULL,   -- the collection JSON exactly as last received
+    first_seen_at TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL,
+    last_seen_run INTEGER NOT NULL,
+    deleted_at    TEXT,            -- set when a complete enumeration confirms it gone (404)
+    PRIMARY KEY (store_id, collection_id)
+) WITHOUT ROWID;
+CREATE INDEX collections_by_handle ON collections(store_id, handle);
+
+-- collection_products: current membership of products in collections, in the collection's
+-- own order. A row leaves when a complete walk of its collection no longer lists the product
+-- (see collection_changes); rows of a tombstoned collection stay as they were last seen.
+CREATE TABLE collection_products (
+    store_id      INTEGER NOT NULL,
+    collection_id INTEGER NOT NULL,
+    product_id    INTEGER NOT NULL,
+    position      INTEGER NOT NULL, -- 1-based place in the collection's order when last seen
+    first_seen_at TEXT NOT NULL,
+    last_seen_run INTEGER NOT NULL,
+    PRIMARY KEY (store_id, collection_id, product_id),
+    FOREIGN KEY (store_id, collection_id) REFERENCES collections(store_id, collection_id)
+) WITHOUT ROWID;
+CREATE INDEX collection_products_by_product ON collection_products(store_id, product_id);
+
+-- collection_changes: one row each time a product is observed entering or leaving a collection.
+CREATE TABLE collection_changes (
+    change_id     INTEGER PRIMARY KEY,
+    store_id      INTEGER NOT NULL,
+    collection_id INTEGER NOT NULL,
+    product_id    INTEGER NOT NULL,
+    change        TEXT NOT NULL CHECK (change IN ('added', 'removed')),
+    observed_at   TEXT NOT NULL,
+    run_id        INTEGER NOT NULL
+);
+CREATE INDEX collection_changes_by_collection
+    ON collection_changes(store_id, collection_id, change_id);
+CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
+
 -- Views for everyday questions ---------------------------------------------------------------
 
 -- current_products: the live catalogue with its store's name.
@@ -284,3 +344,17 @@ SELECT s.name AS store, v.product_id, p.handle, v.version_id, v.content_hash,
 FROM product_versions v
 JOIN stores s USING (store_id)
 JOIN products p USING (store_id, product_id);
+
+-- collection_contents: live products of each live collection, in the collection's order.
+-- Contents of one collection:
+--   SELECT handle, title FROM collection_contents
+--   WHERE store = 'shop' AND collection_handle = 'sale' ORDER BY position;
+CREATE VIEW collection_contents AS
+SELECT s.name AS store, c.collection_id, c.handle AS collection_handle,
+       c.title AS collection_title, cp.position, p.product_id, p.handle, p.title,
+       p.vendor, p.product_type
+FROM collection_products cp
+JOIN collections c ON c.store_id = cp.store_id AND c.collection_id = cp.collection_id
+JOIN products p ON p.store_id = cp.store_id AND p.product_id = cp.product_id
+JOIN stores s ON s.store_id = cp.store_id
+WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL;

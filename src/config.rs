@@ -188,7 +188,7 @@ impl Default for RawSync {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawStore {
     pub url: String,
@@ -199,6 +199,23 @@ pub struct RawStore {
     /// Cron schedule for this store; the daemon's default when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// Mirror the store's collections and their membership (default true).
+    pub collections: bool,
+    /// Only these collection handles get their membership walked (default: all).
+    pub collection_handles: Option<Vec<String>>,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            url: String::new(),
+            fresh_connections: false,
+            myshopify_domain: None,
+            schedule: None,
+            collections: true,
+            collection_handles: None,
+        }
+    }
 }
 
 /// Values given on the command line; they override every other layer.
@@ -267,6 +284,22 @@ pub struct LogSettings {
 pub struct StoreConfig {
     pub name: String,
     pub url: Url,
+    /// Walk collections and their membership.
+    pub collections: bool,
+    /// Restrict the membership walk to these handles; None walks every collection.
+    pub collection_handles: Option<Vec<String>>,
+}
+
+impl StoreConfig {
+    /// A store with the default catalogue settings (every collection walked).
+    pub fn new(name: String, url: Url) -> StoreConfig {
+        StoreConfig {
+            name,
+            url,
+            collections: true,
+            collection_handles: None,
+        }
+    }
 }
 
 impl Config {
@@ -375,7 +408,20 @@ impl Config {
             if store_options != StoreOptions::default() {
                 options.insert(name.clone(), store_options);
             }
-            stores.push(StoreConfig { name, url });
+            if let Some(handles) = &store.collection_handles {
+                if handles.is_empty() || handles.iter().any(|h| h.trim().is_empty()) {
+                    return Err(invalid(
+                        &format!("stores.{name}.collection_handles"),
+                        "must list non-empty handles (use collections = false to skip)".into(),
+                    ));
+                }
+            }
+            stores.push(StoreConfig {
+                name,
+                url,
+                collections: store.collections,
+                collection_handles: store.collection_handles,
+            });
         }
         let h = raw.http;
         let daemon = DaemonSettings {
@@ -492,7 +538,7 @@ impl Config {
                     Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
                     None => url.host_str().unwrap_or_default().to_string(),
                 };
-                Ok(StoreConfig { name, url })
+                Ok(StoreConfig::new(name, url))
             })
             .collect()
     }

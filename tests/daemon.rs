@@ -439,7 +439,8 @@ async fn outside_readonly_readers_never_fail_nor_see_the_cursor_ahead() {
     let db = dir.path().join("mirror.db");
     let reader = tokio::task::spawn_blocking(move || {
         // One statement = one snapshot: the cursor, the run's pages and the products.
-        let query = "SELECT coalesce((SELECT next_page FROM sync_cursor), -1),
+        let query =
+            "SELECT coalesce((SELECT next_page FROM sync_cursor WHERE phase = 'products'), -1),
                         coalesce((SELECT pages FROM sync_runs), 0),
                         (SELECT count(*) FROM products),
                         coalesce((SELECT status FROM sync_runs), 'none');";

@@ -573,7 +573,6 @@ async fn export_reads_while_a_writer_holds_a_transaction() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs collections tables from the catalog branch"]
 async fn collection_filter_exports_members_in_collection_order() {
     let f = Fixture::new(300, 28).await;
     let handle = f

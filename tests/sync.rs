@@ -8,6 +8,8 @@ use support::fakeshop::faults::Fault;
 use support::fakeshop::{Catalog, FakeShop};
 use support::{assert_mirror_equals, scalar, shopmirror, sync};
 
+const NO_COLLECTIONS: &str = "collections = false";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn second_sync_of_unchanged_store_rewrites_nothing() {
     let shop = FakeShop::start(Catalog::generate(2_500, 7)).await;
@@ -139,11 +141,14 @@ async fn a_failed_page_keeps_mirror_and_cursor_and_the_next_run_resumes_there() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_capped_listing_is_recorded_and_never_deletes() {
+    // A store whose listing hits the cap and whose sitemap is unavailable, with collections
+    // off: nothing can complete the enumeration, so the run ends capped.
     let shop = FakeShop::start(Catalog::generate(1_300, 9)).await;
     shop.set_cap(1_000);
+    shop.script_fault("/sitemap.xml", 10, Fault::NotFound404);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    let first = sync(&db, &shop.url()).await;
+    let first = support::sync_configured(&db, &shop.url(), "collections = false").await;
     assert_eq!(first.code, Some(0), "{}", first.stderr);
     assert_eq!(scalar(&db, "SELECT count(*) FROM products"), 1_000);
     let capped = "SELECT count(*) FROM sync_runs WHERE status = 'capped' AND listing_capped = 1";
@@ -152,7 +157,7 @@ async fn a_capped_listing_is_recorded_and_never_deletes() {
     for _ in 0..250 {
         shop.add_product();
     }
-    let second = sync(&db, &shop.url()).await;
+    let second = support::sync_configured(&db, &shop.url(), "collections = false").await;
     assert_eq!(second.code, Some(0), "{}", second.stderr);
     assert_eq!(
         scalar(
@@ -166,10 +171,17 @@ async fn a_capped_listing_is_recorded_and_never_deletes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product() {
+    // Collections off: a collection walk would see the skipped products before the deletions
+    // phase, and this test is about confirming candidates one by one.
     let shop = FakeShop::start(Catalog::generate(1_250, 11)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    assert_eq!(sync(&db, &shop.url()).await.code, Some(0));
+    assert_eq!(
+        support::sync_configured(&db, &shop.url(), NO_COLLECTIONS)
+            .await
+            .code,
+        Some(0)
+    );
 
     // Mid-crawl (while page 3 is held), remove three products from pages already listed and
     // add one at the top: every later page shifts up by two, so this pass skips live products
@@ -178,7 +190,8 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     let removed = [ids[5], ids[300], ids[400]];
     let gate = shop.pause_nth("/products.json", 3);
     let (db2, url) = (db.clone(), shop.url());
-    let running = tokio::spawn(async move { sync(&db2, &url).await });
+    let running =
+        tokio::spawn(async move { support::sync_configured(&db2, &url, NO_COLLECTIONS).await });
     gate.reached().await;
     for id in removed {
         assert!(shop.remove_product(id));
@@ -213,7 +226,7 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     );
     // The removed products were seen on pages 1-2 before removal in this run, so the next
     // complete run marks them; the new one arrives with it.
-    let third = sync(&db, &shop.url()).await;
+    let third = support::sync_configured(&db, &shop.url(), NO_COLLECTIONS).await;
     assert_eq!(third.code, Some(0), "{}", third.stderr);
     for id in removed {
         let sql = format!(
@@ -238,7 +251,7 @@ async fn products_added_and_removed_during_a_sync_never_tombstone_a_live_product
     let tombstone = "UPDATE products SET deleted_at = '2026-01-01 00:00:00' WHERE product_id = ?1";
     conn.execute(tombstone, [back]).unwrap();
     drop(conn);
-    let again = sync(&db, &shop.url()).await;
+    let again = support::sync_configured(&db, &shop.url(), NO_COLLECTIONS).await;
     assert_eq!(again.code, Some(0), "{}", again.stderr);
     let restored =
         format!("SELECT count(*) FROM products WHERE product_id = {back} AND deleted_at IS NULL");

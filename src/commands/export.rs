@@ -43,12 +43,13 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
             )));
         }
     }
-    if args.collection.is_some() && !reader.has_collections()? {
-        return Err(Failure::Failed(format!(
-            "database {} has no collections tables: --collection needs a shopmirror that \
-             mirrors collections",
-            config.db_path.display()
-        )));
+    if let Some(handle) = &args.collection {
+        if !reader.collection_exists(handle, args.store.as_deref())? {
+            return Err(Failure::Usage(format!(
+                "no collection with handle {handle:?} in {}",
+                config.db_path.display()
+            )));
+        }
     }
     let filter = ExportFilter {
         store: args.store.clone(),

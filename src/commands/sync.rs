@@ -91,7 +91,7 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
          {unchanged} unchanged, {deleted} deleted) in {seconds:.1}s, {pages} pages, \
          {requests} requests",
         status = c.status,
-        capped = if c.listing_capped {
+        capped = if c.status == "capped" {
             " (listing hit the 25,000 cap; deletions not checked)"
         } else {
             ""

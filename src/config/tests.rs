@@ -99,3 +99,29 @@ fn the_shipped_example_config_is_valid() {
     let config = Config::load(Some(file), None).unwrap();
     assert!(!config.stores.is_empty());
 }
+
+#[test]
+fn store_collection_switches_default_on_and_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "c.toml",
+        "[stores.a]\nurl = \"https://a.example\"\n\
+         [stores.b]\nurl = \"https://b.example\"\ncollections = false\n\
+         [stores.c]\nurl = \"https://c.example\"\ncollection_handles = [\"sale\", \"all\"]\n",
+    );
+    let config = Config::load(Some(&file), None).unwrap();
+    let [a, b, c] = &config.stores[..] else {
+        panic!("three stores")
+    };
+    assert!(a.collections && a.collection_handles.is_none());
+    assert!(!b.collections);
+    assert_eq!(c.collection_handles.as_deref().unwrap(), ["sale", "all"]);
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[stores.a]\nurl = \"https://a.example\"\ncollection_handles = []\n",
+    );
+    let message = Config::load(Some(&bad), None).unwrap_err().to_string();
+    assert!(message.contains("stores.a.collection_handles"), "{message}");
+}

@@ -101,17 +101,17 @@ impl Reader {
             .ctx(&self.path, "looking up store")
     }
 
-    /// Whether this database has the collections tables (`--collection` needs them).
-    pub fn has_collections(&self) -> Result<bool, Error> {
+    /// Whether a live collection with this handle exists (in `store`, or in any store).
+    pub fn collection_exists(&self, handle: &str, store: Option<&str>) -> Result<bool, Error> {
         self.conn
             .query_row(
-                "SELECT count(*) FROM sqlite_schema
-                 WHERE type = 'table' AND name IN ('collections', 'collection_products')",
-                [],
+                "SELECT count(*) FROM collections c JOIN stores s USING (store_id)
+                 WHERE c.handle = ?1 AND c.deleted_at IS NULL AND (?2 IS NULL OR s.name = ?2)",
+                rusqlite::params![handle, store],
                 |r| r.get::<_, i64>(0),
             )
-            .map(|n| n == 2)
-            .ctx(&self.path, "looking for collections tables")
+            .map(|n| n > 0)
+            .ctx(&self.path, "looking up collection")
     }
 
     /// Calls `each` for every product matching `filter`, ordered by store then product id (or
@@ -137,6 +137,7 @@ impl Reader {
             Some(_) => format!(
                 "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id)
                  JOIN collections c ON c.store_id = p.store_id AND c.handle = ?4
+                     AND c.deleted_at IS NULL
                  JOIN collection_products cp ON cp.store_id = p.store_id
                      AND cp.collection_id = c.collection_id AND cp.product_id = p.product_id
                  WHERE {FILTERS} ORDER BY p.store_id, cp.position, p.product_id"
@@ -342,43 +343,6 @@ mod tests {
         assert_eq!(ids(&path, &since_with_deleted), [10, 11], "deleted after");
     }
 
-    /// The `--collection` query against the membership shape the catalog branch adds. Once the
-    /// real tables are in schema.sql this test steps aside and the integration test
-    /// `collection_filter_exports_members_in_collection_order` covers the filter.
-    #[test]
-    fn collection_filter_follows_membership_order() {
-        let (_dir, path) = database();
-        if Reader::open(&path).unwrap().has_collections().unwrap() {
-            return;
-        }
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch(
-                "CREATE TABLE collections (store_id INTEGER, collection_id INTEGER, handle TEXT);
-                 CREATE TABLE collection_products (store_id INTEGER, collection_id INTEGER,
-                     product_id INTEGER, position INTEGER);
-                 INSERT INTO collections VALUES (1, 5, 'sale'), (2, 6, 'sale'), (1, 7, 'other');
-                 INSERT INTO collection_products VALUES
-                     (1, 5, 11, 1), (1, 5, 10, 2), (2, 6, 20, 1), (1, 7, 10, 1);",
-            )
-            .unwrap();
-        let sale = ExportFilter {
-            collection: Some("sale".into()),
-            ..ExportFilter::default()
-        };
-        assert_eq!(ids(&path, &sale), [10, 20], "deleted 11 left out");
-        let with_deleted = ExportFilter {
-            include_deleted: true,
-            ..sale.clone()
-        };
-        assert_eq!(ids(&path, &with_deleted), [11, 10, 20], "collection order");
-        let in_a = ExportFilter {
-            store: Some("a".into()),
-            ..with_deleted
-        };
-        assert_eq!(ids(&path, &in_a), [11, 10]);
-    }
-
     #[test]
     fn children_come_in_position_order_and_the_callback_error_stops() {
         let (_dir, path) = database();
@@ -403,7 +367,6 @@ mod tests {
         });
         assert!(matches!(stopped, Err(Error::WriterGone)));
         assert_eq!(calls, 1);
-        assert!(!reader.has_collections().unwrap());
         assert!(reader.store_exists("b").unwrap() && !reader.store_exists("c").unwrap());
     }
 }

@@ -3,6 +3,7 @@
 //! It knows nothing about HTTP or stores' wire formats.
 
 mod breaker;
+mod collections;
 mod export;
 mod history;
 mod products;
@@ -10,15 +11,18 @@ mod read;
 mod runs;
 mod schedule;
 mod schema;
+mod single;
 mod write;
 
 pub use breaker::HttpTotals;
+pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
 pub use schema::SCHEMA_VERSION;
+pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};
 
 use std::path::{Path, PathBuf};

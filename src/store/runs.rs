@@ -17,23 +17,54 @@ pub struct RunStart {
     pub resumed: bool,
     pub phase: Phase,
     pub next_page: i64,
-    /// Deletions phase: the last product id already checked.
+    /// Deletions phase: the last product id already checked; sitemap phase: entries of the
+    /// current product sitemap already handled; collection_products phase: the collection id
+    /// being paged (lower ids are done).
     pub position: i64,
+    /// Sitemap phase: which product sitemap (0-based, index order) is in progress.
+    pub sitemap_index: i64,
+    /// The listing of this run hit the cap.
+    pub listing_capped: bool,
+    /// The sitemap of this run was walked to its end.
+    pub sitemap_complete: bool,
 }
 
-/// The phases of a run, in order.
+/// The phases of a run, in order. Sitemap runs only after a capped listing; the collection
+/// phases only when the store has collections enabled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Products,
+    Sitemap,
+    Collections,
+    CollectionProducts,
     Deletions,
 }
 
 impl Phase {
+    const ALL: [Phase; 5] = [
+        Phase::Products,
+        Phase::Sitemap,
+        Phase::Collections,
+        Phase::CollectionProducts,
+        Phase::Deletions,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             Phase::Products => "products",
+            Phase::Sitemap => "sitemap",
+            Phase::Collections => "collections",
+            Phase::CollectionProducts => "collection_products",
             Phase::Deletions => "deletions",
         }
+    }
+
+    /// Reads a stored phase name; an unknown name restarts at the listing.
+    fn parse(name: &str) -> Phase {
+        Phase::ALL
+            .into_iter()
+            .find(|p| p.as_str() == name)
+            .unwrap_or(Phase::Products)
     }
 }
 
@@ -42,7 +73,8 @@ impl Phase {
 pub enum RunOutcome {
     /// Everything enumerated and deletions checked.
     Complete,
-    /// Finished, but the listing was capped: deletions were not checked.
+    /// Finished, but the listing was capped and the sitemap could not complete the
+    /// enumeration: deletions were not checked.
     Capped,
     /// A request or page failed; the cursor stays for the next run.
     Failed,
@@ -114,16 +146,30 @@ impl WriteDb {
     /// Resumes the store's unfinished run from its cursor, or starts a new run.
     pub fn begin_run(&mut self, store_id: i64) -> Result<RunStart, Error> {
         self.transaction(|tx, path| {
-            let cursor: Option<(i64, String, i64, i64)> = tx
+            let cursor: Option<(i64, String, i64, i64, i64, bool, bool)> = tx
                 .query_row(
-                    "SELECT run_id, phase, next_page, position FROM sync_cursor
-                     WHERE store_id = ?1",
+                    "SELECT c.run_id, c.phase, c.next_page, c.position, c.sitemap_index,
+                         c.sitemap_complete, r.listing_capped
+                     FROM sync_cursor c JOIN sync_runs r USING (run_id)
+                     WHERE c.store_id = ?1",
                     [store_id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                        ))
+                    },
                 )
                 .optional()
                 .ctx(path, "reading cursor")?;
-            if let Some((run_id, phase, next_page, position)) = cursor {
+            if let Some((run_id, phase, next_page, position, sitemap_index, sitemap, capped)) =
+                cursor
+            {
                 tx.execute(
                     "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL,
                          resumes = resumes + 1
@@ -131,18 +177,16 @@ impl WriteDb {
                     [run_id],
                 )
                 .ctx(path, "resuming run")?;
-                let phase = if phase == "deletions" {
-                    Phase::Deletions
-                } else {
-                    Phase::Products
-                };
                 return Ok(RunStart {
                     store_id,
                     run_id,
                     resumed: true,
-                    phase,
+                    phase: Phase::parse(&phase),
                     next_page,
                     position,
+                    sitemap_index,
+                    listing_capped: capped,
+                    sitemap_complete: sitemap,
                 });
             }
             tx.execute(
@@ -164,6 +208,9 @@ impl WriteDb {
                 phase: Phase::Products,
                 next_page: 1,
                 position: 0,
+                sitemap_index: 0,
+                listing_capped: false,
+                sitemap_complete: false,
             })
         })
     }
@@ -181,12 +228,21 @@ impl WriteDb {
         })
     }
 
-    /// Moves the run's cursor into `phase`, at its start.
-    pub fn enter_phase(&mut self, store_id: i64, phase: Phase, requests: i64) -> Result<(), Error> {
+    /// Moves the run's cursor into `phase`, at its start. `sitemap_complete` records, in the
+    /// same transaction, that the sitemap phase just walked the whole sitemap.
+    pub fn enter_phase(
+        &mut self,
+        store_id: i64,
+        phase: Phase,
+        sitemap_complete: bool,
+        requests: i64,
+    ) -> Result<(), Error> {
         self.transaction(|tx, path| {
             tx.execute(
-                "UPDATE sync_cursor SET phase = ?2, position = 0 WHERE store_id = ?1",
-                params![store_id, phase.as_str()],
+                "UPDATE sync_cursor SET phase = ?2, next_page = 1, position = 0,
+                     sitemap_index = 0, sitemap_complete = sitemap_complete OR ?3
+                 WHERE store_id = ?1",
+                params![store_id, phase.as_str(), sitemap_complete],
             )
             .ctx(path, "moving cursor to next phase")?;
             tx.execute(

@@ -109,11 +109,20 @@ impl Client {
     /// 200 JSON answer, or a classified error naming the store and URL. A 404 is asked again
     /// through the store's fallback domain when one is configured.
     pub async fn get_json(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
+        self.get(store, url, Expect::Json).await
+    }
+
+    /// Like `get_json`, for XML answers (sitemaps).
+    pub async fn get_xml(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
+        self.get(store, url, Expect::Xml).await
+    }
+
+    async fn get(&self, store: &str, url: &Url, expect: Expect) -> Result<Bytes, Error> {
         let options = self.settings.stores.get(store).cloned().unwrap_or_default();
         let state = self.state(store);
         let alternate = options.fallback.as_ref().map(|base| rebase(url, base));
         let Some(alternate) = alternate else {
-            return self.get_from(store, url, &options, &state).await;
+            return self.get_from(store, url, &options, &state, expect).await;
         };
         let first_fallback = state.use_fallback.load(Ordering::Relaxed);
         let (first, second) = if first_fallback {
@@ -121,9 +130,9 @@ impl Client {
         } else {
             (url, &alternate)
         };
-        match self.get_from(store, first, &options, &state).await {
+        match self.get_from(store, first, &options, &state, expect).await {
             Err(e) if matches!(e.kind, ErrorKind::NotFound) => {
-                let result = self.get_from(store, second, &options, &state).await;
+                let result = self.get_from(store, second, &options, &state, expect).await;
                 if result.is_ok() {
                     state.use_fallback.store(!first_fallback, Ordering::Relaxed);
                 }
@@ -168,6 +177,7 @@ impl Client {
         url: &Url,
         options: &StoreOptions,
         state: &StoreState,
+        expect: Expect,
     ) -> Result<Bytes, Error> {
         let error = |kind| Error {
             store: store.to_string(),
@@ -180,7 +190,7 @@ impl Client {
         } else {
             &self.pooled
         };
-        let attempt = || self.attempt(http, store, url);
+        let attempt = || self.attempt(http, store, url, expect);
         retry::run(
             &self.settings.retry,
             &state.breaker,
@@ -198,9 +208,10 @@ impl Client {
         http: &reqwest::Client,
         store: &str,
         url: &Url,
+        expect: Expect,
     ) -> Result<Bytes, Failure> {
         let turn = self.pacer.turn(&host_key(url)).await;
-        let (status, result) = fetch(http, url, self.settings.max_body_bytes).await;
+        let (status, result) = fetch(http, url, self.settings.max_body_bytes, expect).await;
         let class = match status {
             Some(s) => format!("{}xx", s / 100),
             None => "error".to_string(),
@@ -239,15 +250,40 @@ fn host_key(url: &Url) -> String {
     )
 }
 
+/// The kind of answer a request wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Json,
+    Xml,
+}
+
+impl Expect {
+    fn accept(self) -> &'static str {
+        match self {
+            Expect::Json => "application/json",
+            Expect::Xml => "application/xml",
+        }
+    }
+
+    /// What the Content-Type must contain.
+    fn subtype(self) -> &'static str {
+        match self {
+            Expect::Json => "json",
+            Expect::Xml => "xml",
+        }
+    }
+}
+
 /// Sends one GET and classifies the answer. Returns the status (None without an answer).
 async fn fetch(
     http: &reqwest::Client,
     url: &Url,
     limit: u64,
+    expect: Expect,
 ) -> (Option<u16>, Result<Bytes, Failure>) {
     let response = match http
         .get(url.clone())
-        .header(ACCEPT, "application/json")
+        .header(ACCEPT, expect.accept())
         .send()
         .await
     {
@@ -255,10 +291,18 @@ async fn fetch(
         Err(e) => return (None, Err(classify_reqwest(e).into())),
     };
     let status = response.status().as_u16();
-    (Some(status), classify(response, status, limit).await)
+    (
+        Some(status),
+        classify(response, status, limit, expect).await,
+    )
 }
 
-async fn classify(response: reqwest::Response, status: u16, limit: u64) -> Result<Bytes, Failure> {
+async fn classify(
+    response: reqwest::Response,
+    status: u16,
+    limit: u64,
+    expect: Expect,
+) -> Result<Bytes, Failure> {
     let headers = response.headers();
     let to_password = headers
         .get(LOCATION)
@@ -278,9 +322,10 @@ async fn classify(response: reqwest::Response, status: u16, limit: u64) -> Resul
         .unwrap_or("")
         .to_ascii_lowercase();
     match status {
-        200 if content_type.is_empty() || content_type.contains("json") => {
+        200 if content_type.is_empty() || content_type.contains(expect.subtype()) => {
             read_capped(response, limit).await.map_err(Failure::from)
         }
+        200 if expect == Expect::Xml => Err(ErrorKind::NotXml { content_type }.into()),
         200 => Err(ErrorKind::NotJson { content_type }.into()),
         404 => Err(ErrorKind::NotFound.into()),
         430 => Err(ErrorKind::Blocked.into()),

@@ -43,6 +43,16 @@ pub enum ErrorKind {
         product: String,
         reason: String,
     },
+    #[error("collection #{index} ({collection}) is unusable: {reason}")]
+    BadCollection {
+        index: usize,
+        collection: String,
+        reason: String,
+    },
+    #[error("answered 200 with {content_type}, not XML")]
+    NotXml { content_type: String },
+    #[error("invalid sitemap XML: {0}")]
+    BadXml(String),
     #[error("body larger than the {limit}-byte cap")]
     TooLarge { limit: u64 },
     #[error("refused: {0}")]

@@ -1,20 +1,24 @@
 //! Talking to stores: the HTTP client (client) and its policy (guard: where it may go; pacing:
 //! politeness per host; retry: what is retried and how long it waits; breaker: leaving a
 //! troubled store alone), the wire shapes (wire), and turning answers into canonical, hashed
-//! products (product, money). Nothing here touches the database.
+//! products (product, money), collections (collection) and sitemap entries (sitemap). Nothing
+//! here touches the database.
 
 mod breaker;
 mod client;
+mod collection;
 mod error;
 mod guard;
 mod money;
 mod pacing;
 mod product;
 mod retry;
+pub mod sitemap;
 mod wire;
 
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
+pub use collection::{parse_collections_page, ParsedCollection};
 pub use error::{snippet, Error, ErrorKind};
 pub use guard::{redact, redact_text};
 pub use money::Money;

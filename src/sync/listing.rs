@@ -160,7 +160,7 @@ async fn fetch_page(
     if number * limit > i64::from(LISTING_CAP) {
         return Ok(Fetched::End(Listing::Capped));
     }
-    let url = page_url(&store.url, limit, number);
+    let url = page_url(&store.url, &["products.json"], limit, number);
     requests.record();
     ctx.progress
         .requests
@@ -185,8 +185,13 @@ async fn fetch_page(
     }
 }
 
-fn page_url(base: &Url, limit: i64, page: i64) -> Url {
-    let mut url = base.join("products.json").expect("static path joins");
+/// `base/segments...?limit=L&page=P`, each segment percent-encoded.
+pub(super) fn page_url(base: &Url, segments: &[&str], limit: i64, page: i64) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("store URLs are http(s) with a path")
+        .pop_if_empty()
+        .extend(segments);
     url.query_pairs_mut()
         .append_pair("limit", &limit.to_string())
         .append_pair("page", &page.to_string());
@@ -194,6 +199,6 @@ fn page_url(base: &Url, limit: i64, page: i64) -> Url {
 }
 
 /// Shopify's answer past page * limit = 25,000: HTTP 400 naming the limit.
-fn is_listing_cap(kind: &ErrorKind) -> bool {
+pub(super) fn is_listing_cap(kind: &ErrorKind) -> bool {
     matches!(kind, ErrorKind::Status { status: 400, detail } if detail.contains("exceeds the"))
 }

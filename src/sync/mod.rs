@@ -1,15 +1,20 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
-//! (listing), confirm deletions (deletions), and record how it ended. It owns the order of
-//! phases and the run's outcome; HTTP lives in storefront, SQL in store.
+//! (listing), complete a capped listing through the sitemap (sitemap), walk collections and
+//! their membership (collections), confirm deletions (deletions), and record how it ended. It
+//! owns the order of phases and the run's outcome; HTTP lives in storefront, SQL in store.
 
+mod collections;
 mod deletions;
 mod listing;
+mod sitemap;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 use tracing::info;
+use url::Url;
 
 use crate::config::StoreConfig;
 use crate::store::{self, HttpTotals, Phase, RunCounts, RunOutcome, Writer};
@@ -68,12 +73,51 @@ impl RequestCounter {
     }
 }
 
-/// How the listing phase ended.
+/// How the listing phase (and, for a whole run, the enumeration) ended.
 pub(crate) enum Listing {
-    /// An empty or short page was reached: every listed product was seen.
+    /// An empty or short page was reached: every listed product was seen (for a run: the
+    /// listing, or a capped listing completed through the sitemap).
     Complete,
-    /// Shopify's page * limit cap stopped the listing.
+    /// Shopify's page * limit cap stopped the listing (for a run: and nothing completed it).
     Capped,
+}
+
+/// One GET through the shared client, counted for the run and the progress display, and
+/// abandoned when the run is cancelled.
+pub(crate) async fn fetch(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    url: &Url,
+    xml: bool,
+    requests: &RequestCounter,
+) -> Result<Bytes, Error> {
+    requests.record();
+    ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
+    let request = async {
+        if xml {
+            ctx.client.get_xml(&store.name, url).await
+        } else {
+            ctx.client.get_json(&store.name, url).await
+        }
+    };
+    tokio::select! {
+        _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
+        result = request => Ok(result?),
+    }
+}
+
+/// A storefront error for an answer that could not be used.
+pub(crate) fn bad_answer(store: &StoreConfig, url: &Url, kind: storefront::ErrorKind) -> Error {
+    Error::Storefront(storefront::Error {
+        store: store.name.clone(),
+        url: url.to_string(),
+        kind,
+    })
+}
+
+/// True for a 404 answer.
+pub(crate) fn is_not_found(e: &Error) -> bool {
+    matches!(e, Error::Storefront(e) if matches!(e.kind, storefront::ErrorKind::NotFound))
 }
 
 /// Runs (or resumes) one sync of `store` to its end and returns the run's totals.
@@ -146,6 +190,9 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
     }
 }
 
+/// Runs the phases from the run's cursor, in order: listing, sitemap (only after a capped
+/// listing), collections and their membership (when enabled), then deletions, which are only
+/// checked when the enumeration was complete as a whole.
 async fn run_phases(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -156,26 +203,63 @@ async fn run_phases(
         store: store.name.clone(),
         source,
     };
-    let mut position = start.position;
-    if start.phase == Phase::Products {
-        match listing::enumerate(ctx, store, start, requests).await? {
-            Listing::Capped => {
-                let (run_id, count) = (start.run_id, requests.take());
-                ctx.writer
-                    .call(move |db| db.mark_capped(run_id, count))
-                    .await
-                    .map_err(store_err)?;
-                return Ok(Listing::Capped);
-            }
-            Listing::Complete => {
-                let (store_id, count) = (start.store_id, requests.take());
-                ctx.writer
-                    .call(move |db| db.enter_phase(store_id, Phase::Deletions, count))
-                    .await
-                    .map_err(store_err)?;
-                position = 0;
-            }
+    let enter = |phase: Phase, sitemap_complete: bool| {
+        let (store_id, count) = (start.store_id, requests.take());
+        ctx.writer
+            .call(move |db| db.enter_phase(store_id, phase, sitemap_complete, count))
+    };
+    let after_sitemap = if store.collections {
+        Phase::Collections
+    } else {
+        Phase::Deletions
+    };
+    let (mut phase, mut capped, mut sitemap_done) =
+        (start.phase, start.listing_capped, start.sitemap_complete);
+    let (mut next_page, mut position, mut sitemap_index) =
+        (start.next_page, start.position, start.sitemap_index);
+    if phase == Phase::Products {
+        if let Listing::Capped = listing::enumerate(ctx, store, start, requests).await? {
+            capped = true;
+            let (run_id, count) = (start.run_id, requests.take());
+            ctx.writer
+                .call(move |db| db.mark_capped(run_id, count))
+                .await
+                .map_err(store_err)?;
         }
+        phase = if capped {
+            Phase::Sitemap
+        } else {
+            after_sitemap
+        };
+        enter(phase, false).await.map_err(store_err)?;
+        (next_page, position, sitemap_index) = (1, 0, 0);
+    }
+    if phase == Phase::Sitemap {
+        sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
+        phase = after_sitemap;
+        enter(phase, sitemap_done).await.map_err(store_err)?;
+        (next_page, position) = (1, 0);
+    }
+    if !store.collections && matches!(phase, Phase::Collections | Phase::CollectionProducts) {
+        // Resumed after collections were switched off for this store.
+        phase = Phase::Deletions;
+        enter(phase, false).await.map_err(store_err)?;
+        position = 0;
+    }
+    if phase == Phase::Collections {
+        collections::enumerate(ctx, store, start, next_page, requests).await?;
+        phase = Phase::CollectionProducts;
+        enter(phase, false).await.map_err(store_err)?;
+        (next_page, position) = (1, 0);
+    }
+    if phase == Phase::CollectionProducts {
+        collections::walk_members(ctx, store, start, position, next_page, requests).await?;
+        phase = Phase::Deletions;
+        enter(phase, false).await.map_err(store_err)?;
+        position = 0;
+    }
+    if capped && !sitemap_done {
+        return Ok(Listing::Capped);
     }
     deletions::confirm(ctx, store, start, position, requests).await?;
     Ok(Listing::Complete)

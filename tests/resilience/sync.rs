@@ -14,10 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 
 fn store(shop: &FakeShop) -> StoreConfig {
-    StoreConfig {
-        name: STORE.into(),
-        url: Url::parse(&format!("{}/", shop.url())).unwrap(),
-    }
+    StoreConfig::new(
+        STORE.into(),
+        Url::parse(&format!("{}/", shop.url())).unwrap(),
+    )
 }
 
 fn context(db: &Path, s: ClientSettings, page_size: u32) -> SyncContext {

@@ -43,6 +43,23 @@ pub async fn sync(db: &Path, url: &str) -> Finished {
     run(command).await
 }
 
+/// Runs `shopmirror sync shop` with a config naming the store `shop` at `url`, plus `extra`
+/// lines in its table (e.g. `collections = false`).
+pub async fn sync_configured(db: &Path, url: &str, extra: &str) -> Finished {
+    let config = db.with_extension("toml");
+    let text = format!("[stores.shop]\nurl = \"{url}\"\n{extra}\n");
+    std::fs::write(&config, text).unwrap();
+    let mut command = shopmirror();
+    command
+        .arg("--config")
+        .arg(&config)
+        .arg("--db")
+        .arg(db)
+        .arg("sync")
+        .arg("shop");
+    run(command).await
+}
+
 pub async fn run(mut command: tokio::process::Command) -> Finished {
     let output = command.output().await.expect("binary runs");
     Finished {

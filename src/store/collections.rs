@@ -1,0 +1,261 @@
+//! Writing collections and their membership. Each /collections.json page and each page of a
+//! collection's products is one transaction with the cursor; membership is marked seen page by
+//! page with the run id, and only after the last page of a collection are the members it no
+//! longer lists removed (and recorded). Collections missing from a complete enumeration are
+//! tombstoned once the store confirms them gone.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::products::{add_counts, upsert_products, WriteCounts};
+use super::write::WriteDb;
+use super::{now_text, Context, Error};
+use crate::storefront::{ParsedCollection, ParsedProduct};
+
+/// One /collections.json page and the page to resume at once it is committed.
+pub struct CollectionsPageWrite {
+    pub store_id: i64,
+    pub run_id: i64,
+    pub collections: Vec<ParsedCollection>,
+    pub next_page: i64,
+    pub requests: i64,
+}
+
+/// One page of a collection's products.
+pub struct CollectionPageWrite {
+    pub store_id: i64,
+    pub run_id: i64,
+    pub collection_id: i64,
+    pub products: Vec<ParsedProduct>,
+    /// Position (1-based, in the collection's order) of the page's first product.
+    pub first_position: i64,
+    pub next_page: i64,
+    pub requests: i64,
+}
+
+/// A collection to walk or to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionRef {
+    pub collection_id: i64,
+    pub handle: String,
+}
+
+impl WriteDb {
+    /// Upserts a page of collections as seen by the run and moves the cursor past the page.
+    pub fn apply_collections_page(&mut self, page: CollectionsPageWrite) -> Result<(), Error> {
+        self.transaction(|tx, path| {
+            let now = now_text();
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO collections (store_id, collection_id, handle, title, body_html,
+                         published_at, sort_order, raw_json, first_seen_at, last_seen_at,
+                         last_seen_run)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)
+                     ON CONFLICT (store_id, collection_id) DO UPDATE SET
+                         handle = excluded.handle, title = excluded.title,
+                         body_html = excluded.body_html, published_at = excluded.published_at,
+                         sort_order = excluded.sort_order, raw_json = excluded.raw_json,
+                         last_seen_at = excluded.last_seen_at,
+                         last_seen_run = excluded.last_seen_run, deleted_at = NULL",
+                )
+                .ctx(path, "preparing collection upsert")?;
+            for c in &page.collections {
+                upsert
+                    .execute(params![
+                        page.store_id,
+                        c.id,
+                        c.handle,
+                        c.title,
+                        c.body_html,
+                        c.published_at,
+                        c.sort_order,
+                        c.raw_json,
+                        now,
+                        page.run_id
+                    ])
+                    .ctx(path, "writing collection")?;
+            }
+            add_counts(
+                tx,
+                path,
+                page.run_id,
+                WriteCounts::default(),
+                1,
+                page.requests,
+            )?;
+            set_page(tx, page.store_id, page.next_page)
+                .ctx(path, "advancing collections cursor")?;
+            Ok(())
+        })
+    }
+
+    /// Live collections of the store that this run's complete enumeration did not list.
+    pub fn collection_candidates(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+    ) -> Result<Vec<CollectionRef>, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT collection_id, handle FROM collections
+                 WHERE store_id = ?1 AND deleted_at IS NULL AND last_seen_run != ?2
+                 ORDER BY collection_id",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![store_id, run_id], collection_ref)?
+                    .collect()
+            })
+            .ctx(&path, "listing collection candidates")
+    }
+
+    /// Tombstones collections confirmed gone.
+    pub fn tombstone_collections(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        gone: Vec<i64>,
+        requests: i64,
+    ) -> Result<(), Error> {
+        self.transaction(|tx, path| {
+            let now = now_text();
+            let mut tombstone = tx
+                .prepare_cached(
+                    "UPDATE collections SET deleted_at = ?3
+                     WHERE store_id = ?1 AND collection_id = ?2 AND deleted_at IS NULL",
+                )
+                .ctx(path, "preparing collection tombstone")?;
+            for id in gone {
+                tombstone
+                    .execute(params![store_id, id, now])
+                    .ctx(path, "tombstoning collection")?;
+            }
+            add_counts(tx, path, run_id, WriteCounts::default(), 0, requests)
+        })
+    }
+
+    /// The first collection listed by this run with an id of at least `from_id`, limited to
+    /// `handles` when given.
+    pub fn next_collection(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        from_id: i64,
+        handles: Option<&[String]>,
+    ) -> Result<Option<CollectionRef>, Error> {
+        let path = self.path.clone();
+        let only = handles.map(|h| serde_json::to_string(h).expect("handles serialize"));
+        self.conn
+            .prepare_cached(
+                "SELECT collection_id, handle FROM collections
+                 WHERE store_id = ?1 AND last_seen_run = ?2 AND deleted_at IS NULL
+                   AND collection_id >= ?3
+                   AND (?4 IS NULL OR handle IN (SELECT value FROM json_each(?4)))
+                 ORDER BY collection_id LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![store_id, run_id, from_id, only], collection_ref)
+                    .optional()
+            })
+            .ctx(&path, "finding next collection")
+    }
+
+    /// Writes a page of a collection's products (through the same upsert as listing pages),
+    /// marks their membership seen by the run, records new members, moves the cursor.
+    pub fn apply_collection_page(
+        &mut self,
+        page: CollectionPageWrite,
+    ) -> Result<WriteCounts, Error> {
+        self.transaction(|tx, path| {
+            let now = now_text();
+            let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO collection_products (store_id, collection_id, product_id,
+                         position, first_seen_at, last_seen_run)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+                )
+                .ctx(path, "preparing membership insert")?;
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE collection_products SET position = ?4, last_seen_run = ?5
+                     WHERE store_id = ?1 AND collection_id = ?2 AND product_id = ?3",
+                )
+                .ctx(path, "preparing membership update")?;
+            let mut added = tx
+                .prepare_cached(
+                    "INSERT INTO collection_changes (store_id, collection_id, product_id, change,
+                         observed_at, run_id) VALUES (?1, ?2, ?3, 'added', ?4, ?5)",
+                )
+                .ctx(path, "preparing membership change")?;
+            let (store, collection, run) = (page.store_id, page.collection_id, page.run_id);
+            for (i, parsed) in page.products.iter().enumerate() {
+                let (id, position) = (parsed.product.id, page.first_position + i as i64);
+                let inserted = insert
+                    .execute(params![store, collection, id, position, now, run])
+                    .ctx(path, "writing membership")?;
+                if inserted == 1 {
+                    added
+                        .execute(params![store, collection, id, now, run])
+                        .ctx(path, "recording membership change")?;
+                } else {
+                    update
+                        .execute(params![store, collection, id, position, run])
+                        .ctx(path, "marking membership seen")?;
+                }
+            }
+            add_counts(tx, path, run, counts, 1, page.requests)?;
+            set_page(tx, store, page.next_page).ctx(path, "advancing collection cursor")?;
+            Ok(counts)
+        })
+    }
+
+    /// Ends the walk of a collection: when it was walked completely, the members this run did
+    /// not see are removed and recorded. The cursor moves to the next collection.
+    pub fn finish_collection(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        collection_id: i64,
+        complete: bool,
+        requests: i64,
+    ) -> Result<(), Error> {
+        self.transaction(|tx, path| {
+            if complete {
+                tx.prepare_cached(
+                    "INSERT INTO collection_changes (store_id, collection_id, product_id, change,
+                         observed_at, run_id)
+                     SELECT store_id, collection_id, product_id, 'removed', ?4, ?3
+                     FROM collection_products
+                     WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3",
+                )
+                .and_then(|mut s| s.execute(params![store_id, collection_id, run_id, now_text()]))
+                .ctx(path, "recording removed members")?;
+                tx.prepare_cached(
+                    "DELETE FROM collection_products
+                     WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3",
+                )
+                .and_then(|mut s| s.execute(params![store_id, collection_id, run_id]))
+                .ctx(path, "removing members")?;
+            }
+            add_counts(tx, path, run_id, WriteCounts::default(), 0, requests)?;
+            tx.prepare_cached(
+                "UPDATE sync_cursor SET position = ?2, next_page = 1 WHERE store_id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![store_id, collection_id + 1]))
+            .ctx(path, "advancing to next collection")?;
+            Ok(())
+        })
+    }
+}
+
+fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
+    Ok(CollectionRef {
+        collection_id: r.get(0)?,
+        handle: r.get(1)?,
+    })
+}
+
+fn set_page(tx: &Transaction, store_id: i64, next_page: i64) -> rusqlite::Result<usize> {
+    tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
+        .and_then(|mut s| s.execute(params![store_id, next_page]))
+}

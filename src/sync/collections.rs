@@ -1,0 +1,198 @@
+//! The collection phases: /collections.json page by page (collections), then each collection's
+//! /collections/{handle}/products.json page by page (collection_products), under the same page
+//! size and 25,000 cap as the listing. Products met in collection feeds are written through the
+//! same upsert as listing pages, so products hidden from the listing are mirrored too. Each
+//! page commits with its cursor; a collection's departed members are removed only after its
+//! last page. Collections missing from a complete enumeration are tombstoned once their
+//! products feed answers 404.
+
+use tracing::info;
+
+use super::listing::{is_listing_cap, page_url};
+use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
+use crate::config::StoreConfig;
+use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
+use crate::storefront::{self, LISTING_CAP};
+
+/// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
+/// collections it no longer lists.
+pub(super) async fn enumerate(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    first_page: i64,
+    requests: &RequestCounter,
+) -> Result<(), Error> {
+    let store_err = |source| Error::Store {
+        store: store.name.clone(),
+        source,
+    };
+    let limit = i64::from(ctx.page_size);
+    let mut number = first_page;
+    let complete = loop {
+        if number * limit > i64::from(LISTING_CAP) {
+            break false;
+        }
+        let url = page_url(&store.url, &["collections.json"], limit, number);
+        let body = match fetch(ctx, store, &url, false, requests).await {
+            Ok(body) => body,
+            Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
+            Err(e) => return Err(e),
+        };
+        let collections = storefront::parse_collections_page(&body)
+            .map_err(|kind| bad_answer(store, &url, kind))?;
+        let full = collections.len() as i64 == limit;
+        let page = CollectionsPageWrite {
+            store_id: start.store_id,
+            run_id: start.run_id,
+            collections,
+            next_page: number + 1,
+            requests: requests.take(),
+        };
+        ctx.writer
+            .call(move |db| db.apply_collections_page(page))
+            .await
+            .map_err(store_err)?;
+        if !full {
+            break true;
+        }
+        number += 1;
+    };
+    if complete {
+        tombstone_missing(ctx, store, start, requests).await?;
+    }
+    Ok(())
+}
+
+/// Tombstones the live collections this run did not list whose products feed answers 404.
+async fn tombstone_missing(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    requests: &RequestCounter,
+) -> Result<(), Error> {
+    let store_err = |source| Error::Store {
+        store: store.name.clone(),
+        source,
+    };
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let candidates = ctx
+        .writer
+        .call(move |db| db.collection_candidates(store_id, run_id))
+        .await
+        .map_err(store_err)?;
+    let mut gone = Vec::new();
+    for c in candidates {
+        let url = page_url(
+            &store.url,
+            &["collections", &c.handle, "products.json"],
+            1,
+            1,
+        );
+        match fetch(ctx, store, &url, false, requests).await {
+            Ok(_) => {}
+            Err(e) if is_not_found(&e) => gone.push(c.collection_id),
+            Err(e) => return Err(e),
+        }
+    }
+    if !gone.is_empty() {
+        info!(store = %store.name, collections = gone.len(), "collections gone");
+    }
+    let count = requests.take();
+    ctx.writer
+        .call(move |db| db.tombstone_collections(store_id, run_id, gone, count))
+        .await
+        .map_err(store_err)
+}
+
+/// Walks the membership of every collection this run listed (or of the configured handles),
+/// in collection id order, from the collection `from_id` at `first_page`.
+pub(super) async fn walk_members(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    from_id: i64,
+    first_page: i64,
+    requests: &RequestCounter,
+) -> Result<(), Error> {
+    let store_err = |source| Error::Store {
+        store: store.name.clone(),
+        source,
+    };
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let (mut from, mut page) = (from_id, first_page);
+    loop {
+        let handles = store.collection_handles.clone();
+        let next = ctx
+            .writer
+            .call(move |db| db.next_collection(store_id, run_id, from, handles.as_deref()))
+            .await
+            .map_err(store_err)?;
+        let Some(collection) = next else {
+            return Ok(());
+        };
+        if collection.collection_id != from {
+            page = 1;
+        }
+        let complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let (id, count) = (collection.collection_id, requests.take());
+        ctx.writer
+            .call(move |db| db.finish_collection(store_id, run_id, id, complete, count))
+            .await
+            .map_err(store_err)?;
+        from = id + 1;
+    }
+}
+
+/// One collection's products from `first_page`; true when its end was reached (not the cap,
+/// not a 404 because the collection went away during the run).
+async fn walk_collection(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    collection: &CollectionRef,
+    first_page: i64,
+    requests: &RequestCounter,
+) -> Result<bool, Error> {
+    let limit = i64::from(ctx.page_size);
+    let segments = ["collections", collection.handle.as_str(), "products.json"];
+    let mut number = first_page;
+    loop {
+        if number * limit > i64::from(LISTING_CAP) {
+            return Ok(false);
+        }
+        let url = page_url(&store.url, &segments, limit, number);
+        let body = match fetch(ctx, store, &url, false, requests).await {
+            Ok(body) => body,
+            Err(e) if is_not_found(&e) => return Ok(false),
+            Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let products = tokio::task::spawn_blocking(move || storefront::parse_products_page(&body))
+            .await
+            .expect("page parser does not panic")
+            .map_err(|kind| bad_answer(store, &url, kind))?;
+        let (count, full) = (products.len() as u64, products.len() as i64 == limit);
+        let page = CollectionPageWrite {
+            store_id: start.store_id,
+            run_id: start.run_id,
+            collection_id: collection.collection_id,
+            products,
+            first_position: (number - 1) * limit + 1,
+            next_page: number + 1,
+            requests: requests.take(),
+        };
+        ctx.writer
+            .call(move |db| db.apply_collection_page(page))
+            .await
+            .map_err(|source| Error::Store {
+                store: store.name.clone(),
+                source,
+            })?;
+        ctx.progress.add(1, count);
+        if !full {
+            return Ok(true);
+        }
+        number += 1;
+    }
+}

@@ -1,0 +1,159 @@
+//! The sitemap phase, run only after the listing hit Shopify's 25,000 cap: /sitemap.xml lists
+//! the product sitemaps, each gives product handles, and every handle the run has not seen yet
+//! is fetched from /products/{handle}.json (the older single shape, normalized so it hashes like
+//! the list shape). Handles are checked against the database in batches; each batch commits with
+//! the cursor (which product sitemap, how many of its entries are done).
+//!
+//! Politeness: this path costs one request per product the listing did not show (about 35,000
+//! for a 60,000-product store); that is inherent to the storefront API.
+
+use tracing::warn;
+use url::Url;
+
+use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
+use crate::config::StoreConfig;
+use crate::store::{RunStart, SingleBatch};
+use crate::storefront::{self, sitemap, ParsedProduct};
+
+/// Handles checked against the database (and products written) per transaction.
+const BATCH: usize = 50;
+
+/// Walks the product sitemaps from the cursor. Returns false when the store has no sitemap or
+/// it lists no product sitemap (the enumeration stays incomplete), true once every product
+/// sitemap was walked.
+pub(super) async fn walk(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    first_file: i64,
+    skip: i64,
+    requests: &RequestCounter,
+) -> Result<bool, Error> {
+    let index_url = store.url.join("sitemap.xml").expect("static path joins");
+    let index = match fetch(ctx, store, &index_url, true, requests).await {
+        Ok(body) => body,
+        Err(e) if is_not_found(&e) => {
+            warn!(store = %store.name, "no sitemap: the capped catalogue stays incomplete");
+            return Ok(false);
+        }
+        Err(e) => return Err(e),
+    };
+    let files = sitemap::product_sitemaps(&index, &store.url)
+        .map_err(|kind| bad_answer(store, &index_url, kind))?;
+    if files.is_empty() {
+        warn!(store = %store.name, "sitemap lists no product sitemaps: the capped catalogue stays incomplete");
+        return Ok(false);
+    }
+    let first = usize::try_from(first_file).unwrap_or(0);
+    for (i, file) in files.iter().enumerate().skip(first) {
+        let skip = if i == first { skip } else { 0 };
+        walk_file(ctx, store, start, i as i64, file, skip, requests).await?;
+    }
+    Ok(true)
+}
+
+/// One product sitemap: its handles in batches, from entry `position` on.
+async fn walk_file(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    index: i64,
+    url: &Url,
+    mut position: i64,
+    requests: &RequestCounter,
+) -> Result<(), Error> {
+    let store_err = |source| Error::Store {
+        store: store.name.clone(),
+        source,
+    };
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let body = fetch(ctx, store, url, true, requests).await?;
+    let mut handles = sitemap::product_handles(&body).skip(usize::try_from(position).unwrap_or(0));
+    loop {
+        let batch: Vec<String> = handles
+            .by_ref()
+            .take(BATCH)
+            .collect::<Result<_, _>>()
+            .map_err(|kind| bad_answer(store, url, kind))?;
+        let (done, listed) = (batch.is_empty(), batch.len() as i64);
+        let unseen = ctx
+            .writer
+            .call(move |db| db.unseen_handles(store_id, run_id, &batch))
+            .await
+            .map_err(store_err)?;
+        let mut products = Vec::with_capacity(unseen.len());
+        for handle in &unseen {
+            if let Some(product) = fetch_single(ctx, store, handle, requests).await? {
+                products.push(product);
+            }
+        }
+        // The file's end moves the cursor to the start of the next one.
+        position += listed;
+        let (sitemap_index, position) = if done {
+            (index + 1, 0)
+        } else {
+            (index, position)
+        };
+        let count = products.len() as u64;
+        let write = SingleBatch {
+            store_id,
+            run_id,
+            products,
+            sitemap_index,
+            position,
+            requests: requests.take(),
+        };
+        ctx.writer
+            .call(move |db| db.apply_single_batch(write))
+            .await
+            .map_err(store_err)?;
+        ctx.progress.add(0, count);
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+/// /products/{handle}.json, parsed; None when the product is gone (404) since the sitemap
+/// listed it.
+async fn fetch_single(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    handle: &str,
+    requests: &RequestCounter,
+) -> Result<Option<ParsedProduct>, Error> {
+    let url = product_url(&store.url, handle);
+    let body = match fetch(ctx, store, &url, false, requests).await {
+        Ok(body) => body,
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    storefront::parse_single_product(&body)
+        .map(Some)
+        .map_err(|kind| bad_answer(store, &url, kind))
+}
+
+/// `base/products/{handle}.json`, the handle percent-encoded as one path segment.
+fn product_url(base: &Url, handle: &str) -> Url {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .expect("store URLs are http(s) with a path")
+        .pop_if_empty()
+        .push("products")
+        .push(&format!("{handle}.json"));
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_urls_encode_the_handle_as_one_segment() {
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        assert_eq!(
+            product_url(&base, "café/x").as_str(),
+            "http://127.0.0.1:9/products/caf%C3%A9%2Fx.json"
+        );
+    }
+}
