@@ -104,7 +104,10 @@ async fn requests(State(ctl): State<Arc<Control>>) -> String {
     let mut out = String::new();
     for (store, shop) in ctl.shops.iter().enumerate() {
         for r in shop.request_log() {
-            let ms = r.received.saturating_duration_since(ctl.started).as_millis();
+            let ms = r
+                .received
+                .saturating_duration_since(ctl.started)
+                .as_millis();
             let _ = writeln!(out, "{store}\t{ms}\t{}\t{}", r.status, r.path);
         }
     }
