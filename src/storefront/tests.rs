@@ -167,7 +167,10 @@ fn one_pass_page_parse_matches_the_two_pass_parse() {
         let pretty = serde_json::to_vec_pretty(&value).unwrap();
         for body in [compact, pretty] {
             let one_pass = wire::split_products_page(&body, |raw, _| Some(raw.len()));
-            assert!(one_pass.is_some(), "{name}: one-pass parse refused the page");
+            assert!(
+                one_pass.is_some(),
+                "{name}: one-pass parse refused the page"
+            );
             let fast = parse_products_page(&body).unwrap();
             let checked = parse_products_page_checked(&body).unwrap();
             assert_eq!(fast.len(), checked.len(), "{name}");

@@ -31,6 +31,8 @@ pub fn split_products_page<T>(
     body: &[u8],
     mut each: impl FnMut(&str, WireProduct) -> Option<T>,
 ) -> Option<Vec<T>> {
+    // Validated once here, so the parser and the raw slices need not check UTF-8 again.
+    let text = std::str::from_utf8(body).ok()?;
     let mut at = skip_ws(body, 0);
     at = expect(body, at, b"{")?;
     at = expect(body, skip_ws(body, at), b"\"products\"")?;
@@ -46,11 +48,10 @@ pub fn split_products_page<T>(
                 return None;
             }
             let mut stream =
-                serde_json::Deserializer::from_slice(&body[at..]).into_iter::<WireProduct>();
+                serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<WireProduct>();
             let wire = stream.next()?.ok()?;
             let end = at + stream.byte_offset();
-            let raw = std::str::from_utf8(&body[at..end]).ok()?;
-            items.push(each(raw, wire)?);
+            items.push(each(text.get(at..end)?, wire)?);
             at = skip_ws(body, end);
             match body.get(at) {
                 Some(b',') => at = skip_ws(body, at + 1),
