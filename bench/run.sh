@@ -199,20 +199,19 @@ sizes() {
 }
 
 # overlap LOG: from the request log, the most stores with requests in flight at one time
-# (store windows = first to last request) and the mean number of active stores.
+# (a store's window runs from its first to its last request).
 overlap() {
     awk -F'\t' '{ if (!($1 in lo) || $2 < lo[$1]) lo[$1] = $2; if ($2 > hi[$1]) hi[$1] = $2 }
         END { for (s in lo) { print lo[s], 1; print hi[s] + 0.5, -1 } }' "$1" |
         sort -n -k1,1 |
-        awk '{ if (n > 0) busy += ($1 - t) * n; t = $1; if (NR == 1) t0 = $1; n += $2; if (n > m) m = n }
-             END { printf "%d %.1f\n", m, (t > t0 ? busy / (t - t0) : 0) }'
+        awk '{ n += $2; if (n > m) m = n } END { print m + 0 }'
 }
 
 stores() {
     echo "Many stores: $STORES fake stores x $STORE_PRODUCTS products in one \`shopmirror sync\` process."
     echo
-    echo "| sync.concurrent_stores | wall s | curl floor s (sequential) | CPU s | peak RSS MiB | requests (fake log) | products seen | runs complete | most stores in flight at once | mean stores in flight | DB MiB |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| sync.concurrent_stores | wall s | curl floor s (sequential) | CPU s | peak RSS MiB | requests (fake log) | products seen | runs complete | most stores with requests in flight at once | DB MiB |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     echo "$STORES stores: starting the fake storefronts..." >&2
     start_fake --stores "$STORES" --products "$STORE_PRODUCTS" --cap "$CAP"
     local c
@@ -227,14 +226,14 @@ stores() {
         curl -sf -X POST "$CTL/_control/clear" >/dev/null
         timed_sync "$db" --config "$cfg"
         floor
-        local row most mean
+        local row most
         row=$(sqlite3 -separator ' ' "$db" "SELECT sum(products_new + products_changed
             + products_unchanged), sum(status IN ('complete', 'capped')) FROM sync_runs")
-        read -r most mean < <(overlap "$WORK/requests.tsv")
-        printf '| %s | %s | %s | %s | %.1f | %s | %s | %s | %s | %s | %.1f |\n' "$c" \
+        most=$(overlap "$WORK/requests.tsv")
+        printf '| %s | %s | %s | %s | %.1f | %s | %s | %s | %s | %.1f |\n' "$c" \
             "$(secs "$WALL_NS")" "$(secs "$FLOOR_NS")" "$CPU" \
             "$(awk -v k="$RSS_KB" 'BEGIN { print k / 1024 }')" "$FAKE_REQUESTS" \
-            "${row% *}" "${row#* }" "$most" "$mean" \
+            "${row% *}" "${row#* }" "$most" \
             "$(awk -v b="$(db_bytes "$db")" 'BEGIN { print b / 1048576 }')"
     done
     stop_fake
