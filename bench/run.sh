@@ -8,7 +8,8 @@
 #
 # Options: --sizes "N..."  --cap C (fake's page*limit cap, default 25000)  --no-stores
 #          --stores-only  --stores K  --store-products N  --concurrency "C..."
-#          --floor-repeat R (curl floor: best of R, default 3)  --no-build  --keep DIR
+#          --floor-repeat R (curl floor: best of R, default 3)  --repeat R (each N's four runs
+#          R times, fresh database each time, one row per run)  --no-build  --keep DIR
 # Prints Markdown tables on stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ STORES=200
 STORE_PRODUCTS=500
 CONCURRENCY="8 1"
 FLOOR_REPEAT=3
+REPEAT=1
 BUILD=1
 KEEP=""
 while [ $# -gt 0 ]; do
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
         --store-products) STORE_PRODUCTS=$2; shift 2 ;;
         --concurrency) CONCURRENCY=$2; shift 2 ;;
         --floor-repeat) FLOOR_REPEAT=$2; shift 2 ;;
+        --repeat) REPEAT=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
         --keep) KEEP=$2; shift 2 ;;
         *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
@@ -179,20 +182,21 @@ sizes() {
     for n in $SIZES; do
         echo "N = $n: starting the fake storefront..." >&2
         start_fake --products "$n" --cap "$CAP"
-        local db=$WORK/bench-$n.db
-        rm -f "$db" "$db-wal" "$db-shm"
-        echo "N = $n: full sync" >&2
-        one_scenario "$n" "full sync" "$db"
-        echo "N = $n: re-sync, no change" >&2
-        one_scenario "$n" "re-sync, no change" "$db"
-        # Again: run id 1 is stored in zero bytes, so the first re-sync also grows every
-        # products row by one byte; the second shows the steady state.
-        echo "N = $n: re-sync, no change, again" >&2
-        one_scenario "$n" "re-sync, no change (2nd)" "$db"
-        local changed
-        changed=$(curl -sf -X POST "$CTL/_control/mutate?percent=1")
-        echo "N = $n: re-sync after $changed products changed" >&2
-        one_scenario "$n" "re-sync, 1% changed ($changed)" "$db"
+        local db=$WORK/bench-$n.db rep changed
+        for rep in $(seq 1 "$REPEAT"); do
+            rm -f "$db" "$db-wal" "$db-shm"
+            echo "N = $n ($rep/$REPEAT): full sync" >&2
+            one_scenario "$n" "full sync" "$db"
+            echo "N = $n ($rep/$REPEAT): re-sync, no change" >&2
+            one_scenario "$n" "re-sync, no change" "$db"
+            # Again: run id 1 is stored in zero bytes, so the first re-sync also grows every
+            # products row by one byte; the second shows the steady state.
+            echo "N = $n ($rep/$REPEAT): re-sync, no change, again" >&2
+            one_scenario "$n" "re-sync, no change (2nd)" "$db"
+            changed=$(curl -sf -X POST "$CTL/_control/mutate?percent=1")
+            echo "N = $n ($rep/$REPEAT): re-sync after $changed products changed" >&2
+            one_scenario "$n" "re-sync, 1% changed ($changed)" "$db"
+        done
         stop_fake
     done
     echo
