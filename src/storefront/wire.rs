@@ -1,7 +1,8 @@
 //! The JSON shapes stores send, as typed serde structs. One set of structs reads both the list
 //! shape (/products.json) and the older single shape (/products/{handle}.json): fields only one
 //! shape has are optional, and loosely typed values (tags as array or comma string, prices as
-//! string or number) are accepted in every form seen in real captures.
+//! string or number) are accepted in every form seen in real captures. A listing page in its
+//! usual shape is split and parsed in one pass (`split_products_page`).
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
