@@ -79,27 +79,29 @@ CREATE TABLE sync_cursor (
 );
 
 -- products: the current catalogue, one row per (store, product id), tombstoned when gone.
+-- The large columns (body_html, raw_json) come last so that reading the small ones never walks
+-- a row's overflow pages.
 CREATE TABLE products (
     store_id           INTEGER NOT NULL REFERENCES stores(store_id),
     product_id         INTEGER NOT NULL,
+    content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
+    last_seen_run      INTEGER NOT NULL,
+    last_seen_at       TEXT NOT NULL,
+    deleted_at         TEXT,           -- set when the product is confirmed gone
+    first_seen_at      TEXT NOT NULL,
+    content_changed_at TEXT NOT NULL,  -- when this content was first observed
+    written_run        INTEGER NOT NULL, -- run that last wrote the content
     handle             TEXT NOT NULL,
     title              TEXT NOT NULL,
     vendor             TEXT NOT NULL,
     product_type       TEXT NOT NULL,
     tags               TEXT NOT NULL,  -- JSON array of strings, sorted
-    body_html          TEXT NOT NULL,
     published_at       TEXT,           -- as the store sent it
     created_at         TEXT,           -- as the store sent it
-    content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
+    body_html          TEXT NOT NULL,
     raw_json           TEXT NOT NULL,  -- the product JSON exactly as received with this content
-    first_seen_at      TEXT NOT NULL,
-    last_seen_at       TEXT NOT NULL,
-    last_seen_run      INTEGER NOT NULL,
-    content_changed_at TEXT NOT NULL,  -- when this content was first observed
-    written_run        INTEGER NOT NULL, -- run that last wrote the content
-    deleted_at         TEXT,           -- set when the product is confirmed gone
     PRIMARY KEY (store_id, product_id)
-) WITHOUT ROWID;
+);
 CREATE INDEX products_by_handle ON products(store_id, handle);
 CREATE INDEX products_by_seen_run ON products(store_id, last_seen_run);
 
@@ -216,7 +218,7 @@ CREATE TABLE collections (
     last_seen_run INTEGER NOT NULL,
     deleted_at    TEXT,            -- set when a complete enumeration confirms it gone (404)
     PRIMARY KEY (store_id, collection_id)
-) WITHOUT ROWID;
+);
 CREATE INDEX collections_by_handle ON collections(store_id, handle);
 
 -- collection_products: current membership of products in collections, in the collection's

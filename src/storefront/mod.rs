@@ -44,6 +44,24 @@ pub struct ParsedProduct {
 
 /// Parses a /products.json page. Any unusable product fails the whole page, naming it.
 pub fn parse_products_page(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind> {
+    let mut scratch = Vec::with_capacity(16 * 1024);
+    match wire::split_products_page(body, |raw, wire| {
+        let product = Product::from_wire(wire).ok()?;
+        let content_hash = product.content_hash(&mut scratch);
+        Some(ParsedProduct {
+            product,
+            content_hash,
+            raw_json: raw.to_owned(),
+        })
+    }) {
+        Some(products) => Ok(products),
+        // Anything unusual: the two-pass parse below, which also names the failure.
+        None => parse_products_page_checked(body),
+    }
+}
+
+/// The reference parse: the whole page as raw values first, then each product on its own.
+fn parse_products_page_checked(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind> {
     let page: wire::ProductsPage =
         serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
     let mut scratch = Vec::with_capacity(16 * 1024);

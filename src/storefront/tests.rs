@@ -170,3 +170,38 @@ fn absurd_nesting_fails_the_page_without_overflowing_the_stack() {
     let single = format!(r#"{{"product":{deep}}}"#);
     assert!(parse_single_product(single.as_bytes()).is_err());
 }
+
+#[test]
+fn one_pass_page_parse_matches_the_two_pass_parse() {
+    for (name, _) in LIST_FIXTURES {
+        let compact = fixture(name);
+        let value: serde_json::Value = serde_json::from_slice(&compact).unwrap();
+        let pretty = serde_json::to_vec_pretty(&value).unwrap();
+        for body in [compact, pretty] {
+            let one_pass = wire::split_products_page(&body, |raw, _| Some(raw.len()));
+            assert!(
+                one_pass.is_some(),
+                "{name}: one-pass parse refused the page"
+            );
+            let fast = parse_products_page(&body).unwrap();
+            let checked = parse_products_page_checked(&body).unwrap();
+            assert_eq!(fast.len(), checked.len(), "{name}");
+            for (x, y) in fast.iter().zip(&checked) {
+                assert_eq!(x.raw_json, y.raw_json, "{name}");
+                assert_eq!(x.content_hash, y.content_hash, "{name}");
+                assert_eq!(x.product.id, y.product.id, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn pages_of_another_shape_take_the_checked_parse() {
+    let empty = br#" { "products" : [ ] } "#;
+    assert_eq!(parse_products_page(empty).unwrap().len(), 0);
+    let other_key = br#"{"products":[],"extra":1}"#;
+    assert!(wire::split_products_page(other_key, |_, _| Some(())).is_none());
+    assert_eq!(parse_products_page(other_key).unwrap().len(), 0);
+    let trailing = br#"{"products":[]} x"#;
+    assert!(parse_products_page(trailing).is_err());
+}

@@ -1,7 +1,8 @@
 //! The JSON shapes stores send, as typed serde structs. One set of structs reads both the list
 //! shape (/products.json) and the older single shape (/products/{handle}.json): fields only one
 //! shape has are optional, and loosely typed values (tags as array or comma string, prices as
-//! string or number) are accepted in every form seen in real captures.
+//! string or number) are accepted in every form seen in real captures. A listing page in its
+//! usual shape is split and parsed in one pass (`split_products_page`).
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -20,6 +21,64 @@ pub struct ProductsPage<'a> {
 pub struct SingleProduct<'a> {
     #[serde(borrow)]
     pub product: &'a RawValue,
+}
+
+/// One pass over a page shaped exactly `{"products":[{...},...]}`: each product is parsed into
+/// its typed form straight from the page, and its exact text is sliced out by byte offset, so
+/// the page is not scanned a second time for raw values. `each` turns one product into an item.
+/// None when the page has any other shape or anything fails; the caller then uses the two-pass
+/// parse, which accepts the same pages and reports the failure.
+pub fn split_products_page<T>(
+    body: &[u8],
+    mut each: impl FnMut(&str, WireProduct) -> Option<T>,
+) -> Option<Vec<T>> {
+    // Validated once here, so the parser and the raw slices need not check UTF-8 again.
+    let text = std::str::from_utf8(body).ok()?;
+    let mut at = skip_ws(body, 0);
+    at = expect(body, at, b"{")?;
+    at = expect(body, skip_ws(body, at), b"\"products\"")?;
+    at = expect(body, skip_ws(body, at), b":")?;
+    at = expect(body, skip_ws(body, at), b"[")?;
+    let mut items = Vec::new();
+    at = skip_ws(body, at);
+    if body.get(at) == Some(&b']') {
+        at += 1;
+    } else {
+        loop {
+            if body.get(at) != Some(&b'{') {
+                return None;
+            }
+            let mut stream =
+                serde_json::Deserializer::from_str(text.get(at..)?).into_iter::<WireProduct>();
+            let wire = stream.next()?.ok()?;
+            let end = at + stream.byte_offset();
+            items.push(each(text.get(at..end)?, wire)?);
+            at = skip_ws(body, end);
+            match body.get(at) {
+                Some(b',') => at = skip_ws(body, at + 1),
+                Some(b']') => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    at = expect(body, skip_ws(body, at), b"}")?;
+    (skip_ws(body, at) == body.len()).then_some(items)
+}
+
+fn skip_ws(body: &[u8], mut at: usize) -> usize {
+    while matches!(body.get(at), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        at += 1;
+    }
+    at
+}
+
+fn expect(body: &[u8], at: usize, token: &[u8]) -> Option<usize> {
+    body.get(at..at + token.len())
+        .filter(|found| *found == token)
+        .map(|_| at + token.len())
 }
 
 #[derive(Deserialize)]

@@ -49,8 +49,12 @@ pub enum Rule {
     Sale,
     ProductType(String),
     Vendor(String),
-    /// About 1 in 10 products, chosen by a hash of (id, k).
-    Bucket(u64),
+    /// About 1 in `modulus` products, chosen by a hash of (id, k). Stores hold about 50 products
+    /// per such collection, so a product sits in a handful of collections, not in dozens.
+    Bucket {
+        k: u64,
+        modulus: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -82,7 +86,9 @@ impl Rule {
             Rule::Sale => m.on_sale,
             Rule::ProductType(t) => &m.product_type == t,
             Rule::Vendor(v) => m.vendor.trim() == v,
-            Rule::Bucket(k) => splitmix(p.id() ^ k.wrapping_mul(0x5851_F42D)).is_multiple_of(10),
+            Rule::Bucket { k, modulus } => {
+                splitmix(p.id() ^ k.wrapping_mul(0x5851_F42D)).is_multiple_of(*modulus)
+            }
         }
     }
 }
@@ -319,6 +325,7 @@ impl Catalog {
 
 fn make_collections(cat: &Catalog, n: usize, seed: u64) -> Vec<Collection> {
     let target = (n / 50).max(3);
+    let modulus = (n as u64 / 50).max(10);
     let used = &cat.templates[..n.min(cat.templates.len())];
     let mut defs: Vec<(String, String, &'static str, Rule)> = vec![
         (
@@ -337,7 +344,7 @@ fn make_collections(cat: &Catalog, n: usize, seed: u64) -> Vec<Collection> {
             "frontpage".into(),
             "Home page".into(),
             "manual",
-            Rule::Bucket(0),
+            Rule::Bucket { k: 0, modulus },
         ),
         ("sale".into(), "Sale".into(), "price-asc", Rule::Sale),
     ];
@@ -365,7 +372,12 @@ fn make_collections(cat: &Catalog, n: usize, seed: u64) -> Vec<Collection> {
     let mut k = 1;
     while defs.len() < target {
         let h = format!("picks-{k}");
-        defs.push((h, format!("Picks {k}"), "manual", Rule::Bucket(k)));
+        defs.push((
+            h,
+            format!("Picks {k}"),
+            "manual",
+            Rule::Bucket { k, modulus },
+        ));
         k += 1;
     }
     defs.truncate(target);
