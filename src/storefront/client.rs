@@ -87,6 +87,10 @@ impl Client {
                 }))
                 .redirect(guard::redirect_policy(settings.allow_private))
                 .pool_max_idle_per_host(idle_per_host)
+                // A finished store's idle connection (and its buffers) should not linger for
+                // reqwest's default 90 s while hundreds of other stores sync: keep it just long
+                // enough to span the pause between two paced requests.
+                .pool_idle_timeout(settings.min_delay.max(Duration::from_secs(1)) * 5)
                 .build()
                 .map_err(|e| format!("cannot build HTTP client: {}", redact_text(&e.to_string())))
         };

@@ -1,0 +1,179 @@
+//! Turning the raw config into validated settings, one section at a time; every refusal names
+//! the key and the file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use super::raw::{RawConfig, RawDaemon, RawHttp, RawLog, RawStore};
+use super::{
+    parse_store_url, DaemonSettings, Error, LogFormat, LogSettings, Schedule, StoreConfig,
+};
+use crate::storefront::{ClientSettings, RetryPolicy, StoreOptions, MAX_PAGE_SIZE};
+
+/// Validates sections of the file `file` (None: defaults and environment only).
+pub(super) struct Checker<'a> {
+    pub file: Option<&'a Path>,
+}
+
+/// One validated `[stores.NAME]` table.
+pub(super) struct CheckedStore {
+    pub store: StoreConfig,
+    pub schedule: Option<Schedule>,
+    pub options: StoreOptions,
+}
+
+impl Checker<'_> {
+    pub fn invalid(&self, key: &str, message: String) -> Error {
+        Error::Invalid {
+            key: key.to_string(),
+            file: self.file.map(Path::to_path_buf),
+            message,
+        }
+    }
+
+    /// Numbers that must lie in a range.
+    pub fn limits(&self, raw: &RawConfig) -> Result<(), Error> {
+        let at_least_one = [
+            ("sync.concurrent_stores", raw.sync.concurrent_stores as u64),
+            ("http.max_attempts", u64::from(raw.http.max_attempts)),
+            (
+                "http.breaker_threshold",
+                u64::from(raw.http.breaker_threshold),
+            ),
+            (
+                "http.per_host_concurrency",
+                raw.http.per_host_concurrency as u64,
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(self.invalid(key, "must be at least 1".into()));
+            }
+        }
+        if raw.sync.page_size == 0 || raw.sync.page_size > MAX_PAGE_SIZE {
+            let message = format!("must be between 1 and {MAX_PAGE_SIZE}");
+            return Err(self.invalid("sync.page_size", message));
+        }
+        if raw.http.max_body_bytes < 1024 {
+            return Err(self.invalid("http.max_body_bytes", "must be at least 1024".into()));
+        }
+        if raw.http.user_agent.trim().is_empty() {
+            return Err(self.invalid("http.user_agent", "must not be empty".into()));
+        }
+        Ok(())
+    }
+
+    pub fn store(&self, name: String, store: RawStore) -> Result<CheckedStore, Error> {
+        let key = |field: &str| format!("stores.{name}.{field}");
+        let url = parse_store_url(&store.url).map_err(|m| self.invalid(&key("url"), m))?;
+        let schedule = store
+            .schedule
+            .as_deref()
+            .map(|text| Schedule::parse(text).map_err(|m| self.invalid(&key("schedule"), m)))
+            .transpose()?;
+        let fallback = store
+            .myshopify_domain
+            .as_deref()
+            .map(|domain| {
+                let text = if domain.contains("://") {
+                    domain.to_string()
+                } else {
+                    format!("https://{domain}")
+                };
+                parse_store_url(&text).map_err(|m| self.invalid(&key("myshopify_domain"), m))
+            })
+            .transpose()?;
+        if let Some(handles) = &store.collection_handles {
+            if handles.is_empty() || handles.iter().any(|h| h.trim().is_empty()) {
+                let message = "must list non-empty handles (use collections = false to skip)";
+                return Err(self.invalid(&key("collection_handles"), message.into()));
+            }
+        }
+        Ok(CheckedStore {
+            schedule,
+            options: StoreOptions {
+                fresh_connections: store.fresh_connections,
+                fallback,
+            },
+            store: StoreConfig {
+                name,
+                url,
+                collections: store.collections,
+                collection_handles: store.collection_handles,
+            },
+        })
+    }
+
+    pub fn daemon(
+        &self,
+        raw: RawDaemon,
+        store_schedules: BTreeMap<String, Schedule>,
+    ) -> Result<DaemonSettings, Error> {
+        let schedule =
+            Schedule::parse(&raw.schedule).map_err(|m| self.invalid("daemon.schedule", m))?;
+        let listen = raw.listen.trim().parse().map_err(|e| {
+            let message = format!(
+                "{:?} is not an address such as 127.0.0.1:9187: {e}",
+                raw.listen
+            );
+            self.invalid("daemon.listen", message)
+        })?;
+        let daemon = DaemonSettings {
+            schedule,
+            store_schedules,
+            jitter: raw.jitter,
+            retry_base: raw.retry_base.max(Duration::from_secs(1)),
+            retry_cap: raw.retry_cap,
+            grace: raw.grace,
+            listen,
+        };
+        if daemon.retry_cap < daemon.retry_base {
+            let message = "must be at least daemon.retry_base".into();
+            return Err(self.invalid("daemon.retry_cap", message));
+        }
+        Ok(daemon)
+    }
+
+    pub fn log(&self, raw: RawLog) -> Result<LogSettings, Error> {
+        let format = match raw.format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            "journald" => LogFormat::Journald,
+            other => {
+                let message = format!("{other:?} is not one of text, json, journald");
+                return Err(self.invalid("log.format", message));
+            }
+        };
+        Ok(LogSettings {
+            format,
+            file: raw.file,
+        })
+    }
+}
+
+/// The HTTP client's settings, with each store's connection options.
+pub(super) fn client_settings(h: RawHttp, stores: HashMap<String, StoreOptions>) -> ClientSettings {
+    ClientSettings {
+        user_agent: h.user_agent,
+        allow_private: h.allow_private,
+        min_delay: h.min_delay,
+        max_delay: h.max_delay,
+        slow_response: h.slow_response,
+        per_host_concurrency: h.per_host_concurrency,
+        connect_timeout: h.connect_timeout,
+        read_timeout: h.read_timeout,
+        request_timeout: h.request_timeout,
+        max_body_bytes: h.max_body_bytes,
+        pool_max_idle_per_host: h.pool_max_idle_per_host,
+        retry: RetryPolicy {
+            max_attempts: h.max_attempts,
+            base: h.backoff_base,
+            cap: h.backoff_cap,
+            max_retry_after: h.max_retry_after,
+        },
+        breaker_threshold: h.breaker_threshold,
+        breaker_cooldown: h.breaker_cooldown,
+        stores,
+    }
+}
