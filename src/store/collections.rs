@@ -4,6 +4,8 @@
 //! longer lists removed (and recorded). Collections missing from a complete enumeration are
 //! tombstoned once the store confirms them gone.
 
+use std::collections::HashSet;
+
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::products::{add_counts, upsert_products, WriteCounts};
@@ -25,6 +27,10 @@ pub struct CollectionPageWrite {
     pub store_id: i64,
     pub run_id: i64,
     pub collection_id: i64,
+    /// Every product id of the page, in the collection's order.
+    pub members: Vec<i64>,
+    /// The page's products this run had not seen yet, fully parsed; the others were written
+    /// from an earlier page of this run and only their membership is recorded.
     pub products: Vec<ParsedProduct>,
     /// Position (1-based, in the collection's order) of the page's first product.
     pub first_position: i64,
@@ -159,6 +165,31 @@ impl WriteDb {
             .ctx(&path, "finding next collection")
     }
 
+    /// Which of `ids` this run has already seen (and so written).
+    pub fn seen_by_run(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        ids: &[i64],
+    ) -> Result<HashSet<i64>, Error> {
+        let ids_json = serde_json::to_string(ids).expect("ids serialize");
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                // Driven by the page's ids, one primary-key probe each (a join here lets the
+                // planner scan every product the run has seen, per page, before ANALYZE).
+                "SELECT j.value FROM json_each(?3) j
+                 WHERE EXISTS (SELECT 1 FROM products p
+                               WHERE p.store_id = ?1 AND p.product_id = j.value
+                                 AND p.last_seen_run = ?2)",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![store_id, run_id, ids_json], |r| r.get(0))?
+                    .collect()
+            })
+            .ctx(&path, "looking up products seen by the run")
+    }
+
     /// Writes a page of a collection's products (through the same upsert as listing pages),
     /// marks their membership seen by the run, records new members, moves the cursor.
     pub fn apply_collection_page(
@@ -188,8 +219,8 @@ impl WriteDb {
                 )
                 .ctx(path, "preparing membership change")?;
             let (store, collection, run) = (page.store_id, page.collection_id, page.run_id);
-            for (i, parsed) in page.products.iter().enumerate() {
-                let (id, position) = (parsed.product.id, page.first_position + i as i64);
+            for (i, &id) in page.members.iter().enumerate() {
+                let position = page.first_position + i as i64;
                 let inserted = insert
                     .execute(params![store, collection, id, position, now, run])
                     .ctx(path, "writing membership")?;

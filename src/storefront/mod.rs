@@ -72,6 +72,51 @@ fn parse_products_page_checked(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorK
         .collect()
 }
 
+/// A products page read lazily: every product's id in page order, and the full parse only of
+/// the products a caller still needs (a collection page whose products were mostly listed
+/// already costs an id scan instead of a parse and a hash per product).
+pub struct LazyPage<'a> {
+    raws: Vec<&'a RawValue>,
+    pub ids: Vec<i64>,
+}
+
+impl<'a> LazyPage<'a> {
+    /// Reads the page's structure and ids; a product without an id fails the page, named.
+    pub fn read(body: &'a [u8]) -> Result<LazyPage<'a>, ErrorKind> {
+        #[derive(Deserialize)]
+        struct Id {
+            id: i64,
+        }
+        let page: wire::ProductsPage =
+            serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+        let ids = page
+            .products
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| match serde_json::from_str::<Id>(raw.get()) {
+                Ok(id) => Ok(id.id),
+                // The full parse names the product and says what is wrong with it.
+                Err(_) => parse_raw_product(raw, index, &mut Vec::new()).map(|p| p.product.id),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(LazyPage {
+            raws: page.products,
+            ids,
+        })
+    }
+
+    /// Fully parses the products for which `wanted(index)` is true, in page order.
+    pub fn parse(&self, wanted: impl Fn(usize) -> bool) -> Result<Vec<ParsedProduct>, ErrorKind> {
+        let mut scratch = Vec::with_capacity(16 * 1024);
+        self.raws
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| wanted(*index))
+            .map(|(index, raw)| parse_raw_product(raw, index, &mut scratch))
+            .collect()
+    }
+}
+
 /// Parses a /products/{handle}.json answer (the older single shape).
 pub fn parse_single_product(body: &[u8]) -> Result<ParsedProduct, ErrorKind> {
     let single: wire::SingleProduct =

@@ -1,18 +1,21 @@
 //! The collection phases: /collections.json page by page (collections), then each collection's
 //! /collections/{handle}/products.json page by page (collection_products), under the same page
 //! size and 25,000 cap as the listing. Products met in collection feeds are written through the
-//! same upsert as listing pages, so products hidden from the listing are mirrored too. Each
+//! same upsert as listing pages, so products hidden from the listing are mirrored too (products
+//! the run has already written are only read for their id and membership). Each
 //! page commits with its cursor; a collection's departed members are removed only after its
 //! last page. Collections missing from a complete enumeration are tombstoned once their
 //! products feed answers 404.
 
+use bytes::Bytes;
 use tracing::info;
+use url::Url;
 
 use super::listing::{is_listing_cap, page_url};
 use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
-use crate::storefront::{self, LISTING_CAP};
+use crate::storefront::{self, LazyPage, LISTING_CAP};
 
 /// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
 /// collections it no longer lists.
@@ -168,15 +171,13 @@ async fn walk_collection(
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let products = tokio::task::spawn_blocking(move || storefront::parse_products_page(&body))
-            .await
-            .expect("page parser does not panic")
-            .map_err(|kind| bad_answer(store, &url, kind))?;
-        let (count, full) = (products.len() as u64, products.len() as i64 == limit);
+        let (members, products) = read_page(ctx, store, start, &url, body).await?;
+        let (count, full) = (members.len() as u64, members.len() as i64 == limit);
         let page = CollectionPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
             collection_id: collection.collection_id,
+            members,
             products,
             first_position: (number - 1) * limit + 1,
             next_page: number + 1,
@@ -195,4 +196,38 @@ async fn walk_collection(
         }
         number += 1;
     }
+}
+
+/// Reads a collection page: every member id, and the full parse of only those products this
+/// run has not seen yet (most were written from the listing already).
+async fn read_page(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    url: &Url,
+    body: Bytes,
+) -> Result<(Vec<i64>, Vec<storefront::ParsedProduct>), Error> {
+    let bad = |kind| bad_answer(store, url, kind);
+    let scan = body.clone();
+    let ids = tokio::task::spawn_blocking(move || LazyPage::read(&scan).map(|page| page.ids))
+        .await
+        .expect("page reader does not panic")
+        .map_err(bad)?;
+    let (store_id, run_id, lookup) = (start.store_id, start.run_id, ids.clone());
+    let seen = ctx
+        .writer
+        .call(move |db| db.seen_by_run(store_id, run_id, &lookup))
+        .await
+        .map_err(|source| Error::Store {
+            store: store.name.clone(),
+            source,
+        })?;
+    let products = tokio::task::spawn_blocking(move || {
+        let page = LazyPage::read(&body)?;
+        page.parse(|index| !seen.contains(&page.ids[index]))
+    })
+    .await
+    .expect("page parser does not panic")
+    .map_err(bad)?;
+    Ok((ids, products))
 }
