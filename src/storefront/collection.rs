@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::error::{ErrorKind, ProductLabel};
+use super::error::{label_of, ErrorKind};
 
 /// A page of /collections.json, each collection kept raw.
 #[derive(Deserialize)]
@@ -66,20 +66,9 @@ pub fn parse_collections_page(body: &[u8]) -> Result<Vec<ParsedCollection>, Erro
 }
 
 fn bad(raw: &RawValue, index: usize, reason: String) -> ErrorKind {
-    #[derive(Deserialize)]
-    struct Identity {
-        id: Option<i64>,
-        handle: Option<String>,
-    }
-    let identity = serde_json::from_str::<Identity>(raw.get()).ok();
-    let (id, handle) = identity.map_or((None, None), |i| (i.id, i.handle));
     ErrorKind::BadCollection {
         index,
-        collection: ProductLabel {
-            id,
-            handle: handle.as_deref(),
-        }
-        .to_string(),
+        collection: label_of(raw.get()),
         reason,
     }
 }

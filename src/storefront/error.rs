@@ -90,6 +90,23 @@ pub fn snippet(body: &[u8]) -> String {
     line.trim().to_string()
 }
 
+/// Names an object (product or collection) that failed to parse by whatever id and handle can
+/// still be read from its JSON.
+pub fn label_of(raw: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Identity {
+        id: Option<i64>,
+        handle: Option<String>,
+    }
+    let identity = serde_json::from_str::<Identity>(raw).ok();
+    let (id, handle) = identity.map_or((None, None), |i| (i.id, i.handle));
+    ProductLabel {
+        id,
+        handle: handle.as_deref(),
+    }
+    .to_string()
+}
+
 /// Display helper for "product id N (handle)" when only part of it is known.
 pub struct ProductLabel<'a> {
     pub id: Option<i64>,

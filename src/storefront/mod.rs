@@ -25,7 +25,7 @@ pub use money::Money;
 pub use product::{Image, InvalidProduct, Product, ProductOption, Variant};
 pub use retry::RetryPolicy;
 
-use error::ProductLabel;
+use error::label_of;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -129,23 +129,10 @@ fn parse_raw_product(
     index: usize,
     scratch: &mut Vec<u8>,
 ) -> Result<ParsedProduct, ErrorKind> {
-    let bad = |reason: String| {
-        #[derive(Deserialize)]
-        struct Identity {
-            id: Option<i64>,
-            handle: Option<String>,
-        }
-        let identity = serde_json::from_str::<Identity>(raw.get()).ok();
-        let (id, handle) = identity.map_or((None, None), |i| (i.id, i.handle));
-        ErrorKind::BadProduct {
-            index,
-            product: ProductLabel {
-                id,
-                handle: handle.as_deref(),
-            }
-            .to_string(),
-            reason,
-        }
+    let bad = |reason: String| ErrorKind::BadProduct {
+        index,
+        product: label_of(raw.get()),
+        reason,
     };
     let wire: wire::WireProduct =
         serde_json::from_str(raw.get()).map_err(|e| bad(e.to_string()))?;
