@@ -26,10 +26,7 @@ pub(super) async fn enumerate(
     first_page: i64,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
-    let store_err = |source| Error::Store {
-        store: store.name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let limit = i64::from(ctx.page_size);
     let mut number = first_page;
     let complete = loop {
@@ -74,10 +71,7 @@ async fn tombstone_missing(
     start: &RunStart,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
-    let store_err = |source| Error::Store {
-        store: store.name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     let candidates = ctx
         .writer
@@ -118,10 +112,7 @@ pub(super) async fn walk_members(
     first_page: i64,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
-    let store_err = |source| Error::Store {
-        store: store.name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     let (mut from, mut page) = (from_id, first_page);
     loop {
@@ -186,10 +177,7 @@ async fn walk_collection(
         ctx.writer
             .call(move |db| db.apply_collection_page(page))
             .await
-            .map_err(|source| Error::Store {
-                store: store.name.clone(),
-                source,
-            })?;
+            .map_err(Error::store(store))?;
         ctx.progress.add(1, count);
         if !full {
             return Ok(true);
@@ -218,10 +206,7 @@ async fn read_page(
         .writer
         .call(move |db| db.seen_by_run(store_id, run_id, &lookup))
         .await
-        .map_err(|source| Error::Store {
-            store: store.name.clone(),
-            source,
-        })?;
+        .map_err(Error::store(store))?;
     let products = tokio::task::spawn_blocking(move || {
         let page = LazyPage::read(&body)?;
         page.parse(|index| !seen.contains(&page.ids[index]))

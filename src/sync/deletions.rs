@@ -18,10 +18,7 @@ pub(super) async fn confirm(
     mut position: i64,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
-    let store_err = |source| Error::Store {
-        store: store.name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     loop {
         let candidates = ctx

@@ -48,10 +48,7 @@ pub(super) async fn enumerate(
                         .writer
                         .call(move |db| db.apply_page(page))
                         .await
-                        .map_err(|source| Error::Store {
-                            store: store.name.clone(),
-                            source,
-                        })?;
+                        .map_err(Error::store(store))?;
                     ctx.progress.add(1, count);
                     tally.page_written(&store.name, number, count, &written);
                 }

@@ -35,6 +35,16 @@ pub enum Error {
     Interrupted(String),
 }
 
+impl Error {
+    /// Wraps a storage failure with the store it happened for: `.map_err(Error::store(store))`.
+    pub(crate) fn store(store: &StoreConfig) -> impl Fn(store::Error) -> Error + Copy + '_ {
+        move |source| Error::Store {
+            store: store.name.clone(),
+            source,
+        }
+    }
+}
+
 /// What every run shares: the HTTP client, the writer, settings and the stop signal.
 pub struct SyncContext {
     pub client: Arc<Client>,
@@ -122,11 +132,7 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
 
 /// Runs (or resumes) one sync of `store` to its end and returns the run's totals.
 pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCounts, Error> {
-    let name = store.name.clone();
-    let store_err = |source| Error::Store {
-        store: name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let (store_name, base) = (store.name.clone(), storefront::redact(&store.url));
     let store_id = ctx
         .writer
@@ -199,10 +205,7 @@ async fn run_phases(
     start: &store::RunStart,
     requests: &RequestCounter,
 ) -> Result<Listing, Error> {
-    let store_err = |source| Error::Store {
-        store: store.name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let enter = |phase: Phase, sitemap_complete: bool| {
         let (store_id, count) = (start.store_id, requests.take());
         ctx.writer

@@ -62,10 +62,7 @@ async fn walk_file(
     mut position: i64,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
-    let store_err = |source| Error::Store {
-        store: store.name.clone(),
-        source,
-    };
+    let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     let body = fetch(ctx, store, url, true, requests).await?;
     let mut handles = sitemap::product_handles(&body).skip(usize::try_from(position).unwrap_or(0));
