@@ -353,25 +353,7 @@ impl WriteDb {
         requests: i64,
         http: &HttpTotals,
     ) -> Result<RunCounts, Error> {
-        let counts = self.record_finish(store_id, run_id, outcome, error, requests, http)?;
-        // Keeps the planner's statistics current (cheap with analysis_limit), so lookups by
-        // handle use their index.
-        self.conn
-            .execute_batch("PRAGMA optimize")
-            .ctx(&self.path, "optimizing")?;
-        Ok(counts)
-    }
-
-    fn record_finish(
-        &mut self,
-        store_id: i64,
-        run_id: i64,
-        outcome: RunOutcome,
-        error: Option<&str>,
-        requests: i64,
-        http: &HttpTotals,
-    ) -> Result<RunCounts, Error> {
-        self.transaction(|tx, path| {
+        let counts = self.transaction(|tx, path| {
             tx.execute(
                 "UPDATE sync_runs SET status = ?2, finished_at = ?3, error = ?4,
                      requests = requests + ?5, retries = retries + ?6,
@@ -419,6 +401,12 @@ impl WriteDb {
                 },
             )
             .ctx(path, "reading run totals")
-        })
+        })?;
+        // Keeps the planner's statistics current (cheap with analysis_limit), so lookups by
+        // handle use their index.
+        self.conn
+            .execute_batch("PRAGMA optimize")
+            .ctx(&self.path, "optimizing")?;
+        Ok(counts)
     }
 }
