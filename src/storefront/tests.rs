@@ -1,8 +1,9 @@
-//! Parsing and hashing against the real captured store responses in ../shared/fixtures.
+//! Parsing and hashing against the real captured store responses in tests/fixtures (copies of
+//! the project's shared/fixtures; provenance in tests/fixtures/SOURCES.md).
 
 use super::*;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{FIXTURES}/{name}")).expect("fixture is readable")

@@ -26,8 +26,8 @@ use server::{GateSlot, Shared};
 pub use shapes::{single_shape, strip_volatile};
 use template::Template;
 
-/// Where the captured store responses live (the repo sits next to `shared/`).
-pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
+/// Where the captured store responses live (copies of the project's `shared/fixtures`).
+pub const FIXTURES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// One answered (or deliberately unanswered) request.
 #[derive(Clone, Debug)]
