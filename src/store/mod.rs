@@ -45,6 +45,15 @@ pub enum Error {
         found: i64,
         supported: i64,
     },
+    #[error(
+        "database {path} has schema version {found}, older than this shopmirror ({supported}); \
+         run `shopmirror sync` once to upgrade it"
+    )]
+    OlderSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("database {path}: {context}: {source}")]
     Sqlite {
         path: PathBuf,

@@ -1,5 +1,7 @@
-//! Opening connections and moving the schema forward. The schema text lives in schema.sql at
-//! the crate root and is embedded here; PRAGMA user_version records which version a file has.
+//! Opening connections and moving the schema forward. A new database is created from
+//! schema.sql (the readable picture of the current schema); an older one is upgraded by the
+//! frozen, append-only files in migrations/, each in its own transaction with foreign keys off
+//! around table rebuilds. PRAGMA user_version records which version a file has.
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,10 +11,14 @@ use rusqlite::{Connection, OpenFlags};
 use super::{Context, Error};
 
 /// The schema version this binary writes. Databases with a larger user_version are refused.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// Each entry moves the schema from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+/// The current schema, for new databases.
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Entry `i` moves a database from version `i` to `i + 1`. Append only: a released entry is
+/// never edited, since databases in the field have already applied it.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date.
 pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
@@ -63,6 +69,13 @@ pub(super) fn open_reader(path: &Path) -> Result<Connection, Error> {
             supported: SCHEMA_VERSION,
         });
     }
+    if version < SCHEMA_VERSION {
+        return Err(Error::OlderSchema {
+            path: path.to_path_buf(),
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
+    }
     Ok(conn)
 }
 
@@ -83,28 +96,193 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), Error> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let target = index as i64 + 1;
-        let batch = format!("BEGIN IMMEDIATE; {sql}\n; PRAGMA user_version = {target}; COMMIT;");
-        if let Err(source) = conn.execute_batch(&batch) {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(Error::Sqlite {
-                path: path.to_path_buf(),
-                context: "applying schema migration",
-                source,
-            });
-        }
+    if found == 0 {
+        return create(conn, path);
     }
-    Ok(())
+    // Table rebuilds (create new, copy, drop old, rename) must not cascade or fail on foreign
+    // keys half-way; each migration checks them itself before it commits.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")
+        .ctx(path, "switching foreign keys off for migrations")?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        apply(conn, path, sql, index as i64 + 1)?;
+    }
+    conn.execute_batch("PRAGMA foreign_keys = ON")
+        .ctx(path, "switching foreign keys back on")
+}
+
+/// A new database: the current schema in one transaction.
+fn create(conn: &Connection, path: &Path) -> Result<(), Error> {
+    let batch =
+        format!("BEGIN IMMEDIATE; {SCHEMA}\n; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+    conn.execute_batch(&batch).or_else(|source| {
+        let _ = conn.execute_batch("ROLLBACK");
+        Err(source).ctx(path, "creating the schema")
+    })
+}
+
+/// One migration in its own transaction, committed only if every foreign key still holds.
+fn apply(conn: &Connection, path: &Path, sql: &str, target: i64) -> Result<(), Error> {
+    let step = || -> rusqlite::Result<()> {
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}\n;"))?;
+        let broken: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if broken > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration to version {target} breaks {broken} foreign keys"
+                )),
+            ));
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {target}; COMMIT;"))
+    };
+    step().or_else(|source| {
+        let _ = conn.execute_batch("ROLLBACK");
+        Err(source).ctx(path, "applying schema migration")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Tables, columns, indices, views and triggers of a database, in a comparable form.
+    fn shape(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT type, name, tbl_name, sql FROM sqlite_schema
+                 WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+            )
+            .unwrap();
+        let objects: Vec<(String, String, String, Option<String>)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut shape = Vec::new();
+        for (kind, name, table, sql) in objects {
+            match kind.as_str() {
+                "table" => {
+                    let mut cols = conn
+                        .prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_xinfo(?1)")
+                        .unwrap();
+                    let cols: Vec<String> = cols
+                        .query_map([&name], |r| {
+                            Ok(format!(
+                                "{}:{}:{}:{}:{:?}:{}",
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, i64>(3)?,
+                                r.get::<_, Option<String>>(4)?,
+                                r.get::<_, i64>(5)?
+                            ))
+                        })
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    let mut fks = conn
+                        .prepare("SELECT \"table\", \"from\", \"to\", on_delete FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
+                        .unwrap();
+                    let fks: Vec<String> = fks
+                        .query_map([&name], |r| {
+                            Ok(format!(
+                                "{}.{}->{}:{}",
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                                r.get::<_, String>(3)?
+                            ))
+                        })
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    let strict = sql.unwrap_or_default().to_uppercase();
+                    let without_rowid = strict.contains("WITHOUT ROWID");
+                    shape.push(format!(
+                        "table {name} rowid={} cols={cols:?} fks={fks:?}",
+                        !without_rowid
+                    ));
+                }
+                "index" => {
+                    let mut cols = conn
+                        .prepare("SELECT name, desc, coll, key FROM pragma_index_xinfo(?1)")
+                        .unwrap();
+                    let cols: Vec<String> = cols
+                        .query_map([&name], |r| {
+                            Ok(format!(
+                                "{:?}:{}:{:?}:{}",
+                                r.get::<_, Option<String>>(0)?,
+                                r.get::<_, i64>(1)?,
+                                r.get::<_, Option<String>>(2)?,
+                                r.get::<_, i64>(3)?
+                            ))
+                        })
+                        .unwrap()
+                        .map(Result::unwrap)
+                        .collect();
+                    let partial = sql
+                        .as_deref()
+                        .and_then(|s| {
+                            s.to_uppercase()
+                                .find(" WHERE ")
+                                .map(|at| s[at..].to_string())
+                        })
+                        .map(|w| w.split_whitespace().collect::<Vec<_>>().join(" "));
+                    shape.push(format!("index {name} on {table} {cols:?} {partial:?}"));
+                }
+                _ => {
+                    let sql = sql.unwrap_or_default();
+                    let words = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+                    shape.push(format!("{kind} {name} on {table}: {words}"));
+                }
+            }
+        }
+        shape
+    }
+
     #[test]
-    fn migrations_end_at_the_declared_version() {
-        assert_eq!(MIGRATIONS.len() as i64, SCHEMA_VERSION);
+    fn migrated_database_equals_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let fresh = dir.path().join("fresh.db");
+        let fresh_conn = open_writer(&fresh).unwrap();
+        let old = dir.path().join("old.db");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema_v1.db"),
+            &old,
+        )
+        .unwrap();
+        let before: i64 = {
+            let conn = Connection::open(&old).unwrap();
+            user_version(&conn, &old).unwrap()
+        };
+        assert_eq!(before, 1, "the fixture is a version 1 database");
+        let migrated = open_writer(&old).unwrap();
+        assert_eq!(user_version(&migrated, &old).unwrap(), SCHEMA_VERSION);
+        assert_eq!(shape(&migrated), shape(&fresh_conn));
+        let products: i64 = migrated
+            .query_row("SELECT count(*) FROM products", [], |r| r.get(0))
+            .unwrap();
+        assert!(products > 0, "the fixture's rows survive the upgrade");
+        let fk_on: i64 = migrated
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk_on, 1);
+    }
+
+    #[test]
+    fn readers_refuse_an_older_database_and_say_how_to_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        drop(open_writer(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION - 1))
+            .unwrap();
+        drop(conn);
+        let message = open_reader(&path).unwrap_err().to_string();
+        assert!(message.contains("run `shopmirror sync` once"), "{message}");
     }
 
     #[test]

@@ -1,0 +1,362 @@
+-- shopmirror schema, version 1 (PRAGMA user_version = 1).
+--
+-- Conventions
+--   * Timestamps that shopmirror records (seen, changed, deleted, run times) are UTC text in
+--     SQLite's own format 'YYYY-MM-DD HH:MM:SS', so they compare directly with
+--     datetime('now', '-7 days'). Timestamps the store sent (published_at, created_at) are kept
+--     exactly as sent (RFC 3339 with the store's offset).
+--   * Money: `price` is the exact decimal string the store sent ("19.99"); `price_cents` is the
+--     same amount as an exact integer in hundredths, for arithmetic and comparisons.
+--     compare_at_price: null, "" and "0.00" all mean "no compare-at price" and give NULL cents.
+--   * Nothing is ever hard-deleted: a product that leaves the store gets `deleted_at`; one that
+--     comes back has it cleared again.
+--   * `written_run` on variants, images and options is the sync run that last (re)wrote the row:
+--     an unchanged product keeps its rows and their written_run untouched.
+
+-- stores: every store shopmirror has synced, by configured name (or host for URL targets).
+CREATE TABLE stores (
+    store_id      INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    base_url      TEXT NOT NULL,
+    added_at      TEXT NOT NULL,
+    next_sync_at  TEXT,            -- the daemon's next planned sync (UTC), NULL when unknown
+    breaker_state TEXT NOT NULL DEFAULT 'closed', -- circuit breaker: closed, open, half-open
+    last_error    TEXT             -- the last failure, one line, NULL after a success
+);
+
+-- sync_runs: one row per sync run of one store, with what it found.
+CREATE TABLE sync_runs (
+    run_id             INTEGER PRIMARY KEY,
+    store_id           INTEGER NOT NULL REFERENCES stores(store_id),
+    started_at         TEXT NOT NULL,
+    finished_at        TEXT,
+    -- running: in progress (or the process died); interrupted: stopped by a signal;
+    -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
+    -- enumerated (the listing, or a capped listing completed through the sitemap) and
+    -- deletions checked; capped: finished, but /products.json hit Shopify's 25,000 listing cap
+    -- and the sitemap could not complete it, so deletions were not checked.
+    status             TEXT NOT NULL CHECK (status IN
+                           ('running', 'interrupted', 'failed', 'complete', 'capped')),
+    pages              INTEGER NOT NULL DEFAULT 0,  -- pages written by this run
+    requests           INTEGER NOT NULL DEFAULT 0,  -- HTTP requests made by this run
+    products_new       INTEGER NOT NULL DEFAULT 0,
+    products_changed   INTEGER NOT NULL DEFAULT 0,
+    products_unchanged INTEGER NOT NULL DEFAULT 0,
+    products_deleted   INTEGER NOT NULL DEFAULT 0,
+    products_restored  INTEGER NOT NULL DEFAULT 0,  -- tombstoned products seen alive again
+    listing_capped     INTEGER NOT NULL DEFAULT 0,  -- 1 when /products.json answered the cap
+                                                    -- (kept as a record when the run completes)
+    resumes            INTEGER NOT NULL DEFAULT 0,  -- times the run was resumed from its cursor
+    error              TEXT,                        -- why the run failed, one line
+    retries            INTEGER NOT NULL DEFAULT 0,  -- requests repeated after a transient failure
+                                                    -- (not included in `requests`)
+    wait_ms            INTEGER NOT NULL DEFAULT 0,  -- time spent in backoff, Retry-After and
+                                                    -- open-breaker waits, milliseconds
+    breaker_state      TEXT                         -- the store's circuit breaker when the run
+                                                    -- ended: closed, open, half-open
+);
+CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
+
+-- sync_cursor: where the unfinished run of a store resumes. Written in the same transaction as
+-- the page it marks done, so it is never ahead of the rows. Removed when the run finishes.
+CREATE TABLE sync_cursor (
+    store_id  INTEGER PRIMARY KEY REFERENCES stores(store_id),
+    run_id    INTEGER NOT NULL REFERENCES sync_runs(run_id),
+    -- products, sitemap, collections, collection_products, deletions (run in this order;
+    -- sitemap only when the listing was capped, the collection phases only when enabled)
+    phase     TEXT NOT NULL,
+    -- products / collections / collection_products phase: the next page to fetch
+    next_page INTEGER NOT NULL,
+    -- deletions: last product_id checked; sitemap: product <url> entries of the current
+    -- product sitemap already handled; collection_products: collection_id being paged (lower
+    -- ids are done)
+    position  INTEGER NOT NULL DEFAULT 0,
+    -- sitemap phase: ordinal (0-based) of the product sitemap, in /sitemap.xml order, in progress
+    sitemap_index INTEGER NOT NULL DEFAULT 0,
+    -- 1 when the listing was capped and the sitemap was walked to its end: the enumeration
+    -- is complete as a whole, so deletions may be checked
+    sitemap_complete INTEGER NOT NULL DEFAULT 0
+);
+
+-- products: the current catalogue, one row per (store, product id), tombstoned when gone.
+-- The large columns (body_html, raw_json) come last so that reading the small ones never walks
+-- a row's overflow pages.
+CREATE TABLE products (
+    store_id           INTEGER NOT NULL REFERENCES stores(store_id),
+    product_id         INTEGER NOT NULL,
+    content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
+    last_seen_run      INTEGER NOT NULL,
+    last_seen_at       TEXT NOT NULL,
+    deleted_at         TEXT,           -- set when the product is confirmed gone
+    first_seen_at      TEXT NOT NULL,
+    content_changed_at TEXT NOT NULL,  -- when this content was first observed
+    written_run        INTEGER NOT NULL, -- run that last wrote the content
+    handle             TEXT NOT NULL,
+    title              TEXT NOT NULL,
+    vendor             TEXT NOT NULL,
+    product_type       TEXT NOT NULL,
+    tags               TEXT NOT NULL,  -- JSON array of strings, sorted
+    published_at       TEXT,           -- as the store sent it
+    created_at         TEXT,           -- as the store sent it
+    body_html          TEXT NOT NULL,
+    raw_json           TEXT NOT NULL,  -- the product JSON exactly as received with this content
+    PRIMARY KEY (store_id, product_id)
+);
+CREATE INDEX products_by_handle ON products(store_id, handle);
+CREATE INDEX products_by_seen_run ON products(store_id, last_seen_run);
+
+-- variants: current variants of each product.
+CREATE TABLE variants (
+    store_id               INTEGER NOT NULL,
+    variant_id             INTEGER NOT NULL,
+    product_id             INTEGER NOT NULL,
+    position               INTEGER NOT NULL,
+    title                  TEXT NOT NULL,
+    option1                TEXT,
+    option2                TEXT,
+    option3                TEXT,
+    sku                    TEXT,     -- NULL when the store sent null or ""
+    price                  TEXT NOT NULL, -- exact decimal string as sent
+    price_cents            INTEGER NOT NULL,
+    compare_at_price       TEXT,     -- exact string as sent (null, "", "0.00" kept as sent)
+    compare_at_price_cents INTEGER,  -- NULL when there is no compare-at price
+    available              INTEGER,  -- 1/0, NULL when the store did not say
+    requires_shipping      INTEGER,
+    taxable                INTEGER,
+    grams                  INTEGER,
+    featured_image_id      INTEGER,
+    written_run            INTEGER NOT NULL,
+    PRIMARY KEY (store_id, variant_id),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+);
+CREATE INDEX variants_by_product ON variants(store_id, product_id);
+
+-- images: current images of each product. Real stores reuse one image id in several products,
+-- so an image is keyed by its product too.
+CREATE TABLE images (
+    store_id    INTEGER NOT NULL,
+    image_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    src         TEXT NOT NULL,
+    width       INTEGER,
+    height      INTEGER,
+    variant_ids TEXT NOT NULL,  -- JSON array of variant ids shown by this image
+    written_run INTEGER NOT NULL,
+    PRIMARY KEY (store_id, product_id, image_id),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+);
+
+-- options: a product's options (Size, Color, ...) with their values in order.
+CREATE TABLE options (
+    store_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    name        TEXT NOT NULL,  -- as sent: stores mix "Size" and "size"
+    option_values TEXT NOT NULL, -- JSON array of strings
+    written_run INTEGER NOT NULL,
+    PRIMARY KEY (store_id, product_id, position),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+);
+
+-- product_versions: every distinct content version of every product. The current version has
+-- last_observed_at NULL (see products.last_seen_at) and raw_json NULL (see products.raw_json);
+-- both are filled in when a newer version supersedes it.
+CREATE TABLE product_versions (
+    version_id        INTEGER PRIMARY KEY,
+    store_id          INTEGER NOT NULL,
+    product_id        INTEGER NOT NULL,
+    content_hash      TEXT NOT NULL,
+    first_observed_at TEXT NOT NULL,
+    last_observed_at  TEXT,
+    raw_json          TEXT,
+    run_id            INTEGER NOT NULL
+);
+CREATE INDEX product_versions_by_product ON product_versions(store_id, product_id, version_id);
+
+-- product_events: one row each time a product is added, changed, deleted or restored.
+CREATE TABLE product_events (
+    event_id    INTEGER PRIMARY KEY,
+    store_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    event       TEXT NOT NULL CHECK (event IN ('added', 'changed', 'deleted', 'restored')),
+    observed_at TEXT NOT NULL,
+    run_id      INTEGER NOT NULL
+);
+CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
+CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
+
+-- variant_changes: one row per change of a variant's price, compare-at price or availability,
+-- and per variant added to or removed from an existing product.
+CREATE TABLE variant_changes (
+    change_id   INTEGER PRIMARY KEY,
+    store_id    INTEGER NOT NULL,
+    product_id  INTEGER NOT NULL,
+    variant_id  INTEGER NOT NULL,
+    field       TEXT NOT NULL CHECK (field IN
+                    ('price', 'compare_at_price', 'available', 'variant_added', 'variant_removed')),
+    old_value   TEXT,
+    new_value   TEXT,
+    observed_at TEXT NOT NULL,
+    run_id      INTEGER NOT NULL
+);
+CREATE INDEX variant_changes_by_product ON variant_changes(store_id, product_id, change_id);
+CREATE INDEX variant_changes_by_time ON variant_changes(store_id, observed_at);
+
+-- collections: every collection of a store seen in /collections.json, tombstoned when gone.
+CREATE TABLE collections (
+    store_id      INTEGER NOT NULL REFERENCES stores(store_id),
+    collection_id INTEGER NOT NULL,
+    handle        TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    body_html     TEXT,            -- NULL when the store did not send it
+    published_at  TEXT,            -- as the store sent it
+    sort_order    TEXT,            -- Shopify's sort order name ("manual", "best-selling", ...)
+    raw_json      TEXT NOT NULL,   -- the collection JSON exactly as last received
+    first_seen_at TEXT NOT NULL,
+    last_seen_at  TEXT NOT NULL,
+    last_seen_run INTEGER NOT NULL,
+    deleted_at    TEXT,            -- set when a complete enumeration confirms it gone (404)
+    PRIMARY KEY (store_id, collection_id)
+);
+CREATE INDEX collections_by_handle ON collections(store_id, handle);
+
+-- collection_products: current membership of products in collections, in the collection's
+-- own order. A row leaves when a complete walk of its collection no longer lists the product
+-- (see collection_changes); rows of a tombstoned collection stay as they were last seen.
+CREATE TABLE collection_products (
+    store_id      INTEGER NOT NULL,
+    collection_id INTEGER NOT NULL,
+    product_id    INTEGER NOT NULL,
+    position      INTEGER NOT NULL, -- 1-based place in the collection's order when last seen
+    first_seen_at TEXT NOT NULL,
+    last_seen_run INTEGER NOT NULL,
+    PRIMARY KEY (store_id, collection_id, product_id),
+    FOREIGN KEY (store_id, collection_id) REFERENCES collections(store_id, collection_id)
+) WITHOUT ROWID;
+CREATE INDEX collection_products_by_product ON collection_products(store_id, product_id);
+
+-- collection_changes: one row each time a product is observed entering or leaving a collection.
+CREATE TABLE collection_changes (
+    change_id     INTEGER PRIMARY KEY,
+    store_id      INTEGER NOT NULL,
+    collection_id INTEGER NOT NULL,
+    product_id    INTEGER NOT NULL,
+    change        TEXT NOT NULL CHECK (change IN ('added', 'removed')),
+    observed_at   TEXT NOT NULL,
+    run_id        INTEGER NOT NULL
+);
+CREATE INDEX collection_changes_by_collection
+    ON collection_changes(store_id, collection_id, change_id);
+CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
+
+-- Views for everyday questions ---------------------------------------------------------------
+
+-- current_products: the live catalogue with its store's name.
+CREATE VIEW current_products AS
+SELECT s.name AS store, p.*
+FROM products p JOIN stores s USING (store_id)
+WHERE p.deleted_at IS NULL;
+
+-- current_variants: live variants with product title and handle.
+CREATE VIEW current_variants AS
+SELECT s.name AS store, p.handle, p.title AS product_title, v.*
+FROM variants v
+JOIN products p USING (store_id, product_id)
+JOIN stores s USING (store_id)
+WHERE p.deleted_at IS NULL;
+
+-- price_changes: every observed price change, with the change in cents.
+-- Price drops in the last 7 days:
+--   SELECT * FROM price_changes WHERE new_cents < old_cents
+--     AND observed_at >= datetime('now', '-7 days');
+CREATE VIEW price_changes AS
+SELECT s.name AS store, c.product_id, p.handle, c.variant_id, c.old_value AS old_price,
+       c.new_value AS new_price,
+       CAST(round(CAST(c.old_value AS REAL) * 100) AS INTEGER) AS old_cents,
+       CAST(round(CAST(c.new_value AS REAL) * 100) AS INTEGER) AS new_cents,
+       c.observed_at, c.run_id
+FROM variant_changes c
+JOIN stores s USING (store_id)
+LEFT JOIN products p USING (store_id, product_id)
+WHERE c.field = 'price';
+
+-- price_drops: every observed price decrease, newest first when ordered by observed_at.
+-- Price drops in the last N days (here 7; a view cannot take N):
+--   SELECT * FROM price_drops WHERE observed_at >= datetime('now', '-7 days')
+--   ORDER BY observed_at DESC;
+CREATE VIEW price_drops AS
+SELECT * FROM price_changes WHERE new_cents < old_cents;
+
+-- variant_history: one row per change of a variant's price, compare-at price or availability
+-- (and per variant added to or removed from an existing product), with old and new value as
+-- text ('19.99'; compare-at NULL when there is none; available '1'/'0') and when observed.
+-- Changes of one product, newest first:
+--   SELECT * FROM variant_history WHERE store = 'shop' AND handle = 'some-handle'
+--   ORDER BY observed_at DESC, change_id DESC;
+CREATE VIEW variant_history AS
+SELECT s.name AS store, c.change_id, c.product_id, p.handle, c.variant_id,
+       v.title AS variant_title, c.field, c.old_value, c.new_value, c.observed_at, c.run_id
+FROM variant_changes c
+JOIN stores s USING (store_id)
+LEFT JOIN products p USING (store_id, product_id)
+LEFT JOIN variants v USING (store_id, variant_id);
+
+-- out_of_stock_variants: live variants the store marks unavailable.
+CREATE VIEW out_of_stock_variants AS
+SELECT * FROM current_variants WHERE available = 0;
+
+-- product_changes: added / changed / deleted / restored products with their store and handle.
+-- Products added since a date:
+--   SELECT * FROM product_changes WHERE event = 'added' AND observed_at >= '2026-11-01';
+-- Products removed (confirmed gone) since a date:
+--   SELECT * FROM product_changes WHERE event = 'deleted' AND observed_at >= '2026-11-01';
+-- (see also products_added and products_removed below)
+CREATE VIEW product_changes AS
+SELECT s.name AS store, e.product_id, p.handle, p.title, e.event, e.observed_at, e.run_id
+FROM product_events e
+JOIN stores s USING (store_id)
+LEFT JOIN products p USING (store_id, product_id);
+
+-- products_added: products that first appeared (event 'added'), when observed.
+-- Added since a date:  SELECT * FROM products_added WHERE observed_at >= '2026-11-01';
+CREATE VIEW products_added AS
+SELECT * FROM product_changes WHERE event = 'added';
+
+-- products_removed: products confirmed gone (event 'deleted'), when observed, and whether
+-- they are still gone (a product that came back has an event 'restored' and deleted_at NULL).
+-- Removed since a date:  SELECT * FROM products_removed WHERE observed_at >= '2026-11-01';
+CREATE VIEW products_removed AS
+SELECT s.name AS store, e.product_id, p.handle, p.title, e.observed_at, e.run_id,
+       p.deleted_at IS NOT NULL AS still_gone
+FROM product_events e
+JOIN stores s USING (store_id)
+JOIN products p USING (store_id, product_id)
+WHERE e.event = 'deleted';
+
+-- product_history: every version of every product, when first and last observed. A version is
+-- one distinct content (content_hash) between two changes; content that returns after a change
+-- is a new version. is_current is 1 for the version the products row holds now.
+CREATE VIEW product_history AS
+SELECT s.name AS store, v.product_id, p.handle, v.version_id, v.content_hash,
+       v.first_observed_at,
+       COALESCE(v.last_observed_at, p.last_seen_at) AS last_observed_at,
+       COALESCE(v.raw_json, p.raw_json) AS raw_json,
+       v.last_observed_at IS NULL AS is_current, v.run_id
+FROM product_versions v
+JOIN stores s USING (store_id)
+JOIN products p USING (store_id, product_id);
+
+-- collection_contents: live products of each live collection, in the collection's order.
+-- Contents of one collection:
+--   SELECT handle, title FROM collection_contents
+--   WHERE store = 'shop' AND collection_handle = 'sale' ORDER BY position;
+CREATE VIEW collection_contents AS
+SELECT s.name AS store, c.collection_id, c.handle AS collection_handle,
+       c.title AS collection_title, cp.position, p.product_id, p.handle, p.title,
+       p.vendor, p.product_type
+FROM collection_products cp
+JOIN collections c ON c.store_id = cp.store_id AND c.collection_id = cp.collection_id
+JOIN products p ON p.store_id = cp.store_id AND p.product_id = cp.product_id
+JOIN stores s ON s.store_id = cp.store_id
+WHERE p.deleted_at IS NULL AND c.deleted_at IS NULL;
