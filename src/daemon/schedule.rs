@@ -1,4 +1,4 @@
-//! When each store syncs: cron schedules (parsed and stepped by tokio-cron-scheduler), random
+//! When each store syncs: cron schedules (parsed and stepped by croner), random
 //! jitter, exponential backoff after failures, and the rule that one store never runs twice at
 //! once. Pure bookkeeping driven by a `Clock`, so tests run it on tokio's paused clock; it
 //! starts nothing and touches no database.
@@ -8,16 +8,16 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use croner::parser::{CronParser, Seconds};
+use croner::Cron;
 use rand::Rng;
 use tokio::time::Instant;
-use tokio_cron_scheduler::job::job_data::JobStoredData;
-use tokio_cron_scheduler::Job;
 
 /// A cron schedule with seconds: `sec min hour day-of-month month day-of-week`.
 #[derive(Clone)]
 pub struct Schedule {
     expr: String,
-    job: JobStoredData,
+    cron: Cron,
 }
 
 impl Schedule {
@@ -30,13 +30,12 @@ impl Schedule {
                  (sec min hour day month weekday, e.g. \"0 0 */6 * * *\"): {why}"
             )
         };
-        let mut job = Job::new_async(expr.as_str(), |_, _| Box::pin(async {}))
-            .map_err(|e| refuse(format!("{e:?}")))?;
-        let job = job.job_data().map_err(|e| refuse(format!("{e:?}")))?;
-        let schedule = Schedule { expr, job };
-        if schedule.job.schedule().is_none() {
-            return Err(refuse("not a cron job".into()));
-        }
+        let cron = CronParser::builder()
+            .seconds(Seconds::Required)
+            .build()
+            .parse(&expr)
+            .map_err(|e| refuse(e.to_string()))?;
+        let schedule = Schedule { expr, cron };
         if schedule.next_after(Utc::now()).is_none() {
             return Err(refuse("it never fires again".into()));
         }
@@ -45,7 +44,7 @@ impl Schedule {
 
     /// The first firing strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.job.schedule()?.find_next_occurrence(&t, false).ok()
+        self.cron.find_next_occurrence(&t, false).ok()
     }
 
     pub fn as_str(&self) -> &str {
