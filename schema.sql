@@ -1,4 +1,5 @@
--- shopmirror schema, version 1 (PRAGMA user_version = 1).
+-- shopmirror schema: the current version, as a new database gets it (PRAGMA user_version
+-- records the version; migrations/ holds the steps that bring older files here).
 --
 -- Conventions
 --   * Timestamps that shopmirror records (seen, changed, deleted, run times) are UTC text in
@@ -185,6 +186,7 @@ CREATE TABLE product_events (
 );
 CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
 CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
+CREATE INDEX product_events_by_observed ON product_events(observed_at);
 
 -- variant_changes: one row per change of a variant's price, compare-at price or availability,
 -- and per variant added to or removed from an existing product.
@@ -202,6 +204,7 @@ CREATE TABLE variant_changes (
 );
 CREATE INDEX variant_changes_by_product ON variant_changes(store_id, product_id, change_id);
 CREATE INDEX variant_changes_by_time ON variant_changes(store_id, observed_at);
+CREATE INDEX variant_changes_by_observed ON variant_changes(observed_at);
 
 -- collections: every collection of a store seen in /collections.json, tombstoned when gone.
 CREATE TABLE collections (
@@ -249,6 +252,7 @@ CREATE TABLE collection_changes (
 CREATE INDEX collection_changes_by_collection
     ON collection_changes(store_id, collection_id, change_id);
 CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
+CREATE INDEX collection_changes_by_observed ON collection_changes(observed_at);
 
 -- Views for everyday questions ---------------------------------------------------------------
 

@@ -18,7 +18,10 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Entry `i` moves a database from version `i` to `i + 1`. Append only: a released entry is
 /// never edited, since databases in the field have already applied it.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0007_time_indices.sql"),
+];
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date.
 pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
@@ -241,6 +244,18 @@ mod tests {
             }
         }
         shape
+    }
+
+    /// SHA-256 of each released migration: a released migration is never edited.
+    const RELEASED: &[&str] = &["c9270b5ab32f4858d6229644b662cc298417b29f40ac453c32c35013f4364591"];
+
+    #[test]
+    fn released_migrations_are_unchanged() {
+        use sha2::{Digest, Sha256};
+        for (index, expected) in RELEASED.iter().enumerate() {
+            let found = hex::encode(Sha256::digest(MIGRATIONS[index].as_bytes()));
+            assert_eq!(&found, expected, "migration {} was edited", index + 1);
+        }
     }
 
     #[test]
