@@ -26,6 +26,7 @@ pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod logging;
+pub mod message;
 pub mod store;
 pub mod storefront;
 pub mod sync;

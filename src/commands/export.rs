@@ -6,10 +6,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::{one_line, Failure};
+use super::Failure;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
 use crate::export::{self, Format};
+use crate::message::one_line;
 use crate::store::{ExportFilter, Reader};
 
 pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
@@ -91,7 +92,7 @@ fn to_standard_output(
             tracing::debug!("stdout closed by its reader; export stopped");
             Ok(())
         }
-        Err(e) => Err(Failure::Failed(one_line(&e.to_string()))),
+        Err(e) => Err(Failure::Failed(one_line(&e))),
     }
 }
 
@@ -117,7 +118,7 @@ fn to_file(
     let products = {
         let mut out = BufWriter::new(temp.as_file_mut());
         let products = export::write(reader, filter, format, &mut out, &target)
-            .map_err(|e| Failure::Failed(one_line(&e.to_string())))?;
+            .map_err(|e| Failure::Failed(one_line(&e)))?;
         out.flush().map_err(|e| failed("cannot write", e))?;
         products
     };

@@ -12,6 +12,7 @@ use std::fmt;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
+use crate::message::one_line;
 
 /// A command's failure: its one-line message and its exit code.
 #[derive(Debug)]
@@ -41,13 +42,13 @@ impl fmt::Display for Failure {
 
 impl From<config::Error> for Failure {
     fn from(e: config::Error) -> Self {
-        Failure::Usage(one_line(&e.to_string()))
+        Failure::Usage(one_line(&e))
     }
 }
 
 impl From<crate::store::Error> for Failure {
     fn from(e: crate::store::Error) -> Self {
-        Failure::Failed(one_line(&e.to_string()))
+        Failure::Failed(one_line(&e))
     }
 }
 
@@ -55,11 +56,6 @@ impl From<crate::store::Error> for Failure {
 pub(crate) fn print_line(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{text}");
-}
-
-/// Folds a multi-line message onto one line.
-pub(crate) fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Runs the parsed command line.

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::{one_line, Failure};
+use super::Failure;
 use crate::config::{Config, StoreConfig};
+use crate::message::one_line;
 use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
 use crate::sync::{sync_store, Progress, SyncContext};
@@ -65,7 +66,7 @@ async fn sync_all(
         let (store, elapsed, result) = joined.expect("sync task does not panic");
         match result {
             Ok(counts) => super::print_line(&summary(&store.name, &counts, elapsed)),
-            Err(e) => failures.push(one_line(&e.to_string())),
+            Err(e) => failures.push(one_line(&e)),
         }
     }
     if let Some(bar) = bar {

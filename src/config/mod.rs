@@ -13,13 +13,15 @@ use figment::Figment;
 use url::Url;
 
 mod raw;
+mod schedule;
+mod shard;
 mod validate;
 
 use raw::{Overrides, RawConfig, RawDatabase};
 
-pub use crate::daemon::schedule::Schedule;
-pub use crate::daemon::shard::Shard;
 use crate::storefront::{ClientSettings, StoreOptions};
+pub use schedule::Schedule;
+pub use shard::Shard;
 
 /// The database used when neither config nor flag names one.
 pub const DEFAULT_DB: &str = "shopmirror.db";

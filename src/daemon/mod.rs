@@ -7,7 +7,6 @@ pub mod http;
 mod live;
 pub mod notify;
 pub mod schedule;
-pub mod shard;
 pub mod signals;
 
 use std::net::SocketAddr;

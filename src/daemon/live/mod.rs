@@ -205,7 +205,7 @@ impl Live {
                 let ended = match task.await {
                     Ok(Ok(counts)) => Ended::Done(counts),
                     Ok(Err(sync::Error::Interrupted(_))) => Ended::Interrupted,
-                    Ok(Err(e)) => Ended::Failed(crate::commands::one_line(&e.to_string())),
+                    Ok(Err(e)) => Ended::Failed(crate::message::one_line(&e)),
                     Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}")),
                 };
                 let _ = done.send(Finished {

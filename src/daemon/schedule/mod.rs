@@ -1,70 +1,15 @@
-//! When each store syncs: cron schedules (parsed and stepped by croner), random
+//! When each store syncs: cron schedules (see config::Schedule), random
 //! jitter, exponential backoff after failures, and the rule that one store never runs twice at
 //! once. Pure bookkeeping driven by a `Clock`, so tests run it on tokio's paused clock; it
 //! starts nothing and touches no database.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
+use crate::config::Schedule;
 use chrono::{DateTime, Utc};
-use croner::parser::{CronParser, Seconds};
-use croner::Cron;
 use rand::Rng;
 use tokio::time::Instant;
-
-/// A cron schedule with seconds: `sec min hour day-of-month month day-of-week`.
-#[derive(Clone)]
-pub struct Schedule {
-    expr: String,
-    cron: Cron,
-}
-
-impl Schedule {
-    /// Parses a 6-field cron expression such as `"0 0 */6 * * *"` (every 6 hours).
-    pub fn parse(text: &str) -> Result<Schedule, String> {
-        let expr = text.trim().to_string();
-        let refuse = |why: String| {
-            format!(
-                "{text:?} is not a cron schedule with 6 fields \
-                 (sec min hour day month weekday, e.g. \"0 0 */6 * * *\"): {why}"
-            )
-        };
-        let cron = CronParser::builder()
-            .seconds(Seconds::Required)
-            .build()
-            .parse(&expr)
-            .map_err(|e| refuse(e.to_string()))?;
-        let schedule = Schedule { expr, cron };
-        if schedule.next_after(Utc::now()).is_none() {
-            return Err(refuse("it never fires again".into()));
-        }
-        Ok(schedule)
-    }
-
-    /// The first firing strictly after `t`.
-    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.cron.find_next_occurrence(&t, false).ok()
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.expr
-    }
-}
-
-impl PartialEq for Schedule {
-    fn eq(&self, other: &Self) -> bool {
-        self.expr == other.expr
-    }
-}
-
-impl Eq for Schedule {}
-
-impl fmt::Debug for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Schedule({:?})", self.expr)
-    }
-}
 
 /// Wall-clock time as the planner sees it.
 #[derive(Debug, Clone, Copy)]
