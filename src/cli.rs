@@ -89,6 +89,9 @@ pub struct ExportArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// CSV formats: start with a UTF-8 byte-order mark, for spreadsheet programs that need one.
+    #[arg(long)]
+    pub bom: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +100,6 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per line: the product as the store sent it, plus `_shopmirror`.
     Jsonl,
-    /// Shopify's product-import CSV.
+    /// Shopify's product-import CSV (needs --store when the database holds several stores).
     ShopifyCsv,
 }

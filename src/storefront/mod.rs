@@ -124,6 +124,14 @@ pub fn parse_single_product(body: &[u8]) -> Result<ParsedProduct, ErrorKind> {
     parse_raw_product(single.product, 0, &mut Vec::new())
 }
 
+/// The tags of a stored product JSON in the order the store sent them (the canonical product
+/// sorts them for the hash); None when the JSON is not a product object.
+pub fn tags_as_sent(raw_json: &str) -> Option<Vec<String>> {
+    serde_json::from_str::<wire::WireTags>(raw_json)
+        .ok()
+        .map(|t| t.tags)
+}
+
 fn parse_raw_product(
     raw: &RawValue,
     index: usize,

@@ -206,3 +206,13 @@ fn pages_of_another_shape_take_the_checked_parse() {
     let trailing = br#"{"products":[]} x"#;
     assert!(parse_products_page(trailing).is_err());
 }
+
+#[test]
+fn tags_as_sent_keep_the_store_order_in_both_shapes() {
+    let list = r#"{"id": 1, "tags": ["zebra", "Apple", "mango"], "variants": []}"#;
+    assert_eq!(tags_as_sent(list).unwrap(), ["zebra", "Apple", "mango"]);
+    let single = r#"{"id": 1, "tags": "zebra, Apple ,, mango"}"#;
+    assert_eq!(tags_as_sent(single).unwrap(), ["zebra", "Apple", "mango"]);
+    assert_eq!(tags_as_sent(r#"{"id": 1}"#).unwrap(), Vec::<String>::new());
+    assert!(tags_as_sent("[1]").is_none());
+}
