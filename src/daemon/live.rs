@@ -28,6 +28,8 @@ mod ends;
 enum Ended {
     Done(RunCounts),
     Interrupted,
+    /// Another process holds the store's lock: skipped, not a failure.
+    Busy(Option<u32>),
     Failed(String),
 }
 
@@ -205,6 +207,7 @@ impl Live {
                 let ended = match task.await {
                     Ok(Ok(counts)) => Ended::Done(counts),
                     Ok(Err(sync::Error::Interrupted(_))) => Ended::Interrupted,
+                    Ok(Err(sync::Error::Busy { pid, .. })) => Ended::Busy(pid),
                     Ok(Err(e)) => Ended::Failed(crate::commands::one_line(&e.to_string())),
                     Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}")),
                 };

@@ -33,6 +33,11 @@ pub enum Error {
     },
     #[error("store {0}: sync interrupted")]
     Interrupted(String),
+    /// Another process is crawling this store; nothing was written for it.
+    #[error("store {store}: being synced by another process ({}); not synced now", crate::lock::describe(*pid))]
+    Busy { store: String, pid: Option<u32> },
+    #[error(transparent)]
+    Lock(#[from] crate::lock::Error),
 }
 
 impl Error {
@@ -130,8 +135,19 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
     matches!(e, Error::Storefront(e) if matches!(e.kind, storefront::ErrorKind::NotFound))
 }
 
-/// Runs (or resumes) one sync of `store` to its end and returns the run's totals.
+/// Runs (or resumes) one sync of `store` to its end and returns the run's totals. Holds the
+/// store's lock (see `lock`) for the whole run: when another process holds it, returns
+/// `Error::Busy` at once without writing anything for the store.
 pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCounts, Error> {
+    let _lock = match crate::lock::try_lock(ctx.writer.path(), &store.name)? {
+        crate::lock::Acquired::Held(lock) => lock,
+        crate::lock::Acquired::Busy { pid } => {
+            return Err(Error::Busy {
+                store: store.name.clone(),
+                pid,
+            })
+        }
+    };
     let store_err = Error::store(store);
     let (store_name, base) = (store.name.clone(), storefront::redact(&store.url));
     let store_id = ctx
