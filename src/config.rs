@@ -124,6 +124,12 @@ impl StoreConfig {
             collection_handles: None,
         }
     }
+
+    /// The store's URL as it may be stored, printed, logged or exported: without
+    /// `user:password@`. The only printable form of a store URL.
+    pub fn printable_url(&self) -> String {
+        crate::storefront::redact(&self.url)
+    }
 }
 
 impl Config {
@@ -237,9 +243,12 @@ impl Config {
 
 /// A store's base URL: http(s) with a host; any path is dropped.
 fn parse_store_url(text: &str) -> Result<Url, String> {
-    let mut url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let shown = crate::storefront::redact_text(text);
+    let mut url = Url::parse(text.trim()).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("{text:?} must be an http or https URL with a host"));
+        return Err(format!(
+            "{shown:?} must be an http or https URL with a host"
+        ));
     }
     url.set_path("/");
     url.set_query(None);

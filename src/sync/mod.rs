@@ -1,12 +1,14 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
 //! (listing), complete a capped listing through the sitemap (sitemap), walk collections and
-//! their membership (collections), confirm deletions (deletions), and record how it ended. It
+//! their membership (collections), confirm deletions (deletions), and record how it ended; every request URL
+//! comes from urls. It
 //! owns the order of phases and the run's outcome; HTTP lives in storefront, SQL in store.
 
 mod collections;
 mod deletions;
 mod listing;
 mod sitemap;
+mod urls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -149,7 +151,7 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         }
     };
     let store_err = Error::store(store);
-    let (store_name, base) = (store.name.clone(), storefront::redact(&store.url));
+    let (store_name, base) = (store.name.clone(), store.printable_url());
     let store_id = ctx
         .writer
         .call(move |db| db.ensure_store(&store_name, &base))
