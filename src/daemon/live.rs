@@ -128,7 +128,7 @@ impl Live {
             .filter_map(|name| {
                 let schedule = self.config.daemon.schedule_of(name);
                 let next = self.planner.upsert(name, schedule, due.contains(name))?;
-                info!(store = %name, schedule = schedule.as_str(), next = %when(next),
+                info!(store = %name, schedule = %schedule.as_str(), next = %when(next),
                       "store scheduled");
                 Some((name.clone(), next))
             })

@@ -84,7 +84,7 @@ impl Tally {
         self.pages += 1;
         self.products += products;
         debug!(
-            store,
+            store = %store,
             page = number,
             products,
             new = written.new,
@@ -102,10 +102,10 @@ impl Tally {
         if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             info!(
-                store,
+                store = %store,
                 pages = self.pages,
                 products = self.products,
-                products_per_s = format!("{rate:.0}"),
+                products_per_s = rate.round() as u64,
                 "listing progress"
             );
         }

@@ -78,7 +78,7 @@ impl Live {
             .call(move |db| db.set_next_sync(&name, next))
             .await
         {
-            warn!(store, error = %e, "cannot record the next sync time");
+            warn!(store = %store, error = %e, "cannot record the next sync time");
         }
     }
 
