@@ -36,6 +36,9 @@ pub enum Error {
     },
     #[error("config file {0} does not exist")]
     Missing(PathBuf),
+    /// A sync target that is neither a configured store nor a usable URL (a usage error).
+    #[error("{0}")]
+    Target(String),
 }
 
 /// figment names keys with its profile ("default.http.x"); people wrote "http.x".
@@ -112,6 +115,9 @@ pub struct StoreConfig {
     pub collections: bool,
     /// Restrict the membership walk to these handles; None walks every collection.
     pub collection_handles: Option<Vec<String>>,
+    /// Given as a URL on the command line, not configured: a first sync that fails leaves
+    /// no row behind.
+    pub ad_hoc: bool,
 }
 
 impl StoreConfig {
@@ -122,6 +128,7 @@ impl StoreConfig {
             url,
             collections: true,
             collection_handles: None,
+            ad_hoc: false,
         }
     }
 
@@ -220,25 +227,37 @@ impl Config {
                     return Ok(store.clone());
                 }
                 if !target.contains("://") {
-                    return Err(Error::Invalid {
-                        key: "TARGET".into(),
-                        file: self.file.clone(),
-                        message: format!("{target:?} is neither a configured store nor a URL"),
-                    });
+                    let hint = if target.contains('.') {
+                        format!("; for a URL write the scheme: https://{target}")
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::Target(format!(
+                        "sync target {target:?} is neither a configured store nor a URL{hint}"
+                    )));
                 }
-                let url = parse_store_url(target).map_err(|message| Error::Invalid {
-                    key: "TARGET".into(),
-                    file: None,
-                    message,
-                })?;
+                let url = parse_store_url(target)
+                    .map_err(|message| Error::Target(format!("sync target: {message}")))?;
+                // A URL a configured store already has means that store.
+                if let Some(store) = self.stores.iter().find(|s| same_site(&s.url, &url)) {
+                    return Ok(store.clone());
+                }
                 let name = match url.port() {
                     Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
                     None => url.host_str().unwrap_or_default().to_string(),
                 };
-                Ok(StoreConfig::new(name, url))
+                let mut store = StoreConfig::new(name, url);
+                store.ad_hoc = true;
+                Ok(store)
             })
             .collect()
     }
+}
+
+/// Two store URLs for the same site: same host and port, whatever the scheme or credentials.
+fn same_site(a: &Url, b: &Url) -> bool {
+    a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// A store's base URL: http(s) with a host; any path is dropped.

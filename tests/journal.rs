@@ -4,13 +4,17 @@
 
 mod support;
 
-use support::fakeshop::{Catalog, Fault, FakeShop, RetryAfter};
+use support::fakeshop::{Catalog, FakeShop, Fault, RetryAfter};
 use support::shopmirror;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_429_is_one_warning_in_the_journal_and_the_rest_is_info_or_debug() {
     let shop = FakeShop::start(Catalog::generate(60, 1)).await;
-    shop.script_fault("/products.json", 1, Fault::TooManyRequests(RetryAfter::Seconds(1)));
+    shop.script_fault(
+        "/products.json",
+        1,
+        Fault::TooManyRequests(RetryAfter::Seconds(1)),
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut command = shopmirror();
     command
@@ -24,7 +28,9 @@ async fn a_retried_429_is_one_warning_in_the_journal_and_the_rest_is_info_or_deb
     assert!(!lines.is_empty());
     for line in &lines {
         assert!(
-            ["<3>", "<4>", "<6>", "<7>"].iter().any(|p| line.starts_with(p)),
+            ["<3>", "<4>", "<6>", "<7>"]
+                .iter()
+                .any(|p| line.starts_with(p)),
             "line without a priority: {line:?}"
         );
     }
@@ -34,7 +40,10 @@ async fn a_retried_429_is_one_warning_in_the_journal_and_the_rest_is_info_or_deb
     let store = format!("store={}", shop.addr());
     assert!(warnings[0].contains(&store), "{}", warnings[0]);
     let finished = lines.iter().find(|l| l.contains("sync finished")).unwrap();
-    assert!(finished.starts_with("<6>") && finished.contains(&store), "{finished}");
+    assert!(
+        finished.starts_with("<6>") && finished.contains(&store),
+        "{finished}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -58,13 +67,24 @@ async fn json_logs_write_numbers_as_numbers() {
         .iter()
         .find(|e| e["fields"]["message"] == "sync finished")
         .expect("a sync finished event");
-    for key in ["run", "pages", "requests", "new", "unchanged", "retries", "wait_ms"] {
+    for key in [
+        "run",
+        "pages",
+        "requests",
+        "new",
+        "unchanged",
+        "retries",
+        "wait_ms",
+    ] {
         assert!(finished["fields"][key].is_u64(), "{key} in {finished}");
     }
     for event in &events {
         for (key, value) in event["fields"].as_object().unwrap() {
             if let Some(text) = value.as_str() {
-                assert!(text.parse::<f64>().is_err(), "{key} is a number in a string: {event}");
+                assert!(
+                    text.parse::<f64>().is_err(),
+                    "{key} is a number in a string: {event}"
+                );
             }
         }
     }

@@ -20,6 +20,8 @@ pub enum Failure {
     Usage(String),
     /// A sync or command failed: exit 1.
     Failed(String),
+    /// Stopped by Ctrl-C (SIGINT) after committing what it had: exit 130, as shells expect.
+    Interrupted(String),
 }
 
 impl Failure {
@@ -27,6 +29,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Failed(_) => 1,
+            Failure::Interrupted(_) => 130,
         }
     }
 }
@@ -34,7 +37,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(m) | Failure::Failed(m) => f.write_str(m),
+            Failure::Usage(m) | Failure::Failed(m) | Failure::Interrupted(m) => f.write_str(m),
         }
     }
 }
@@ -79,7 +82,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Daemon { listen } => {
             daemon::run(cli.config.as_deref(), cli.db.as_deref(), config, listen)
         }
-        Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
+        Command::Sync { targets } => {
+            sync::run(&config, &targets, interactive && !cli.quiet, cli.quiet)
+        }
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
         Command::Export(args) => export::run(&config, &args),

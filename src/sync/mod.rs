@@ -151,6 +151,16 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         }
     };
     let store_err = Error::store(store);
+    let existed = match store.ad_hoc {
+        true => {
+            let name = store.name.clone();
+            ctx.writer
+                .call(move |db| db.has_store(&name))
+                .await
+                .map_err(store_err)?
+        }
+        false => true,
+    };
     let (store_name, base) = (store.name.clone(), store.printable_url());
     let store_id = ctx
         .writer
@@ -174,6 +184,17 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         Err(Error::Interrupted(_)) => (RunOutcome::Interrupted, None),
         Err(e) => (RunOutcome::Failed, Some(e.to_string())),
     };
+    if let (Err(e), false) = (&result, existed) {
+        if !matches!(e, Error::Interrupted(_)) {
+            // An ad-hoc URL whose first sync failed leaves nothing behind.
+            let name = store.name.clone();
+            ctx.writer
+                .call(move |db| db.forget_store(&name))
+                .await
+                .map_err(store_err)?;
+            return result.map(|_| RunCounts::default());
+        }
+    }
     let run_id = start.run_id;
     let message = error.clone();
     let unflushed = requests.take();
