@@ -6,6 +6,7 @@ mod daemon;
 mod export;
 mod history;
 mod status;
+mod stores;
 mod sync;
 
 use std::fmt;
@@ -87,6 +88,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
+        Command::Stores { action } => stores::run(&config, &action),
         Command::Export(args) => export::run(&config, &args),
         Command::History {
             store,
