@@ -26,7 +26,7 @@ pub const DEFAULT_DB: &str = "shopmirror.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid config: {}", without_profile(.0))]
+    #[error("invalid config: {}", describe_load(.0))]
     Load(#[from] Box<figment::Error>),
     #[error("invalid config{}: key `{key}`: {message}", in_file(.file))]
     Invalid {
@@ -41,8 +41,44 @@ pub enum Error {
     Target(String),
 }
 
-/// figment names keys with its profile ("default.http.x"); people wrote "http.x".
-fn without_profile(error: &figment::Error) -> String {
+/// figment names keys with its profile ("default.http.x"); people wrote "http.x". An unknown
+/// key is named as written (the environment variable when it came from one) with the closest
+/// valid key.
+fn describe_load(error: &figment::Error) -> String {
+    if let figment::error::Kind::UnknownField(found, expected) = &error.kind {
+        let path: Vec<String> = error.path.iter().map(|p| p.to_ascii_lowercase()).collect();
+        let section = &path[..path.len().saturating_sub(1)];
+        let key = |name: &str| {
+            let mut parts = section.to_vec();
+            parts.push(name.to_string());
+            parts.join(".")
+        };
+        let from_env = error
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name.contains("environment"));
+        let source = if from_env {
+            format!(
+                " (environment variable SHOPMIRROR_{})",
+                path.join("__").to_uppercase()
+            )
+        } else {
+            error
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .map(|s| format!(" in {s}"))
+                .unwrap_or_default()
+        };
+        let closest = expected
+            .iter()
+            .map(|valid| (strsim::jaro_winkler(found, valid), valid))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, valid)| format!("; did you mean `{}`?", key(valid)))
+            .unwrap_or_default();
+        return format!("unknown key `{}`{source}{closest}", key(found));
+    }
     error.to_string().replace("key \"default.", "key \"")
 }
 
@@ -51,6 +87,9 @@ fn in_file(file: &Option<PathBuf>) -> String {
         .map(|f| format!(" in {}", f.display()))
         .unwrap_or_default()
 }
+
+/// Top-level keys (not tables) that the environment may set as `SHOPMIRROR_KEY`.
+const TOP_LEVEL_ENV: &[&str] = &["shard"];
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -153,9 +192,14 @@ impl Config {
                 figment.merge(Toml::file_exact(file))
             };
         }
+        // Nested keys as SHOPMIRROR_SECTION__KEY, top-level ones (shard) as SHOPMIRROR_KEY;
+        // SHOPMIRROR_CONFIG and SHOPMIRROR_DB belong to the command line.
         figment = figment.merge(
             Env::prefixed("SHOPMIRROR_")
-                .filter(|key| key.as_str().contains("__"))
+                .filter(|key| {
+                    let key = key.as_str();
+                    key.contains("__") || TOP_LEVEL_ENV.iter().any(|k| key.eq_ignore_ascii_case(k))
+                })
                 .split("__"),
         );
         if let Some(db) = db {

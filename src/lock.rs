@@ -66,19 +66,27 @@ pub fn try_lock(db: &Path, store: &str) -> Result<Acquired, Error> {
         source,
     };
     std::fs::create_dir_all(dir_of(db)).map_err(fail)?;
-    let mut file = OpenOptions::new()
+    // A lock file created by another user (root's manual sync beside the service) may be
+    // read-only to us: flock works on a read-only descriptor too, only the pid is not written.
+    let mut file = match OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .open(&path)
-        .map_err(fail)?;
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => File::open(&path),
+        opened => opened,
+    }
+    .map_err(fail)?;
     match file.try_lock() {
         Ok(()) => {
-            file.set_len(0).map_err(fail)?;
-            file.rewind().map_err(fail)?;
-            write!(file, "{}", std::process::id()).map_err(fail)?;
-            file.flush().map_err(fail)?;
+            // Best effort: the lock is what counts, the pid only names the holder.
+            let _ = file
+                .set_len(0)
+                .and_then(|()| file.rewind())
+                .and_then(|()| write!(file, "{}", std::process::id()))
+                .and_then(|()| file.flush());
             Ok(Acquired::Held(StoreLock { _file: file }))
         }
         Err(TryLockError::WouldBlock) => Ok(Acquired::Busy {
