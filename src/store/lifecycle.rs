@@ -24,6 +24,20 @@ impl WriteDb {
             .ctx(&self.path, "looking up a store")
     }
 
+    /// True when the store `name` has mirrored nothing yet: no product and no collection row.
+    pub fn mirrored_nothing(&mut self, name: &str) -> Result<bool, Error> {
+        self.conn
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM products JOIN stores USING (store_id)
+                                    WHERE name = ?1)
+                    AND NOT EXISTS (SELECT 1 FROM collections JOIN stores USING (store_id)
+                                    WHERE name = ?1)",
+                [name],
+                |r| r.get(0),
+            )
+            .ctx(&self.path, "checking what a store has mirrored")
+    }
+
     /// Gives the store `old` the name `new`; its rows keep their store id.
     pub fn rename_store(&mut self, old: &str, new: &str) -> Result<Renamed, Error> {
         self.transaction(|tx, path| {

@@ -185,13 +185,19 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         Err(e) => (RunOutcome::Failed, Some(e.to_string())),
     };
     if let (Err(e), false) = (&result, existed) {
-        if !matches!(e, Error::Interrupted(_)) {
-            // An ad-hoc URL whose first sync failed leaves nothing behind.
-            let name = store.name.clone();
-            ctx.writer
-                .call(move |db| db.forget_store(&name))
+        // An ad-hoc URL whose first sync failed before mirroring anything (a typo, a host
+        // that is not a store) leaves nothing behind; one that got pages keeps its cursor.
+        let name = store.name.clone();
+        let forgotten = !matches!(e, Error::Interrupted(_))
+            && ctx
+                .writer
+                .call(move |db| match db.mirrored_nothing(&name)? {
+                    true => db.forget_store(&name),
+                    false => Ok(false),
+                })
                 .await
                 .map_err(store_err)?;
+        if forgotten {
             return result.map(|_| RunCounts::default());
         }
     }
