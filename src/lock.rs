@@ -57,8 +57,23 @@ pub fn path_of(db: &Path, store: &str) -> PathBuf {
     dir_of(db).join(file)
 }
 
-/// Takes `store`'s lock without waiting and writes this process's pid into it.
+/// Takes `store`'s lock without waiting for a crawler and writes this process's pid into it.
+/// A lock held only for an instant (a reader's `holder` probe) is tried again a few times
+/// within about 100 ms before the store counts as busy.
 pub fn try_lock(db: &Path, store: &str) -> Result<Acquired, Error> {
+    let mut tries = 0;
+    loop {
+        match try_lock_once(db, store)? {
+            Acquired::Busy { .. } if tries < 5 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            outcome => return Ok(outcome),
+        }
+    }
+}
+
+fn try_lock_once(db: &Path, store: &str) -> Result<Acquired, Error> {
     let path = path_of(db, store);
     let fail = |source| Error {
         store: store.to_string(),

@@ -70,7 +70,7 @@ pub(crate) fn one_line(message: &str) -> String {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "warn",
+        (true, _) => "error",
         // A one-shot sync reports on stdout and in its exit code; logs are for -v.
         (false, 0) if matches!(cli.command, Command::Sync { .. }) => "warn",
         (false, 0) => "info",
