@@ -170,34 +170,45 @@ async fn two_syncs_started_together_crawl_the_store_once_at_a_time() {
     let dir = tempfile::tempdir().unwrap();
     config(dir.path(), &shop);
     let db = dir.path().join("mirror.db");
+    // The first listing request waits: whichever process sent it is mid-crawl, and the other
+    // one runs while it waits.
+    let gate = shop.pause_nth("/products.json", 1);
     let (a, b) = (spawn_sync(dir.path()), spawn_sync(dir.path()));
-    let (a, b) = (
-        a.wait_with_output().await.unwrap(),
-        b.wait_with_output().await.unwrap(),
+    gate.reached().await;
+    let (a_pid, b_pid) = (a.id().unwrap(), b.id().unwrap());
+    let (a, b) = (a.wait_with_output(), b.wait_with_output());
+    tokio::pin!(a, b);
+    // The other process ends while the first is held (refused, or crawling on its own).
+    let (other, holder, a_ended) = tokio::time::timeout(WAIT, async {
+        tokio::select! {
+            out = &mut a => (out.unwrap(), b_pid, true),
+            out = &mut b => (out.unwrap(), a_pid, false),
+        }
+    })
+    .await
+    .expect("one process ends while the other waits");
+    gate.release();
+    assert_eq!(
+        other.status.code(),
+        Some(1),
+        "the second process must refuse"
     );
-    let codes = [a.status.code(), b.status.code()];
-    // Either the runs did not overlap (both complete), or one refused with exit 1.
-    assert!(codes.contains(&Some(0)), "{codes:?}");
-    assert!(codes.iter().all(|c| matches!(c, Some(0 | 1))), "{codes:?}");
+    let line = String::from_utf8_lossy(&other.stderr);
+    assert!(line.contains(&format!("pid {holder}")), "{line}");
+    let held = if a_ended { b.await } else { a.await }.unwrap();
+    assert!(
+        held.status.success(),
+        "{}",
+        String::from_utf8_lossy(&held.stderr)
+    );
     assert_eq!(
         shop.max_in_flight(),
         1,
         "two requests reached the store at once"
     );
-    let complete = scalar(
-        &db,
-        "SELECT count(*) FROM sync_runs WHERE status = 'complete'",
-    );
-    assert_eq!(
-        complete,
-        codes.iter().filter(|c| **c == Some(0)).count() as i64
-    );
-    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), complete);
-    assert_eq!(
-        scalar(&db, "SELECT sum(products_new) FROM sync_runs"),
-        PRODUCTS
-    );
-    assert_eq!(counted(&db), PRODUCTS * complete);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
+    assert_eq!(scalar(&db, "SELECT products_new FROM sync_runs"), PRODUCTS);
+    assert_eq!(counted(&db), PRODUCTS);
     assert_mirror_equals(&shop, &db);
 }
 
