@@ -17,7 +17,7 @@ pub struct Cli {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only warnings and errors.
+    /// Print nothing but errors (no summaries, no warnings).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
@@ -50,6 +50,11 @@ pub enum Command {
     CheckConfig,
     /// Write the mirrored products as CSV, JSON Lines or Shopify's product-import CSV.
     Export(ExportArgs),
+    /// List, rename or forget the stores in the database.
+    Stores {
+        #[command(subcommand)]
+        action: StoresAction,
+    },
     /// Versions and price/availability changes of one product, newest first.
     History {
         /// The store's name (a configured name, or host[:port] for URL targets).
@@ -59,6 +64,21 @@ pub enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoresAction {
+    /// Every store in the database: name, base URL, live products, last run.
+    List,
+    /// Give a store a new name (rename it in the config file too).
+    Rename { old: String, new: String },
+    /// Remove a store and all its rows in one transaction; refused while it is being synced.
+    Forget {
+        name: String,
+        /// Required: forgetting cannot be undone.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -15,6 +15,7 @@
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
+//! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
 //!
 //! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
@@ -25,6 +26,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod export;
+pub mod lock;
 pub mod logging;
 pub mod message;
 pub mod store;

@@ -6,6 +6,7 @@ mod daemon;
 mod export;
 mod history;
 mod status;
+mod stores;
 mod sync;
 
 use std::fmt;
@@ -21,6 +22,8 @@ pub enum Failure {
     Usage(String),
     /// A sync or command failed: exit 1.
     Failed(String),
+    /// Stopped by Ctrl-C (SIGINT) after committing what it had: exit 130, as shells expect.
+    Interrupted(String),
 }
 
 impl Failure {
@@ -28,6 +31,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Failed(_) => 1,
+            Failure::Interrupted(_) => 130,
         }
     }
 }
@@ -35,7 +39,7 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(m) | Failure::Failed(m) => f.write_str(m),
+            Failure::Usage(m) | Failure::Failed(m) | Failure::Interrupted(m) => f.write_str(m),
         }
     }
 }
@@ -62,7 +66,7 @@ pub(crate) fn print_line(text: &str) {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "warn",
+        (true, _) => "error",
         // A one-shot sync reports on stdout and in its exit code; logs are for -v.
         (false, 0) if matches!(cli.command, Command::Sync { .. }) => "warn",
         (false, 0) => "info",
@@ -75,9 +79,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Daemon { listen } => {
             daemon::run(cli.config.as_deref(), cli.db.as_deref(), config, listen)
         }
-        Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
+        Command::Sync { targets } => {
+            sync::run(&config, &targets, interactive && !cli.quiet, cli.quiet)
+        }
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
+        Command::Stores { action } => stores::run(&config, &action),
         Command::Export(args) => export::run(&config, &args),
         Command::History {
             store,

@@ -15,7 +15,13 @@ use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
 use crate::sync::{sync_store, Progress, SyncContext};
 
-pub fn run(config: &Config, targets: &[String], show_progress: bool) -> Result<(), Failure> {
+/// Syncs `targets`; `quiet` (-q) leaves out the summary lines, so only errors are printed.
+pub fn run(
+    config: &Config,
+    targets: &[String],
+    show_progress: bool,
+    quiet: bool,
+) -> Result<(), Failure> {
     let stores = config.targets(targets)?;
     if stores.is_empty() {
         return Err(Failure::Usage(
@@ -26,13 +32,14 @@ pub fn run(config: &Config, targets: &[String], show_progress: bool) -> Result<(
         .enable_all()
         .build()
         .map_err(|e| Failure::Failed(format!("cannot start runtime: {e}")))?;
-    runtime.block_on(sync_all(config, stores, show_progress))
+    runtime.block_on(sync_all(config, stores, show_progress, quiet))
 }
 
 async fn sync_all(
     config: &Config,
     stores: Vec<StoreConfig>,
     show_progress: bool,
+    quiet: bool,
 ) -> Result<(), Failure> {
     let writer = Writer::open(&config.db_path)?;
     let client = Client::new(config.http.clone()).map_err(Failure::Failed)?;
@@ -65,12 +72,21 @@ async fn sync_all(
     while let Some(joined) = tasks.join_next().await {
         let (store, elapsed, result) = joined.expect("sync task does not panic");
         match result {
-            Ok(counts) => super::print_line(&summary(&store.name, &counts, elapsed)),
+            Ok(counts) if !quiet => super::print_line(&summary(&store.name, &counts, elapsed)),
+            Ok(_) => {}
             Err(e) => failures.push(one_line(&e)),
         }
     }
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if ctx.cancel.is_cancelled() {
+        for failure in &failures {
+            eprintln!("shopmirror: {failure}");
+        }
+        return Err(Failure::Interrupted(
+            "interrupted: pages written so far are kept; the next sync resumes".into(),
+        ));
     }
     match failures.len() {
         0 => Ok(()),

@@ -94,10 +94,30 @@ fn url_targets_are_named_by_host_and_port() {
 }
 
 #[test]
-fn the_shipped_example_config_is_valid() {
+fn the_shipped_example_config_is_valid_crawls_nobody_and_names_the_units_database() {
     let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"));
     let config = Config::load(Some(file), None).unwrap();
-    assert!(!config.stores.is_empty());
+    assert!(
+        config.stores.is_empty(),
+        "the example store must stay commented out"
+    );
+    // The unit passes no --db: the installed config's path is the service's database.
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/shopmirror.service"
+    ))
+    .unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(!exec.contains("--db"), "{exec}");
+    assert!(
+        exec.contains("--config /etc/shopmirror/config.toml"),
+        "{exec}"
+    );
+    assert!(unit.contains("StateDirectory=shopmirror"));
+    assert_eq!(
+        config.db_path,
+        PathBuf::from("/var/lib/shopmirror/shopmirror.db")
+    );
 }
 
 #[test]

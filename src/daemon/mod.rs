@@ -100,6 +100,12 @@ pub async fn run(
     live.restore_last_successes().await?;
     health.scheduling.store(true, Ordering::Relaxed);
     let stores = live.store_count();
+    if stores == 0 {
+        tracing::warn!(
+            "no stores configured: the daemon crawls nothing until [stores.NAME] \
+                        tables are added to the config (then reload with SIGHUP)"
+        );
+    }
     info!(%addr, stores, "daemon ready: health and metrics on http://{addr}/");
     notifier.ready(&format!("ready: {stores} stores scheduled; http {addr}"));
     live.run(controls).await;

@@ -120,7 +120,11 @@ pub fn write<W: Write>(
         target: target.to_string(),
         source,
     };
-    let csv_err = |e: csv::Error| io_err(e.into());
+    // A csv write error keeps its io::Error, so a closed pipe stays recognisable.
+    let csv_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(source) => io_err(source),
+        other => io_err(io::Error::other(format!("{other:?}"))),
+    };
     if bom {
         out.write_all(BOM).map_err(io_err)?;
     }

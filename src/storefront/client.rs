@@ -398,7 +398,9 @@ fn classify_reqwest(error: reqwest::Error) -> ErrorKind {
     } else if error.is_redirect() {
         ErrorKind::Refused(detail)
     } else if error.is_connect() {
-        if detail.contains("private address") || detail.contains("metadata address") {
+        if detail.contains(guard::NO_SUCH_HOST) {
+            ErrorKind::NoSuchHost(detail)
+        } else if detail.contains("private address") || detail.contains("metadata address") {
             ErrorKind::Refused(detail)
         } else {
             ErrorKind::Connect(detail)

@@ -19,6 +19,10 @@ pub enum ErrorKind {
     Connect(String),
     #[error("timed out")]
     Timeout,
+    /// The host name does not exist (NXDOMAIN): final, neither retried nor held against the
+    /// breaker.
+    #[error("no such host: {0}")]
+    NoSuchHost(String),
     #[error("connection dropped before the whole answer arrived: {0}")]
     Dropped(String),
     #[error("request failed: {0}")]

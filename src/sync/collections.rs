@@ -11,7 +11,8 @@ use bytes::Bytes;
 use tracing::info;
 use url::Url;
 
-use super::listing::{is_listing_cap, page_url};
+use super::listing::is_listing_cap;
+use super::urls;
 use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
@@ -33,7 +34,7 @@ pub(super) async fn enumerate(
         if number * limit > i64::from(LISTING_CAP) {
             break false;
         }
-        let url = page_url(&store.url, &["collections.json"], limit, number);
+        let url = urls::page(store, &["collections.json"], limit, number);
         let body = match fetch(ctx, store, &url, false, requests).await {
             Ok(body) => body,
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
@@ -80,12 +81,7 @@ async fn tombstone_missing(
         .map_err(store_err)?;
     let mut gone = Vec::new();
     for c in candidates {
-        let url = page_url(
-            &store.url,
-            &["collections", &c.handle, "products.json"],
-            1,
-            1,
-        );
+        let url = urls::page(store, &["collections", &c.handle, "products.json"], 1, 1);
         match fetch(ctx, store, &url, false, requests).await {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => gone.push(c.collection_id),
@@ -155,7 +151,7 @@ async fn walk_collection(
         if number * limit > i64::from(LISTING_CAP) {
             return Ok(false);
         }
-        let url = page_url(&store.url, &segments, limit, number);
+        let url = urls::page(store, &segments, limit, number);
         let body = match fetch(ctx, store, &url, false, requests).await {
             Ok(body) => body,
             Err(e) if is_not_found(&e) => return Ok(false),

@@ -71,12 +71,7 @@ async fn is_gone(
     store: &StoreConfig,
     candidate: &DeletionCandidate,
 ) -> Result<bool, Error> {
-    let mut url = store.url.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .push("products")
-        .push(&format!("{}.json", candidate.handle));
+    let url = super::urls::product(store, &candidate.handle);
     let result = tokio::select! {
         _ = ctx.cancel.cancelled() => return Err(Error::Interrupted(store.name.clone())),
         result = ctx.client.get_json(&store.name, &url) => result,

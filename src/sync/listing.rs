@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tracing::{debug, info};
-use url::Url;
 
 use super::{Error, Listing, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
@@ -85,7 +84,7 @@ impl Tally {
         self.pages += 1;
         self.products += products;
         debug!(
-            store,
+            store = %store,
             page = number,
             products,
             new = written.new,
@@ -103,10 +102,10 @@ impl Tally {
         if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             info!(
-                store,
+                store = %store,
                 pages = self.pages,
                 products = self.products,
-                products_per_s = format!("{rate:.0}"),
+                products_per_s = rate.round() as u64,
                 "listing progress"
             );
         }
@@ -157,7 +156,7 @@ async fn fetch_page(
     if number * limit > i64::from(LISTING_CAP) {
         return Ok(Fetched::End(Listing::Capped));
     }
-    let url = page_url(&store.url, &["products.json"], limit, number);
+    let url = super::urls::page(store, &["products.json"], limit, number);
     requests.record();
     ctx.progress
         .requests
@@ -180,19 +179,6 @@ async fn fetch_page(
         }
         .into()),
     }
-}
-
-/// `base/segments...?limit=L&page=P`, each segment percent-encoded.
-pub(super) fn page_url(base: &Url, segments: &[&str], limit: i64, page: i64) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .extend(segments);
-    url.query_pairs_mut()
-        .append_pair("limit", &limit.to_string())
-        .append_pair("page", &page.to_string());
-    url
 }
 
 /// Shopify's answer past page * limit = 25,000: HTTP 400 naming the limit.

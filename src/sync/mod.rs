@@ -1,12 +1,14 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
 //! (listing), complete a capped listing through the sitemap (sitemap), walk collections and
-//! their membership (collections), confirm deletions (deletions), and record how it ended. It
+//! their membership (collections), confirm deletions (deletions), and record how it ended; every request URL
+//! comes from urls. It
 //! owns the order of phases and the run's outcome; HTTP lives in storefront, SQL in store.
 
 mod collections;
 mod deletions;
 mod listing;
 mod sitemap;
+mod urls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,6 +35,11 @@ pub enum Error {
     },
     #[error("store {0}: sync interrupted")]
     Interrupted(String),
+    /// Another process is crawling this store; nothing was written for it.
+    #[error("store {store}: being synced by another process ({}); not synced now", crate::lock::describe(*pid))]
+    Busy { store: String, pid: Option<u32> },
+    #[error(transparent)]
+    Lock(#[from] crate::lock::Error),
 }
 
 impl Error {
@@ -130,10 +137,31 @@ pub(crate) fn is_not_found(e: &Error) -> bool {
     matches!(e, Error::Storefront(e) if matches!(e.kind, storefront::ErrorKind::NotFound))
 }
 
-/// Runs (or resumes) one sync of `store` to its end and returns the run's totals.
+/// Runs (or resumes) one sync of `store` to its end and returns the run's totals. Holds the
+/// store's lock (see `lock`) for the whole run: when another process holds it, returns
+/// `Error::Busy` at once without writing anything for the store.
 pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCounts, Error> {
+    let _lock = match crate::lock::try_lock(ctx.writer.path(), &store.name)? {
+        crate::lock::Acquired::Held(lock) => lock,
+        crate::lock::Acquired::Busy { pid } => {
+            return Err(Error::Busy {
+                store: store.name.clone(),
+                pid,
+            })
+        }
+    };
     let store_err = Error::store(store);
-    let (store_name, base) = (store.name.clone(), storefront::redact(&store.url));
+    let existed = match store.ad_hoc {
+        true => {
+            let name = store.name.clone();
+            ctx.writer
+                .call(move |db| db.has_store(&name))
+                .await
+                .map_err(store_err)?
+        }
+        false => true,
+    };
+    let (store_name, base) = (store.name.clone(), store.printable_url());
     let store_id = ctx
         .writer
         .call(move |db| db.ensure_store(&store_name, &base))
@@ -156,6 +184,23 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         Err(Error::Interrupted(_)) => (RunOutcome::Interrupted, None),
         Err(e) => (RunOutcome::Failed, Some(e.to_string())),
     };
+    if let (Err(e), false) = (&result, existed) {
+        // An ad-hoc URL whose first sync failed before mirroring anything (a typo, a host
+        // that is not a store) leaves nothing behind; one that got pages keeps its cursor.
+        let name = store.name.clone();
+        let forgotten = !matches!(e, Error::Interrupted(_))
+            && ctx
+                .writer
+                .call(move |db| match db.mirrored_nothing(&name)? {
+                    true => db.forget_store(&name),
+                    false => Ok(false),
+                })
+                .await
+                .map_err(store_err)?;
+        if forgotten {
+            return result.map(|_| RunCounts::default());
+        }
+    }
     let run_id = start.run_id;
     let message = error.clone();
     let unflushed = requests.take();

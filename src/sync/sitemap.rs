@@ -29,7 +29,7 @@ pub(super) async fn walk(
     skip: i64,
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
-    let index_url = store.url.join("sitemap.xml").expect("static path joins");
+    let index_url = super::urls::sitemap_index(store);
     let index = match fetch(ctx, store, &index_url, true, requests).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => {
@@ -119,7 +119,7 @@ async fn fetch_single(
     handle: &str,
     requests: &RequestCounter,
 ) -> Result<Option<ParsedProduct>, Error> {
-    let url = product_url(&store.url, handle);
+    let url = super::urls::product(store, handle);
     let body = match fetch(ctx, store, &url, false, requests).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
@@ -128,29 +128,4 @@ async fn fetch_single(
     storefront::parse_single_product(&body)
         .map(Some)
         .map_err(|kind| bad_answer(store, &url, kind))
-}
-
-/// `base/products/{handle}.json`, the handle percent-encoded as one path segment.
-fn product_url(base: &Url, handle: &str) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .push("products")
-        .push(&format!("{handle}.json"));
-    url
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn product_urls_encode_the_handle_as_one_segment() {
-        let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        assert_eq!(
-            product_url(&base, "café/x").as_str(),
-            "http://127.0.0.1:9/products/caf%C3%A9%2Fx.json"
-        );
-    }
 }

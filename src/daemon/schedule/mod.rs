@@ -63,6 +63,9 @@ pub enum RunResult {
     Failed,
     /// Stopped on purpose: resume as soon as the store is dispatched again.
     Interrupted,
+    /// Another process was crawling the store: try again after the retry base delay,
+    /// without counting a failure.
+    Busy,
 }
 
 /// The delay before retry number `failures` (1 = first retry): base * 2^(failures-1), capped.
@@ -223,6 +226,7 @@ impl Planner {
                 Some(now + delay)
             }
             RunResult::Interrupted => Some(now),
+            RunResult::Busy => Some(now + timing.retry_base),
         };
         Some((entry.next, entry.failures))
     }

@@ -97,6 +97,8 @@ impl FakeShop {
             coll_cache: Mutex::new(Default::default()),
             faults: Mutex::new(faults::FaultState::new(faults)),
             stop: watch::channel(false).0,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         });
         tokio::spawn(server::run(sh.clone(), listener));
         FakeShop { sh, addr }
@@ -174,6 +176,12 @@ impl FakeShop {
     /// Number of records in the request log.
     pub fn request_count(&self) -> usize {
         self.sh.log.lock().unwrap().len()
+    }
+    /// The most requests this store was ever answering at the same moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.sh
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
     pub fn clear_request_log(&self) {
         self.sh.log.lock().unwrap().clear();
