@@ -52,8 +52,14 @@ CREATE TABLE sync_runs (
                                                     -- (not included in `requests`)
     wait_ms            INTEGER NOT NULL DEFAULT 0,  -- time spent in backoff, Retry-After and
                                                     -- open-breaker waits, milliseconds
-    breaker_state      TEXT                         -- the store's circuit breaker when the run
+    breaker_state      TEXT,                        -- the store's circuit breaker when the run
                                                     -- ended: closed, open, half-open
+    quarantined        INTEGER NOT NULL DEFAULT 0,  -- unusable products put in quarantine
+    deletions_inconclusive INTEGER NOT NULL DEFAULT 0 -- 1 when a quarantined product had no
+                                                    -- usable id, so this run could not tell
+                                                    -- which products it saw: no product was
+                                                    -- tombstoned (and, from then on, no
+                                                    -- collection member removed)
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 
@@ -105,7 +111,9 @@ CREATE TABLE products (
 CREATE INDEX products_by_handle ON products(store_id, handle);
 CREATE INDEX products_by_seen_run ON products(store_id, last_seen_run);
 
--- variants: current variants of each product.
+-- variants: current variants of each product, keyed by their product: a store can show one
+-- variant id under two products (a move caught mid-crawl), and each product's rows are
+-- exactly the variants of its stored content.
 CREATE TABLE variants (
     store_id               INTEGER NOT NULL,
     variant_id             INTEGER NOT NULL,
@@ -126,10 +134,9 @@ CREATE TABLE variants (
     grams                  INTEGER,
     featured_image_id      INTEGER,
     written_run            INTEGER NOT NULL,
-    PRIMARY KEY (store_id, variant_id),
+    PRIMARY KEY (store_id, product_id, variant_id),
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
-CREATE INDEX variants_by_product ON variants(store_id, product_id);
 
 -- images: current images of each product. Real stores reuse one image id in several products,
 -- so an image is keyed by its product too.
@@ -250,6 +257,26 @@ CREATE INDEX collection_changes_by_collection
     ON collection_changes(store_id, collection_id, change_id);
 CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
 
+-- quarantine: products a store sent as valid JSON that could not be used (no variants, images
+-- null, an id sent as a string, ...). The rest of the page and of the run is mirrored. A
+-- quarantined product with a usable id counts as seen (it is never tombstoned for being
+-- unreadable; its last good content stays in products); one without a usable id makes the
+-- run's deletions inconclusive (sync_runs.deletions_inconclusive). One row per product id (the
+-- latest sighting); rows of products the store no longer sends unusable are removed when a
+-- complete run ends.
+CREATE TABLE quarantine (
+    quarantine_id  INTEGER PRIMARY KEY,
+    store_id       INTEGER NOT NULL REFERENCES stores(store_id),
+    product_id     INTEGER,        -- the id as read (integer or string of digits), else NULL
+    handle         TEXT,           -- the handle when it is a string, else NULL
+    reason         TEXT NOT NULL,  -- what is wrong, naming the product
+    url            TEXT NOT NULL,  -- the page or product URL it came from
+    run_id         INTEGER NOT NULL,
+    quarantined_at TEXT NOT NULL,
+    raw_json       TEXT NOT NULL   -- the product JSON exactly as received
+);
+CREATE INDEX quarantine_by_store ON quarantine(store_id, product_id);
+
 -- Views for everyday questions ---------------------------------------------------------------
 
 -- current_products: the live catalogue with its store's name.
@@ -300,7 +327,7 @@ SELECT s.name AS store, c.change_id, c.product_id, p.handle, c.variant_id,
 FROM variant_changes c
 JOIN stores s USING (store_id)
 LEFT JOIN products p USING (store_id, product_id)
-LEFT JOIN variants v USING (store_id, variant_id);
+LEFT JOIN variants v USING (store_id, product_id, variant_id);
 
 -- out_of_stock_variants: live variants the store marks unavailable.
 CREATE VIEW out_of_stock_variants AS

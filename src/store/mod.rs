@@ -7,6 +7,7 @@ mod collections;
 mod export;
 mod history;
 mod products;
+mod quarantine;
 mod read;
 mod runs;
 mod schedule;

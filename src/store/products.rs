@@ -9,13 +9,17 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::storefront::{ParsedProduct, Product};
+use super::quarantine::quarantine;
+use crate::storefront::{ParsedProduct, Product, Unusable};
 
 /// One page of products and where the run goes next once it is committed.
 pub struct PageWrite {
     pub store_id: i64,
     pub run_id: i64,
     pub products: Vec<ParsedProduct>,
+    /// The page's unusable products, for the quarantine, and the page's URL.
+    pub unusable: Vec<Unusable>,
+    pub url: String,
     /// The listing page to resume at after this one (cursor value written with the page).
     pub next_page: i64,
     /// HTTP requests made since the last write, added to the run's count.
@@ -29,13 +33,21 @@ pub struct WriteCounts {
     pub changed: i64,
     pub unchanged: i64,
     pub restored: i64,
+    /// Unusable products put in quarantine (not yet quarantined by this run).
+    pub quarantined: i64,
 }
 
 impl WriteDb {
     /// Writes one listing page and moves the cursor past it, atomically.
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let mut counts =
+                upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let (store_id, run_id) = (page.store_id, page.run_id);
+            let (quarantined, restored) =
+                quarantine(tx, path, store_id, run_id, &page.url, &page.unusable, &now_text())?;
+            counts.quarantined = quarantined;
+            counts.restored += restored;
             add_counts(tx, path, page.run_id, counts, 1, page.requests)?;
             tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
                 .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
@@ -155,7 +167,7 @@ pub(super) fn mark_seen(
     Ok(())
 }
 
-fn restore(
+pub(super) fn restore(
     tx: &Transaction,
     path: &Path,
     store_id: i64,
