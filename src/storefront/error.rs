@@ -105,8 +105,9 @@ pub fn identity_of(raw: &str) -> (Option<i64>, Option<String>) {
         #[serde(default)]
         handle: serde_json::Value,
     }
-    let Ok(identity) = serde_json::from_str::<Identity>(raw) else {
-        return (None, None);
+    let identity = match serde_json::from_str::<Identity>(raw) {
+        Ok(identity) if is_object(raw.as_bytes()) => identity,
+        _ => return (None, None),
     };
     let id = match identity.id {
         serde_json::Value::Number(n) => n.as_i64(),
@@ -115,6 +116,11 @@ pub fn identity_of(raw: &str) -> (Option<i64>, Option<String>) {
     };
     let handle = identity.handle.as_str().map(str::to_owned);
     (id, handle)
+}
+
+/// True when the JSON text is an object (its first non-blank byte is `{`).
+pub fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// Display helper for "product id N (handle)" when only part of it is known.

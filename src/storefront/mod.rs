@@ -92,8 +92,7 @@ pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
 
 /// The reference parse: the whole page as raw values first, then each product on its own.
 fn parse_products_page_checked(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
-    let page: wire::ProductsPage =
-        serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+    let page = read_products_page(body)?;
     let mut scratch = Vec::with_capacity(16 * 1024);
     let mut parsed = ParsedPage::default();
     for (index, raw) in page.products.iter().enumerate() {
@@ -103,6 +102,15 @@ fn parse_products_page_checked(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
         }
     }
     Ok(parsed)
+}
+
+/// The page as raw products. Only a JSON object is a page (serde would also read a struct from
+/// an array).
+fn read_products_page(body: &[u8]) -> Result<wire::ProductsPage<'_>, ErrorKind> {
+    if !error::is_object(body) {
+        return Err(ErrorKind::BadJson("not a JSON object".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))
 }
 
 /// A products page read lazily: every product's id in page order, and the full parse only of
@@ -121,8 +129,7 @@ impl<'a> LazyPage<'a> {
         struct Id {
             id: i64,
         }
-        let page: wire::ProductsPage =
-            serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+        let page = read_products_page(body)?;
         let ids = page
             .products
             .iter()
