@@ -374,3 +374,122 @@ async fn an_unusable_product_is_quarantined_and_the_rest_is_mirrored() {
     sync_ok(&db, &shop, false).await;
     assert_eq!(scalar(&db, gone), 1, "the next clean run checks deletions");
 }
+
+// ----- smaller truths -----------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_listed_twice_in_one_run_is_counted_once() {
+    let products = [
+        product(1, "p1", "P1", &[11]),
+        product(2, "p2", "P2", &[21]),
+        product(3, "p3", "P3", &[31]),
+    ];
+    let shop = FakeShop::start(Catalog::from_products(&products)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    sync_ok(&db, &shop, false).await;
+    // Before page 2 is served a new product appears first, and P1 changes: the listing
+    // shifts and shows P1 again (on page 2), with its new title.
+    let hooked = shop.clone();
+    shop.on_request(move |path, _| {
+        if path == "/products.json?limit=1&page=2" {
+            hooked.set_products(&[
+                product(4, "p4", "P4", &[41]),
+                product(1, "p1", "P1 renamed", &[11]),
+                product(2, "p2", "P2", &[21]),
+                product(3, "p3", "P3", &[31]),
+            ]);
+        }
+    });
+    sync_ok(&db, &shop, false).await;
+    let counts = "SELECT products_new || '/' || products_changed || '/' || products_unchanged
+                  FROM sync_runs WHERE run_id = 2";
+    assert_eq!(rows(&db, counts), ["0/1/2"], "P1 once (changed), P2 and P3 unchanged");
+    shop.clear_on_request();
+    // Unchanged, twice on one page (page size 250).
+    shop.set_products(&[products[0].clone(), products[0].clone(), products[1].clone()]);
+    let done = support::sync_configured(&db, &shop.url(), "collections = false").await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let counts = "SELECT products_new || '/' || products_changed || '/' || products_unchanged
+                  FROM sync_runs WHERE run_id = 3";
+    assert_eq!(rows(&db, counts), ["0/1/1"]);
+}
+
+/// Sets variant 0's fields of a product built by `product`.
+fn with_variant(mut p: Value, f: impl FnOnce(&mut serde_json::Map<String, Value>)) -> Value {
+    f(p["variants"][0].as_object_mut().unwrap());
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_of_price_text_only_keeps_the_text_of_the_stored_content() {
+    let base = product(1, "p1", "P1", &[11]);
+    let shop = FakeShop::start(Catalog::from_products(&[base.clone()])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    sync_ok(&db, &shop, false).await;
+    let stored = "SELECT price || '|' || price_cents || '|' || coalesce(compare_at_price, 'NULL')
+                  FROM variants";
+    assert_eq!(rows(&db, stored), ["10.00|1000|NULL"]);
+    for (price, compare_at) in [("10", json!("")), ("10.0", json!("0.00"))] {
+        shop.set_products(&[with_variant(base.clone(), |v| {
+            v.insert("price".into(), json!(price));
+            v.insert("compare_at_price".into(), compare_at);
+        })]);
+        sync_ok(&db, &shop, false).await;
+        assert_eq!(rows(&db, stored), ["10.00|1000|NULL"], "same amount: not rewritten");
+        assert_eq!(scalar(&db, "SELECT count(*) FROM variant_changes"), 0);
+        assert_eq!(scalar(&db, "SELECT count(*) FROM product_versions"), 1);
+    }
+    // A real change stores the text exactly as sent.
+    shop.set_products(&[with_variant(base, |v| {
+        v.insert("price".into(), json!("9.5"));
+    })]);
+    sync_ok(&db, &shop, false).await;
+    assert_eq!(rows(&db, stored), ["9.5|950|NULL"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn availability_missing_from_one_answer_is_not_a_change() {
+    let base = product(1, "p1", "P1", &[11]);
+    let shop = FakeShop::start(Catalog::from_products(&[base.clone()])).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    sync_ok(&db, &shop, false).await;
+    shop.set_products(&[with_variant(base.clone(), |v| {
+        v.remove("available");
+    })]);
+    sync_ok(&db, &shop, false).await;
+    assert_eq!(scalar(&db, "SELECT available FROM variants"), 1, "last stated value");
+    shop.set_products(&[with_variant(base, |v| {
+        v.insert("available".into(), json!(false));
+    })]);
+    sync_ok(&db, &shop, false).await;
+    let changes = "SELECT coalesce(old_value, 'NULL') || '->' || coalesce(new_value, 'NULL')
+                   FROM variant_changes WHERE field = 'available'";
+    assert_eq!(rows(&db, changes), ["1->0"]);
+    assert_eq!(scalar(&db, "SELECT available FROM variants"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_product_deleted_during_an_interrupted_run_is_tombstoned_by_the_next_complete_run() {
+    let shop = FakeShop::start(Catalog::from_products(&[
+        product(1, "p1", "P1", &[11]),
+        product(2, "p2", "P2", &[21]),
+    ]))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    sync_ok(&db, &shop, false).await;
+    // Run 2 reads page 1 (P1), then fails on page 2; P1 is deleted before it resumes.
+    shop.script_fault("/products.json?limit=1&page=2", 1, Fault::Status(403));
+    assert_eq!(sync1(&db, &shop, false).await.code, Some(1));
+    shop.remove_product(1);
+    sync_ok(&db, &shop, false).await;
+    let resumed = "SELECT status || '/' || resumes FROM sync_runs WHERE run_id = 2";
+    assert_eq!(rows(&db, resumed), ["complete/1"]);
+    let gone = "SELECT count(*) FROM products WHERE product_id = 1 AND deleted_at IS NOT NULL";
+    assert_eq!(scalar(&db, gone), 0, "seen by the run before it was interrupted");
+    sync_ok(&db, &shop, false).await;
+    assert_eq!(scalar(&db, gone), 1, "the next complete run confirms it gone");
+}

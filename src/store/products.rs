@@ -88,7 +88,10 @@ pub(super) fn add_counts(
     Ok(())
 }
 
-/// Inserts, rewrites or marks seen each product; returns what happened.
+/// Inserts, rewrites or marks seen each product; returns what happened. A product met twice
+/// in one run (a shifting listing) is counted once: a later sighting with the same content
+/// counts nothing, one with new content is written and moves the product from unchanged to
+/// changed.
 pub(super) fn upsert_products(
     tx: &Transaction,
     path: &Path,
@@ -101,48 +104,74 @@ pub(super) fn upsert_products(
     let mut seen_unchanged: Vec<i64> = Vec::new();
     let mut lookup = tx
         .prepare_cached(
-            "SELECT content_hash, last_seen_run, deleted_at IS NOT NULL
+            "SELECT content_hash, last_seen_run, deleted_at IS NOT NULL, written_run
              FROM products WHERE store_id = ?1 AND product_id = ?2",
         )
         .ctx(path, "preparing product lookup")?;
     for parsed in products {
         let id = parsed.product.id;
-        let existing: Option<(String, i64, bool)> = lookup
+        let existing: Option<(String, i64, bool, i64)> = lookup
             .query_row(params![store_id, id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
             .ctx(path, "looking up product")?;
         match existing {
             None => {
-                write_product(tx, path, store_id, run_id, parsed, &now, true)?;
+                write_product(tx, path, store_id, run_id, parsed, &now, None)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
                 counts.new += 1;
             }
-            Some((hash, last_run, deleted)) if hash == parsed.content_hash => {
+            Some((hash, last_run, deleted, _)) if hash == parsed.content_hash => {
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     counts.restored += 1;
-                } else if last_run != run_id {
+                } else if last_run != run_id && !seen_unchanged.contains(&id) {
                     seen_unchanged.push(id);
                     counts.unchanged += 1;
                 }
             }
-            Some((_, _, deleted)) => {
-                record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
+            Some((_, last_run, deleted, written_run)) => {
+                let stated =
+                    record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
                 supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, store_id, run_id, parsed, &now, false)?;
+                write_product(tx, path, store_id, run_id, parsed, &now, Some(&stated))?;
                 insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     counts.restored += 1;
                 }
-                counts.changed += 1;
+                let seen_earlier = last_run == run_id || seen_unchanged.contains(&id);
+                if !seen_earlier {
+                    counts.changed += 1;
+                } else if written_run != run_id {
+                    // Counted unchanged (or restored) at its first sighting this run.
+                    counts.changed += 1;
+                    if !restored_this_run(tx, path, store_id, id, run_id)? {
+                        counts.unchanged -= 1;
+                    }
+                }
             }
         }
     }
     mark_seen(tx, path, store_id, run_id, &seen_unchanged, &now)?;
     Ok(counts)
+}
+
+/// Whether the product was restored earlier in this run (then it was not counted unchanged).
+fn restored_this_run(
+    tx: &Transaction,
+    path: &Path,
+    store_id: i64,
+    id: i64,
+    run_id: i64,
+) -> Result<bool, Error> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM product_events WHERE store_id = ?1 AND product_id = ?2
+                        AND run_id = ?3 AND event = 'restored')",
+    )
+    .and_then(|mut s| s.query_row(params![store_id, id, run_id], |r| r.get(0)))
+    .ctx(path, "looking up restore")
 }
 
 /// Moves the seen-marker of unchanged products in one statement.
@@ -218,7 +247,8 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
     Ok(())
 }
 
-/// Writes the product row, its children and a new version row.
+/// Writes the product row, its children and a new version row. `stated` is None for a new
+/// product, else the availability its variants last stated (kept where the answer is silent).
 fn write_product(
     tx: &Transaction,
     path: &Path,
@@ -226,7 +256,7 @@ fn write_product(
     run_id: i64,
     parsed: &ParsedProduct,
     now: &str,
-    is_new: bool,
+    stated: Option<&[(i64, bool)]>,
 ) -> Result<(), Error> {
     let p = &parsed.product;
     let tags = serde_json::to_string(&p.tags).expect("tags serialize");
@@ -264,7 +294,7 @@ fn write_product(
         ])
     })
     .ctx(path, "writing product")?;
-    if !is_new {
+    if stated.is_some() {
         for table in [
             "DELETE FROM variants WHERE store_id = ?1 AND product_id = ?2",
             "DELETE FROM images WHERE store_id = ?1 AND product_id = ?2",
@@ -275,7 +305,7 @@ fn write_product(
                 .ctx(path, "removing old product rows")?;
         }
     }
-    write_children(tx, path, store_id, run_id, p)?;
+    write_children(tx, path, store_id, run_id, p, stated.unwrap_or_default())?;
     tx.prepare_cached(
         "INSERT INTO product_versions (store_id, product_id, content_hash, first_observed_at,
              run_id) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -291,6 +321,7 @@ fn write_children(
     store_id: i64,
     run_id: i64,
     p: &Product,
+    stated: &[(i64, bool)],
 ) -> Result<(), Error> {
     let mut variant = tx
         .prepare_cached(
@@ -303,6 +334,9 @@ fn write_children(
         )
         .ctx(path, "preparing variant insert")?;
     for v in &p.variants {
+        let available = v
+            .available
+            .or_else(|| stated.iter().find(|(id, _)| *id == v.id).map(|s| s.1));
         variant
             .execute(params![
                 store_id,
@@ -318,7 +352,7 @@ fn write_children(
                 v.price_cents,
                 v.compare_at_price,
                 v.compare_at_price_cents,
-                v.available,
+                available,
                 v.requires_shipping,
                 v.taxable,
                 v.grams,
@@ -365,7 +399,9 @@ fn write_children(
 }
 
 /// Compares a changed product's variants with the stored ones and records each price,
-/// compare-at and availability change, and each variant added or removed.
+/// compare-at and availability change, and each variant added or removed. Availability changes
+/// only between two stated values: an answer that does not state it changes nothing. Returns
+/// the availability each stored variant last stated.
 fn record_variant_changes(
     tx: &Transaction,
     path: &Path,
@@ -373,7 +409,7 @@ fn record_variant_changes(
     run_id: i64,
     p: &Product,
     now: &str,
-) -> Result<(), Error> {
+) -> Result<Vec<(i64, bool)>, Error> {
     struct Old {
         id: i64,
         price: String,
@@ -427,8 +463,10 @@ fn record_variant_changes(
             let new = cents(v.compare_at_price_cents);
             record(v.id, "compare_at_price", cents(o.compare_at_cents), new)?;
         }
-        if o.available != v.available {
-            record(v.id, "available", flag(o.available), flag(v.available))?;
+        if let (Some(old), Some(new)) = (o.available, v.available) {
+            if old != new {
+                record(v.id, "available", flag(Some(old)), flag(Some(new)))?;
+            }
         }
     }
     let removed = old
@@ -437,7 +475,10 @@ fn record_variant_changes(
     for o in removed {
         record(o.id, "variant_removed", Some(o.price.clone()), None)?;
     }
-    Ok(())
+    Ok(old
+        .iter()
+        .filter_map(|o| o.available.map(|a| (o.id, a)))
+        .collect())
 }
 
 /// Hundredths back to a decimal string: 1999 -> "19.99".
