@@ -162,7 +162,12 @@ async fn a_collection_recreated_under_its_handle_replaces_the_old_one() {
         let handles: Vec<String> = out
             .stdout
             .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["handle"].as_str().unwrap().into())
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["handle"]
+                    .as_str()
+                    .unwrap()
+                    .into()
+            })
             .collect();
         assert_eq!(handles, order);
     }
@@ -172,7 +177,10 @@ async fn a_collection_recreated_under_its_handle_replaces_the_old_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_variant_seen_under_two_products_in_one_run_never_vanishes() {
-    let run1 = [product(20, "b", "B", &[201]), product(10, "a", "A", &[101, 102])];
+    let run1 = [
+        product(20, "b", "B", &[201]),
+        product(10, "a", "A", &[101, 102]),
+    ];
     let shop = FakeShop::start(Catalog::from_products(&run1)).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
@@ -184,7 +192,10 @@ async fn a_variant_seen_under_two_products_in_one_run_never_vanishes() {
     ]);
     sync_ok(&db, &shop, false).await;
     assert_eq!(
-        scalar(&db, "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"),
+        scalar(
+            &db,
+            "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"
+        ),
         1
     );
     assert_rows_match_stored_content(&db);
@@ -246,7 +257,10 @@ async fn a_renamed_product_missing_from_the_listing_is_not_tombstoned() {
     let events = "SELECT count(*) FROM product_events WHERE event IN ('deleted', 'restored')";
     assert_eq!(scalar(&db, events), 0, "no deleted event for P1");
     assert_eq!(
-        scalar(&db, "SELECT count(*) FROM products WHERE deleted_at IS NULL"),
+        scalar(
+            &db,
+            "SELECT count(*) FROM products WHERE deleted_at IS NULL"
+        ),
         3
     );
     // The listing settles: P1 is seen again, nothing was ever tombstoned or restored.
@@ -258,7 +272,10 @@ async fn a_renamed_product_missing_from_the_listing_is_not_tombstoned() {
     sync_ok(&db, &shop, false).await;
     assert_eq!(scalar(&db, events), 0);
     assert_eq!(
-        scalar(&db, "SELECT count(*) FROM products WHERE deleted_at IS NULL"),
+        scalar(
+            &db,
+            "SELECT count(*) FROM products WHERE deleted_at IS NULL"
+        ),
         3
     );
 }
@@ -313,7 +330,11 @@ async fn an_unusable_product_is_quarantined_and_the_rest_is_mirrored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     // A new store whose second product has no variants.
-    shop.script_fault("/products.json?limit=1&page=2", 1, Fault::EditFirst(Edit(no_variants)));
+    shop.script_fault(
+        "/products.json?limit=1&page=2",
+        1,
+        Fault::EditFirst(Edit(no_variants)),
+    );
     let first = sync_ok(&db, &shop, false).await;
     assert!(first.stdout.contains("1 quarantined"), "{}", first.stdout);
     assert!(
@@ -322,7 +343,10 @@ async fn an_unusable_product_is_quarantined_and_the_rest_is_mirrored() {
         first.stderr
     );
     assert_eq!(
-        rows(&db, "SELECT CAST(product_id AS TEXT) FROM products ORDER BY 1"),
+        rows(
+            &db,
+            "SELECT CAST(product_id AS TEXT) FROM products ORDER BY 1"
+        ),
         ["1", "3"]
     );
     let quarantined = "SELECT s.name || '|' || q.product_id || '|' || q.reason || '|'
@@ -330,28 +354,51 @@ async fn an_unusable_product_is_quarantined_and_the_rest_is_mirrored() {
                        FROM quarantine q JOIN stores s USING (store_id)";
     let row = rows(&db, quarantined);
     assert_eq!(row.len(), 1, "{row:?}");
-    assert!(row[0].starts_with("shop|2|") && row[0].contains("no variants"), "{row:?}");
+    assert!(
+        row[0].starts_with("shop|2|") && row[0].contains("no variants"),
+        "{row:?}"
+    );
     assert!(row[0].contains("\"variants\":[]"), "{row:?}");
-    assert_eq!(scalar(&db, "SELECT quarantined FROM sync_runs WHERE run_id = 1"), 1);
+    assert_eq!(
+        scalar(&db, "SELECT quarantined FROM sync_runs WHERE run_id = 1"),
+        1
+    );
 
     // Mirrored, then unusable everywhere (listing and its own URL): seen, never tombstoned.
     sync_ok(&db, &shop, false).await;
-    assert_eq!(scalar(&db, "SELECT count(*) FROM quarantine"), 0, "a clean run clears it");
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM quarantine"),
+        0,
+        "a clean run clears it"
+    );
     for edit in [images_null as fn(&mut Value), id_as_string] {
-        shop.script_fault("/products.json?limit=1&page=2", 1, Fault::EditFirst(Edit(edit)));
+        shop.script_fault(
+            "/products.json?limit=1&page=2",
+            1,
+            Fault::EditFirst(Edit(edit)),
+        );
         shop.script_fault("/products/p2.json", 1, Fault::EditFirst(Edit(edit)));
         sync_ok(&db, &shop, false).await;
         let run = scalar(&db, "SELECT max(run_id) FROM sync_runs");
         assert_eq!(
-            scalar(&db, "SELECT count(*) FROM products WHERE deleted_at IS NULL"),
+            scalar(
+                &db,
+                "SELECT count(*) FROM products WHERE deleted_at IS NULL"
+            ),
             3
         );
         assert_eq!(
-            scalar(&db, "SELECT last_seen_run FROM products WHERE product_id = 2"),
+            scalar(
+                &db,
+                "SELECT last_seen_run FROM products WHERE product_id = 2"
+            ),
             run
         );
         assert_eq!(
-            scalar(&db, &format!("SELECT quarantined FROM sync_runs WHERE run_id = {run}")),
+            scalar(
+                &db,
+                &format!("SELECT quarantined FROM sync_runs WHERE run_id = {run}")
+            ),
             1
         );
         assert_eq!(scalar(&db, "SELECT product_id FROM quarantine"), 2);
@@ -364,7 +411,11 @@ async fn an_unusable_product_is_quarantined_and_the_rest_is_mirrored() {
 
     // Without a usable id the run cannot tell which product it saw: no deletions this run.
     shop.remove_product(3);
-    shop.script_fault("/products.json?limit=1&page=2", 1, Fault::EditFirst(Edit(no_id)));
+    shop.script_fault(
+        "/products.json?limit=1&page=2",
+        1,
+        Fault::EditFirst(Edit(no_id)),
+    );
     sync_ok(&db, &shop, false).await;
     let gone = "SELECT count(*) FROM products WHERE product_id = 3 AND deleted_at IS NOT NULL";
     assert_eq!(scalar(&db, gone), 0);
@@ -404,10 +455,18 @@ async fn a_product_listed_twice_in_one_run_is_counted_once() {
     sync_ok(&db, &shop, false).await;
     let counts = "SELECT products_new || '/' || products_changed || '/' || products_unchanged
                   FROM sync_runs WHERE run_id = 2";
-    assert_eq!(rows(&db, counts), ["0/1/2"], "P1 once (changed), P2 and P3 unchanged");
+    assert_eq!(
+        rows(&db, counts),
+        ["0/1/2"],
+        "P1 once (changed), P2 and P3 unchanged"
+    );
     shop.clear_on_request();
     // Unchanged, twice on one page (page size 250).
-    shop.set_products(&[products[0].clone(), products[0].clone(), products[1].clone()]);
+    shop.set_products(&[
+        products[0].clone(),
+        products[0].clone(),
+        products[1].clone(),
+    ]);
     let done = support::sync_configured(&db, &shop.url(), "collections = false").await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let counts = "SELECT products_new || '/' || products_changed || '/' || products_unchanged
@@ -424,7 +483,7 @@ fn with_variant(mut p: Value, f: impl FnOnce(&mut serde_json::Map<String, Value>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_of_price_text_only_keeps_the_text_of_the_stored_content() {
     let base = product(1, "p1", "P1", &[11]);
-    let shop = FakeShop::start(Catalog::from_products(&[base.clone()])).await;
+    let shop = FakeShop::start(Catalog::from_products(std::slice::from_ref(&base))).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     sync_ok(&db, &shop, false).await;
@@ -437,7 +496,11 @@ async fn a_change_of_price_text_only_keeps_the_text_of_the_stored_content() {
             v.insert("compare_at_price".into(), compare_at);
         })]);
         sync_ok(&db, &shop, false).await;
-        assert_eq!(rows(&db, stored), ["10.00|1000|NULL"], "same amount: not rewritten");
+        assert_eq!(
+            rows(&db, stored),
+            ["10.00|1000|NULL"],
+            "same amount: not rewritten"
+        );
         assert_eq!(scalar(&db, "SELECT count(*) FROM variant_changes"), 0);
         assert_eq!(scalar(&db, "SELECT count(*) FROM product_versions"), 1);
     }
@@ -452,7 +515,7 @@ async fn a_change_of_price_text_only_keeps_the_text_of_the_stored_content() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn availability_missing_from_one_answer_is_not_a_change() {
     let base = product(1, "p1", "P1", &[11]);
-    let shop = FakeShop::start(Catalog::from_products(&[base.clone()])).await;
+    let shop = FakeShop::start(Catalog::from_products(std::slice::from_ref(&base))).await;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
     sync_ok(&db, &shop, false).await;
@@ -460,7 +523,11 @@ async fn availability_missing_from_one_answer_is_not_a_change() {
         v.remove("available");
     })]);
     sync_ok(&db, &shop, false).await;
-    assert_eq!(scalar(&db, "SELECT available FROM variants"), 1, "last stated value");
+    assert_eq!(
+        scalar(&db, "SELECT available FROM variants"),
+        1,
+        "last stated value"
+    );
     shop.set_products(&[with_variant(base, |v| {
         v.insert("available".into(), json!(false));
     })]);
@@ -489,7 +556,15 @@ async fn a_product_deleted_during_an_interrupted_run_is_tombstoned_by_the_next_c
     let resumed = "SELECT status || '/' || resumes FROM sync_runs WHERE run_id = 2";
     assert_eq!(rows(&db, resumed), ["complete/1"]);
     let gone = "SELECT count(*) FROM products WHERE product_id = 1 AND deleted_at IS NOT NULL";
-    assert_eq!(scalar(&db, gone), 0, "seen by the run before it was interrupted");
+    assert_eq!(
+        scalar(&db, gone),
+        0,
+        "seen by the run before it was interrupted"
+    );
     sync_ok(&db, &shop, false).await;
-    assert_eq!(scalar(&db, gone), 1, "the next complete run confirms it gone");
+    assert_eq!(
+        scalar(&db, gone),
+        1,
+        "the next complete run confirms it gone"
+    );
 }

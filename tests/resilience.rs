@@ -217,7 +217,10 @@ async fn broken_json_is_refused_by_the_parser() {
     let page = parse_products_page(&body).unwrap();
     let reason = &page.unusable[0].reason;
     let handle = shop.handle_of(shop.product_ids()[0]).unwrap();
-    assert!(reason.contains("product #0") && reason.contains(&handle), "{reason}");
+    assert!(
+        reason.contains("product #0") && reason.contains(&handle),
+        "{reason}"
+    );
     assert_eq!(page.products.len(), page.entries() - 1);
 }
 

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::products::{add_counts, upsert_products, WriteCounts};
+use super::quarantine::{idless_this_run, quarantine};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use super::quarantine::{idless_this_run, quarantine};
 use crate::storefront::{ParsedCollection, ParsedProduct, Unusable};
 
 /// One /collections.json page and the page to resume at once it is committed.
@@ -215,8 +215,7 @@ impl WriteDb {
     ) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let now = now_text();
-            let mut counts =
-                upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let mut counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
             let (store_id, run_id) = (page.store_id, page.run_id);
             let (quarantined, restored) =
                 quarantine(tx, path, store_id, run_id, &page.url, &page.unusable, &now)?;

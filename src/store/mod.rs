@@ -3,6 +3,7 @@
 //! It knows nothing about HTTP or stores' wire formats.
 
 mod breaker;
+mod children;
 mod collections;
 mod export;
 mod history;

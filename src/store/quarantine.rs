@@ -84,11 +84,9 @@ impl WriteDb {
         self.transaction(|tx, path| {
             let inconclusive = idless_this_run(tx, store_id, run_id)
                 .ctx(path, "looking for quarantined products without id")?;
-            tx.prepare_cached(
-                "UPDATE sync_runs SET deletions_inconclusive = ?2 WHERE run_id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![run_id, inconclusive]))
-            .ctx(path, "recording inconclusive deletions")?;
+            tx.prepare_cached("UPDATE sync_runs SET deletions_inconclusive = ?2 WHERE run_id = ?1")
+                .and_then(|mut s| s.execute(params![run_id, inconclusive]))
+                .ctx(path, "recording inconclusive deletions")?;
             Ok(inconclusive)
         })
     }

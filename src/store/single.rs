@@ -4,11 +4,11 @@
 
 use rusqlite::params;
 
+use super::now_text;
 use super::products::{add_counts, upsert_products, WriteCounts};
+use super::quarantine::quarantine;
 use super::write::WriteDb;
 use super::{Context, Error};
-use super::quarantine::quarantine;
-use super::now_text;
 use crate::storefront::{ParsedProduct, Unusable};
 
 /// A batch of products fetched from /products/{handle}.json and where the sitemap walk

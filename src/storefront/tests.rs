@@ -61,8 +61,12 @@ fn bare_collection_array_is_rejected_but_wrapped_parses() {
 fn volatile_updated_at_does_not_change_the_hash() {
     for (name, _) in LIST_FIXTURES {
         let body = fixture(name);
-        let a = parse_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00")).unwrap().products;
-        let b = parse_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00")).unwrap().products;
+        let a = parse_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00"))
+            .unwrap()
+            .products;
+        let b = parse_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00"))
+            .unwrap()
+            .products;
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(
                 x.content_hash, y.content_hash,
@@ -80,7 +84,9 @@ fn a_real_price_change_changes_the_hash() {
     let before = parse_products_page(&body).unwrap().products;
     let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
     value["products"][3]["variants"][0]["price"] = "1.23".into();
-    let after = parse_products_page(&serde_json::to_vec(&value).unwrap()).unwrap().products;
+    let after = parse_products_page(&serde_json::to_vec(&value).unwrap())
+        .unwrap()
+        .products;
     for (index, (x, y)) in before.iter().zip(&after).enumerate() {
         assert_eq!(
             x.content_hash == y.content_hash,
@@ -94,7 +100,9 @@ fn a_real_price_change_changes_the_hash() {
 fn compare_at_none_forms_are_equivalent() {
     let body = fixture("shopify-toolkit-extension__products.json");
     let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let base = parse_products_page(&body).unwrap().products[0].content_hash.clone();
+    let base = parse_products_page(&body).unwrap().products[0]
+        .content_hash
+        .clone();
     for none in [
         serde_json::Value::Null,
         "".into(),
@@ -102,7 +110,9 @@ fn compare_at_none_forms_are_equivalent() {
         "0".into(),
     ] {
         value["products"][0]["variants"][0]["compare_at_price"] = none;
-        let page = parse_products_page(&serde_json::to_vec(&value).unwrap()).unwrap().products;
+        let page = parse_products_page(&serde_json::to_vec(&value).unwrap())
+            .unwrap()
+            .products;
         assert_eq!(page[0].content_hash, base);
         assert_eq!(page[0].product.variants[0].compare_at_price_cents, None);
     }
@@ -110,8 +120,12 @@ fn compare_at_none_forms_are_equivalent() {
 
 #[test]
 fn list_and_single_shape_of_the_same_product_hash_the_same() {
-    let list = parse_products_page(&fixture("localboxes-shopify__products.json")).unwrap().products;
-    let single = parse_single_product(&fixture("localboxes-shopify__product.json")).unwrap().unwrap();
+    let list = parse_products_page(&fixture("localboxes-shopify__products.json"))
+        .unwrap()
+        .products;
+    let single = parse_single_product(&fixture("localboxes-shopify__product.json"))
+        .unwrap()
+        .unwrap();
     let same = list
         .iter()
         .find(|p| p.product.handle == single.product.handle)
@@ -122,7 +136,9 @@ fn list_and_single_shape_of_the_same_product_hash_the_same() {
 
 #[test]
 fn prices_keep_the_exact_string_and_exact_cents() {
-    let products = parse_products_page(&fixture("coros-colombia_corosBot__products.json")).unwrap().products;
+    let products = parse_products_page(&fixture("coros-colombia_corosBot__products.json"))
+        .unwrap()
+        .products;
     let variant = &products[0].product.variants[0];
     assert!(variant.price.contains('.'), "{}", variant.price);
     assert_eq!(
@@ -146,7 +162,11 @@ fn an_unusable_product_is_set_aside_naming_it_and_the_rest_of_the_page_is_parsed
     assert_eq!(page.products[0].product.id, 7);
     let (no_id, string_id) = (&page.unusable[0], &page.unusable[1]);
     assert_eq!(no_id.id, None);
-    assert!(no_id.reason.contains("#0") && no_id.reason.contains("no-id"), "{}", no_id.reason);
+    assert!(
+        no_id.reason.contains("#0") && no_id.reason.contains("no-id"),
+        "{}",
+        no_id.reason
+    );
     assert_eq!(string_id.id, Some(42));
     assert!(string_id.reason.contains("id 42"), "{}", string_id.reason);
     assert!(string_id.raw_json.starts_with(r#"{"id":"42""#));
@@ -177,7 +197,10 @@ fn absurd_nesting_is_unusable_without_overflowing_the_stack() {
         assert_eq!(page.unusable[0].id, id);
     }
     let single = format!(r#"{{"product":{deep}}}"#);
-    assert!(matches!(parse_single_product(single.as_bytes()), Ok(Err(_))));
+    assert!(matches!(
+        parse_single_product(single.as_bytes()),
+        Ok(Err(_))
+    ));
 }
 
 #[test]
