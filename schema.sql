@@ -5,9 +5,12 @@
 --     SQLite's own format 'YYYY-MM-DD HH:MM:SS', so they compare directly with
 --     datetime('now', '-7 days'). Timestamps the store sent (published_at, created_at) are kept
 --     exactly as sent (RFC 3339 with the store's offset).
---   * Money: `price` is the exact decimal string the store sent ("19.99"); `price_cents` is the
---     same amount as an exact integer in hundredths, for arithmetic and comparisons.
---     compare_at_price: null, "" and "0.00" all mean "no compare-at price" and give NULL cents.
+--   * Money: `price` is the decimal string exactly as the store sent it ("19.99") with the
+--     product's content as last written; `price_cents` is the same amount as an exact integer in
+--     hundredths, for arithmetic and comparisons. compare_at_price: null, "" and "0.00" all mean
+--     "no compare-at price" and give NULL cents. A change of representation only ("10.00" to
+--     "10", or between null, "" and "0.00") is not a content change: the product is not
+--     rewritten and the earlier text stays until a real change rewrites it.
 --   * Nothing is ever hard-deleted: a product that leaves the store gets `deleted_at`; one that
 --     comes back has it cleared again.
 --   * `written_run` on variants, images and options is the sync run that last (re)wrote the row:
@@ -33,7 +36,8 @@ CREATE TABLE sync_runs (
     -- running: in progress (or the process died); interrupted: stopped by a signal;
     -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
     -- enumerated (the listing, or a capped listing completed through the sitemap) and
-    -- deletions checked; capped: finished, but /products.json hit Shopify's 25,000 listing cap
+    -- deletions checked (unless deletions_inconclusive; products seen before a resume count
+    -- as seen, so one deleted during an interruption is tombstoned by the next run); capped: finished, but /products.json hit Shopify's 25,000 listing cap
     -- and the sitemap could not complete it, so deletions were not checked.
     status             TEXT NOT NULL CHECK (status IN
                            ('running', 'interrupted', 'failed', 'complete', 'capped')),
@@ -93,7 +97,9 @@ CREATE TABLE products (
     content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
     last_seen_run      INTEGER NOT NULL,
     last_seen_at       TEXT NOT NULL,
-    deleted_at         TEXT,           -- set when the product is confirmed gone
+    deleted_at         TEXT,           -- set when the product is confirmed gone: its handle
+                                       -- answers 404, or answered another product in two
+                                       -- complete runs that did not see it
     first_seen_at      TEXT NOT NULL,
     content_changed_at TEXT NOT NULL,  -- when this content was first observed
     written_run        INTEGER NOT NULL, -- run that last wrote the content
@@ -124,11 +130,14 @@ CREATE TABLE variants (
     option2                TEXT,
     option3                TEXT,
     sku                    TEXT,     -- NULL when the store sent null or ""
-    price                  TEXT NOT NULL, -- exact decimal string as sent
+    price                  TEXT NOT NULL, -- decimal string as sent with the content as last
+                                          -- written (text-only changes keep it, see above)
     price_cents            INTEGER NOT NULL,
-    compare_at_price       TEXT,     -- exact string as sent (null, "", "0.00" kept as sent)
+    compare_at_price       TEXT,     -- string as sent with that content (null, "", "0.00" as
+                                     -- sent then; a change among them alone keeps it)
     compare_at_price_cents INTEGER,  -- NULL when there is no compare-at price
-    available              INTEGER,  -- 1/0, NULL when the store did not say
+    available              INTEGER,  -- 1/0 as last stated by the store (an answer that does not
+                                     -- state it keeps the earlier value); NULL when never stated
     requires_shipping      INTEGER,
     taxable                INTEGER,
     grams                  INTEGER,
@@ -193,8 +202,9 @@ CREATE TABLE product_events (
 CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
 CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
 
--- variant_changes: one row per change of a variant's price, compare-at price or availability,
--- and per variant added to or removed from an existing product.
+-- variant_changes: one row per change of a variant's price, compare-at price or availability
+-- (between two stated values), and per variant added to or removed from an existing product
+-- (a variant moving between products: removed from one, added to the other).
 CREATE TABLE variant_changes (
     change_id   INTEGER PRIMARY KEY,
     store_id    INTEGER NOT NULL,
@@ -223,7 +233,9 @@ CREATE TABLE collections (
     first_seen_at TEXT NOT NULL,
     last_seen_at  TEXT NOT NULL,
     last_seen_run INTEGER NOT NULL,
-    deleted_at    TEXT,            -- set when a complete enumeration confirms it gone (404)
+    deleted_at    TEXT,            -- set when a complete enumeration confirms it gone: its feed
+                                   -- answers 404, or the run listed another collection under
+                                   -- its handle (deleted and re-created); cleared when listed
     PRIMARY KEY (store_id, collection_id)
 );
 CREATE INDEX collections_by_handle ON collections(store_id, handle);
