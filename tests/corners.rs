@@ -568,3 +568,30 @@ async fn a_product_deleted_during_an_interrupted_run_is_tombstoned_by_the_next_c
         "the next complete run confirms it gone"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_without_id_keeps_a_collection_from_losing_members_that_run() {
+    let shop = FakeShop::start(Catalog::from_products(&[
+        product(1, "p1", "P1", &[11]),
+        product(2, "p2", "P2", &[21]),
+    ]))
+    .await;
+    shop.set_collections(vec![collection(9001, "sale", vec![1, 2])]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    sync_ok(&db, &shop, true).await;
+    assert_eq!(scalar(&db, "SELECT count(*) FROM collection_products"), 2);
+    // P2 leaves the collection, and the feed sends its only member without an id.
+    shop.set_collections(vec![collection(9001, "sale", vec![1])]);
+    let feed = "/collections/sale/products.json?limit=1&page=1";
+    shop.script_fault(feed, 1, Fault::EditFirst(Edit(no_id)));
+    sync_ok(&db, &shop, true).await;
+    assert_eq!(scalar(&db, "SELECT count(*) FROM collection_products"), 2);
+    let removed = "SELECT count(*) FROM collection_changes WHERE change = 'removed'";
+    assert_eq!(scalar(&db, removed), 0, "inconclusive: no member removed");
+    let inconclusive = "SELECT deletions_inconclusive FROM sync_runs WHERE run_id = 2";
+    assert_eq!(scalar(&db, inconclusive), 1);
+    // A clean run removes P2 from the collection.
+    sync_ok(&db, &shop, true).await;
+    assert_eq!(scalar(&db, removed), 1);
+}

@@ -24,6 +24,9 @@ pub(super) fn quarantine(
     unusable: &[Unusable],
     now: &str,
 ) -> Result<(i64, i64), Error> {
+    if unusable.is_empty() {
+        return Ok((0, 0));
+    }
     let (mut new, mut restored, mut seen) = (0, 0, Vec::new());
     for u in unusable {
         let earlier_this_run = match u.id {
