@@ -44,8 +44,12 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
             ),
             _ => "never synced".to_string(),
         };
+        let quarantined = match s.quarantined {
+            0 => String::new(),
+            n => format!(", {n} quarantined (unusable; see the quarantine table)"),
+        };
         super::print_line(&format!(
-            "{}: {} live, {} deleted products; {run}; next sync {}; breaker {}{}",
+            "{}: {} live, {} deleted products{quarantined}; {run}; next sync {}; breaker {}{}",
             s.store,
             s.live_products,
             s.deleted_products,

@@ -103,9 +103,14 @@ async fn sync_all(
 fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64();
     let seen = c.new + c.changed + c.unchanged;
+    let quarantined = match (c.quarantined, c.deletions_inconclusive) {
+        (0, _) => String::new(),
+        (n, false) => format!(", {n} quarantined"),
+        (n, true) => format!(", {n} quarantined (one without id: deletions not checked)"),
+    };
     format!(
         "{store}: {status}{capped}, {seen} products seen ({new} new, {changed} changed, \
-         {unchanged} unchanged, {deleted} deleted) in {seconds:.1}s, {pages} pages, \
+         {unchanged} unchanged, {deleted} deleted{quarantined}) in {seconds:.1}s, {pages} pages, \
          {requests} requests",
         status = c.status,
         capped = if c.status == "capped" {

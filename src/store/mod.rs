@@ -3,11 +3,13 @@
 //! It knows nothing about HTTP or stores' wire formats.
 
 mod breaker;
+mod children;
 mod collections;
 mod export;
 mod history;
 mod lifecycle;
 mod products;
+mod quarantine;
 mod read;
 mod runs;
 mod schedule;

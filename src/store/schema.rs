@@ -20,6 +20,7 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 /// never edited, since databases in the field have already applied it.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0003_corners.sql"),
     include_str!("../../migrations/0007_time_indices.sql"),
 ];
 

@@ -7,16 +7,17 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::{Error, Listing, RequestCounter, SyncContext};
+use super::{report_quarantined, Error, Listing, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{PageWrite, RunStart, WriteCounts};
-use crate::storefront::{self, ErrorKind, ParsedProduct, LISTING_CAP};
+use crate::storefront::{self, ErrorKind, ParsedPage, LISTING_CAP};
 
 /// What the fetcher hands the writer loop.
 enum Fetched {
     Page {
         number: i64,
-        products: Vec<ParsedProduct>,
+        url: String,
+        page: ParsedPage,
     },
     End(Listing),
 }
@@ -34,12 +35,15 @@ pub(super) async fn enumerate(
         let mut tally = Tally::new();
         while let Some(item) = pages_rx.recv().await {
             match item? {
-                Fetched::Page { number, products } => {
-                    let count = products.len() as u64;
+                Fetched::Page { number, url, page } => {
+                    let count = page.products.len() as u64;
+                    report_quarantined(store, &url, &page.unusable);
                     let page = PageWrite {
                         store_id: start.store_id,
                         run_id: start.run_id,
-                        products,
+                        products: page.products,
+                        unusable: page.unusable,
+                        url,
                         next_page: number + 1,
                         requests: requests.take(),
                     };
@@ -130,7 +134,7 @@ async fn fetch_pages(
             item = fetch_page(ctx, store, number, limit, requests) => item,
         };
         let last =
-            !matches!(&item, Ok(Fetched::Page { products, .. }) if products.len() as i64 == limit);
+            !matches!(&item, Ok(Fetched::Page { page, .. }) if page.entries() as i64 == limit);
         let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
         if pages.send(item).await.is_err() {
             return;
@@ -170,8 +174,12 @@ async fn fetch_page(
         .await
         .expect("page parser does not panic");
     match parsed {
-        Ok(products) if products.is_empty() => Ok(Fetched::End(Listing::Complete)),
-        Ok(products) => Ok(Fetched::Page { number, products }),
+        Ok(page) if page.entries() == 0 => Ok(Fetched::End(Listing::Complete)),
+        Ok(page) => Ok(Fetched::Page {
+            number,
+            url: storefront::redact(&url),
+            page,
+        }),
         Err(kind) => Err(storefront::Error {
             store: store.name.clone(),
             url: storefront::redact(&url),

@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 use url::Url;
 
 use crate::config::StoreConfig;
 use crate::store::{self, HttpTotals, Phase, RunCounts, RunOutcome, Writer};
-use crate::storefront::{self, Client};
+use crate::storefront::{self, Client, Unusable};
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +132,20 @@ pub(crate) fn bad_answer(store: &StoreConfig, url: &Url, kind: storefront::Error
     })
 }
 
+/// Logs each unusable product put in quarantine (a warning: the store sends something
+/// shopmirror cannot mirror) and counts it.
+pub(crate) fn report_quarantined(store: &StoreConfig, url: &str, unusable: &[Unusable]) {
+    for u in unusable {
+        warn!(store = %store.name, url, product_id = u.id, reason = %u.reason,
+              "product quarantined");
+    }
+    if !unusable.is_empty() {
+        metrics::counter!("shopmirror_products_total", "store" => store.name.clone(),
+                          "change" => "quarantined")
+        .increment(unusable.len() as u64);
+    }
+}
+
 /// True for a 404 answer.
 pub(crate) fn is_not_found(e: &Error) -> bool {
     matches!(e, Error::Storefront(e) if matches!(e.kind, storefront::ErrorKind::NotFound))
@@ -230,7 +244,9 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             info!(store = %store.name, run = run_id, status = %counts.status,
                   pages = counts.pages, requests = counts.requests, new = counts.new,
                   changed = counts.changed, unchanged = counts.unchanged,
-                  deleted = counts.deleted, retries = report.retries,
+                  deleted = counts.deleted, quarantined = counts.quarantined,
+                  deletions_inconclusive = counts.deletions_inconclusive,
+                  retries = report.retries,
                   wait_ms = report.wait_ms, "sync finished");
             Ok(counts)
         }
@@ -308,6 +324,17 @@ async fn run_phases(
     }
     if capped && !sitemap_done {
         return Ok(Listing::Capped);
+    }
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let inconclusive = ctx
+        .writer
+        .call(move |db| db.deletions_inconclusive(store_id, run_id))
+        .await
+        .map_err(store_err)?;
+    if inconclusive {
+        warn!(store = %store.name, run = run_id,
+              "a quarantined product has no usable id: deletions not checked this run");
+        return Ok(Listing::Complete);
     }
     deletions::confirm(ctx, store, start, position, requests).await?;
     Ok(Listing::Complete)

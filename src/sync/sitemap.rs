@@ -10,10 +10,12 @@
 use tracing::warn;
 use url::Url;
 
-use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
+use super::{
+    bad_answer, fetch, is_not_found, report_quarantined, Error, RequestCounter, SyncContext,
+};
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
-use crate::storefront::{self, sitemap, ParsedProduct};
+use crate::storefront::{self, sitemap, ParsedProduct, Unusable};
 
 /// Handles checked against the database (and products written) per transaction.
 const BATCH: usize = 50;
@@ -78,10 +80,15 @@ async fn walk_file(
             .call(move |db| db.unseen_handles(store_id, run_id, &batch))
             .await
             .map_err(store_err)?;
-        let mut products = Vec::with_capacity(unseen.len());
+        let (mut products, mut unusable) = (Vec::with_capacity(unseen.len()), Vec::new());
         for handle in &unseen {
-            if let Some(product) = fetch_single(ctx, store, handle, requests).await? {
-                products.push(product);
+            match fetch_single(ctx, store, handle, requests).await? {
+                Some((_, Ok(product))) => products.push(product),
+                Some((url, Err(bad))) => {
+                    report_quarantined(store, &url, std::slice::from_ref(&bad));
+                    unusable.push((url, bad));
+                }
+                None => {}
             }
         }
         // The file's end moves the cursor to the start of the next one.
@@ -96,6 +103,7 @@ async fn walk_file(
             store_id,
             run_id,
             products,
+            unusable,
             sitemap_index,
             position,
             requests: requests.take(),
@@ -111,14 +119,14 @@ async fn walk_file(
     }
 }
 
-/// /products/{handle}.json, parsed; None when the product is gone (404) since the sitemap
-/// listed it.
+/// /products/{handle}.json, parsed (or unusable, for the quarantine), with its URL; None
+/// when the product is gone (404) since the sitemap listed it.
 async fn fetch_single(
     ctx: &SyncContext,
     store: &StoreConfig,
     handle: &str,
     requests: &RequestCounter,
-) -> Result<Option<ParsedProduct>, Error> {
+) -> Result<Option<(String, Result<ParsedProduct, Unusable>)>, Error> {
     let url = super::urls::product(store, handle);
     let body = match fetch(ctx, store, &url, false, requests).await {
         Ok(body) => body,
@@ -126,6 +134,6 @@ async fn fetch_single(
         Err(e) => return Err(e),
     };
     storefront::parse_single_product(&body)
-        .map(Some)
+        .map(|parsed| Some((storefront::redact(&url), parsed)))
         .map_err(|kind| bad_answer(store, &url, kind))
 }

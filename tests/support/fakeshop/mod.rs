@@ -282,6 +282,16 @@ impl FakeShop {
             lastmod: p.lastmod.clone(),
         });
     }
+    /// Replaces the whole catalogue with `products` (list shape, store order).
+    pub fn set_products(&self, products: &[Value]) {
+        self.sh.cat.write().unwrap().set_products(products);
+    }
+    /// Replaces the collections (served by `/collections.json` in this order).
+    pub fn set_collections(&self, collections: Vec<Collection>) {
+        let mut cat = self.sh.cat.write().unwrap();
+        cat.collections = collections;
+        cat.version += 1;
+    }
     /// Sets the `page * limit` cap (default 25000).
     pub fn set_cap(&self, cap: usize) {
         self.sh.cat.write().unwrap().cap = cap;
