@@ -142,7 +142,9 @@ impl Config {
         }
         figment = figment.merge(
             Env::prefixed("SHOPMIRROR_")
-                .filter(|key| key.as_str().contains("__"))
+                // Sections as SECTION__KEY; of the top-level keys only SHOPMIRROR_SHARD (the
+                // others, SHOPMIRROR_CONFIG and SHOPMIRROR_DB, are command-line flags).
+                .filter(|key| key.as_str().contains("__") || key.as_str() == "shard")
                 .split("__"),
         );
         if let Some(db) = db {

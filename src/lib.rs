@@ -16,6 +16,7 @@
 //!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`logging`]: tracing setup.
+//! - [`telemetry`]: the metrics catalogue (descriptions, zeroed series, build info).
 //!
 //! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
 //! transaction per page, cursor included); readers use their own read-only connections.
@@ -29,3 +30,4 @@ pub mod logging;
 pub mod store;
 pub mod storefront;
 pub mod sync;
+pub mod telemetry;

@@ -4,7 +4,9 @@
 mod check_config;
 mod daemon;
 mod export;
+mod healthcheck;
 mod history;
+mod shell;
 mod status;
 mod sync;
 
@@ -64,6 +66,12 @@ pub(crate) fn one_line(message: &str) -> String {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    // Generated from the command line alone: no config needed.
+    match cli.command {
+        Command::Completions { shell: which } => return shell::completions(which),
+        Command::Man => return shell::man(),
+        _ => {}
+    }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "warn",
@@ -88,5 +96,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             product,
             json,
         } => history::run(&config, &store, &product, json),
+        Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
+        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
     }
 }

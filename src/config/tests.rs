@@ -97,7 +97,19 @@ fn url_targets_are_named_by_host_and_port() {
 fn the_shipped_example_config_is_valid() {
     let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"));
     let config = Config::load(Some(file), None).unwrap();
-    assert!(!config.stores.is_empty());
+    // It ships as /etc/shopmirror/config.toml: no live store, but its example is one
+    // uncommenting away from working.
+    assert!(config.stores.is_empty());
+    let text = std::fs::read_to_string(file).unwrap();
+    let uncommented: String = text
+        .lines()
+        .map(|l| l.strip_prefix("# ").filter(|l| l.starts_with("[stores.") || l.starts_with("url =")).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let edited = write(dir.path(), "config.toml", &uncommented);
+    let config = Config::load(Some(&edited), None).unwrap();
+    assert_eq!(config.stores.len(), 1);
 }
 
 #[test]
