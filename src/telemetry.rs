@@ -121,8 +121,13 @@ pub fn register_store(store: &str) {
     metrics::counter!("shopmirror_http_429_total", "store" => s()).increment(0);
     metrics::gauge!("shopmirror_http_requests_in_flight", "store" => s()).increment(0.0);
     metrics::gauge!("shopmirror_breaker_open", "store" => s()).increment(0.0);
+    // 0 until the store's first success (restored from the database at start): a store that
+    // never synced is as stale as can be.
+    metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => s()).increment(0.0);
+    metrics::gauge!("shopmirror_next_sync_timestamp_seconds", "store" => s()).increment(0.0);
+    // Registering a histogram's handle is enough for it to be rendered, with count 0.
+    let _ = metrics::histogram!("shopmirror_run_duration_seconds", "store" => s());
     for kind in ENDPOINT_KINDS {
-        // Registering the handle is enough for the series to be rendered, with count 0.
         let _ = metrics::histogram!("shopmirror_http_request_duration_seconds",
                                     "store" => s(), "endpoint" => kind);
     }
