@@ -6,6 +6,7 @@ mod daemon;
 mod export;
 mod healthcheck;
 mod history;
+mod progress;
 mod shell;
 mod status;
 mod sync;

@@ -163,7 +163,7 @@ async fn walk_collection(
             Err(e) => return Err(e),
         };
         let (members, products) = read_page(ctx, store, start, &url, body).await?;
-        let (count, full) = (members.len() as u64, members.len() as i64 == limit);
+        let full = members.len() as i64 == limit;
         let page = CollectionPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
@@ -178,7 +178,8 @@ async fn walk_collection(
             .call(move |db| db.apply_collection_page(page))
             .await
             .map_err(Error::store(store))?;
-        ctx.progress.add(1, count);
+        // Collection rows are memberships, not products: only the page counts.
+        ctx.progress.add(1, 0);
         if !full {
             return Ok(true);
         }
