@@ -144,7 +144,9 @@ impl Config {
             Env::prefixed("SHOPMIRROR_")
                 // Sections as SECTION__KEY; of the top-level keys only SHOPMIRROR_SHARD (the
                 // others, SHOPMIRROR_CONFIG and SHOPMIRROR_DB, are command-line flags).
-                .filter(|key| key.as_str().contains("__") || key.as_str().eq_ignore_ascii_case("shard"))
+                .filter(|key| {
+                    key.as_str().contains("__") || key.as_str().eq_ignore_ascii_case("shard")
+                })
                 .split("__"),
         );
         if let Some(db) = db {

@@ -25,7 +25,10 @@ pub const REQUEST_BUCKETS: [f64; 12] = [
 
 /// Describes every series and sets the process-wide ones (build info, zero counters).
 pub fn describe() {
-    describe_counter!("shopmirror_pages_total", "Pages written (listing and collection pages).");
+    describe_counter!(
+        "shopmirror_pages_total",
+        "Pages written (listing and collection pages)."
+    );
     describe_counter!(
         "shopmirror_products_total",
         "Products written by change: new, changed, deleted."
@@ -72,7 +75,10 @@ pub fn describe() {
         "shopmirror_http_retries_total",
         "Requests retried after a transient failure."
     );
-    describe_counter!("shopmirror_http_429_total", "Answers 429 Too Many Requests.");
+    describe_counter!(
+        "shopmirror_http_429_total",
+        "Answers 429 Too Many Requests."
+    );
     describe_gauge!(
         "shopmirror_breaker_open",
         "1 while the store's circuit breaker is open, else 0."
@@ -110,8 +116,7 @@ pub fn register_store(store: &str) {
             .increment(0);
     }
     for status in RUN_STATUSES {
-        metrics::counter!("shopmirror_runs_total", "store" => s(), "status" => status)
-            .increment(0);
+        metrics::counter!("shopmirror_runs_total", "store" => s(), "status" => status).increment(0);
     }
     for class in STATUS_CLASSES {
         metrics::counter!("shopmirror_http_requests_total", "store" => s(), "status" => class)
@@ -139,7 +144,8 @@ pub struct InFlight(metrics::Gauge);
 
 impl InFlight {
     pub fn start(store: &str) -> InFlight {
-        let gauge = metrics::gauge!("shopmirror_http_requests_in_flight", "store" => store.to_string());
+        let gauge =
+            metrics::gauge!("shopmirror_http_requests_in_flight", "store" => store.to_string());
         gauge.increment(1.0);
         InFlight(gauge)
     }

@@ -146,7 +146,10 @@ async fn bars_per_store_logs_above_them_summaries_after_them() {
             .iter()
             .find(|r| r.starts_with(&format!("{store}: complete")))
             .unwrap_or_else(|| panic!("no summary for {store}: {rows:#?}"));
-        assert!(summary.contains(&format!("{PRODUCTS} products seen")), "{summary}");
+        assert!(
+            summary.contains(&format!("{PRODUCTS} products seen")),
+            "{summary}"
+        );
     }
     // Colour without NO_COLOR (the test can tell the difference).
     assert!(has_sgr(&raw), "expected colour on a terminal");

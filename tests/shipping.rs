@@ -234,11 +234,17 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
         assert!(typed.contains_key(name.as_str()), "{name} missing:\n{text}");
     }
     // Every sample belongs to a series with HELP and TYPE.
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let name = line.split(['{', ' ']).next().unwrap();
         let base = ["_bucket", "_sum", "_count"]
             .iter()
-            .find_map(|s| name.strip_suffix(s).filter(|b| typed.get(b) == Some(&"histogram")))
+            .find_map(|s| {
+                name.strip_suffix(s)
+                    .filter(|b| typed.get(b) == Some(&"histogram"))
+            })
             .unwrap_or(name);
         assert!(typed.contains_key(base), "{line}: no # TYPE");
         assert!(helped.contains(base), "{line}: no # HELP");
@@ -274,7 +280,12 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
     let mut version = binary();
     version.arg("--version");
     let version = stdout(version);
-    let commit = version.trim().rsplit(' ').next().unwrap().trim_end_matches(')');
+    let commit = version
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
     assert_eq!(
         sample(&format!(
             r#"shopmirror_build_info{{version="{}",commit="{commit}"}}"#,
@@ -291,9 +302,9 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
     let deadline = Instant::now() + WAIT;
     loop {
         let text = wait_status(&metrics, 200).await;
-        let runs = text.lines().find_map(|l| {
-            l.strip_prefix(r#"shopmirror_runs_total{store="a",status="complete"}"#)
-        });
+        let runs = text
+            .lines()
+            .find_map(|l| l.strip_prefix(r#"shopmirror_runs_total{store="a",status="complete"}"#));
         if runs.is_some_and(|v| v.trim() == "1") {
             let listing = text.lines().find_map(|l| {
                 l.strip_prefix(
@@ -387,7 +398,10 @@ async fn the_dockerfile_runs_the_binary_as_it_is() {
     assert_ne!(uid, "0");
     let run_lines = instruction(&stage, "RUN").join(" ");
     assert!(run_lines.contains(&format!("--uid {uid}")), "{run_lines}");
-    assert!(run_lines.contains(&format!("chown {user} /data")), "{run_lines}");
+    assert!(
+        run_lines.contains(&format!("chown {user} /data")),
+        "{run_lines}"
+    );
 
     // The image's ENV with the shipped config resolves to the volume and the exposed port.
     let with_env = |args: &[&str]| {
@@ -407,7 +421,9 @@ async fn the_dockerfile_runs_the_binary_as_it_is() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let listen = format!("0.0.0.0:{port}");
-    let mut daemon = Command::from(with_env(&cmd.iter().map(String::as_str).collect::<Vec<_>>()));
+    let mut daemon = Command::from(with_env(
+        &cmd.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
     daemon
         .env("SHOPMIRROR_DB", dir.path().join("shopmirror.db"))
         .env("SHOPMIRROR_DAEMON__LISTEN", &listen)
@@ -432,7 +448,9 @@ async fn the_dockerfile_runs_the_binary_as_it_is() {
 
 /// The value of `key: value` on the line after `after` in the manifest (first match).
 fn yaml_value_after(text: &str, after: &str, key: &str) -> String {
-    let start = text.find(after).unwrap_or_else(|| panic!("{after} missing"));
+    let start = text
+        .find(after)
+        .unwrap_or_else(|| panic!("{after} missing"));
     text[start..]
         .lines()
         .find_map(|l| l.trim().strip_prefix(&format!("{key}:")))
@@ -456,7 +474,9 @@ fn shard_script(text: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn statefulset_pods_split_the_stores_every_store_in_exactly_one_shard() {
     let manifest = read("deploy/kubernetes/statefulset.yaml");
-    let replicas: u32 = yaml_value_after(&manifest, "spec:", "replicas").parse().unwrap();
+    let replicas: u32 = yaml_value_after(&manifest, "spec:", "replicas")
+        .parse()
+        .unwrap();
     assert_eq!(
         yaml_value_after(&manifest, "name: SHARDS", "value"),
         replicas.to_string(),
@@ -469,8 +489,14 @@ async fn statefulset_pods_split_the_stores_every_store_in_exactly_one_shard() {
     let script = shard_script(&manifest);
     assert!(script.contains("SHOPMIRROR_SHARD"), "{script}");
     // The probes and port name endpoints the daemon serves (checked live below).
-    assert_eq!(yaml_value_after(&manifest, "livenessProbe:", "path"), "/healthz");
-    assert_eq!(yaml_value_after(&manifest, "readinessProbe:", "path"), "/readyz");
+    assert_eq!(
+        yaml_value_after(&manifest, "livenessProbe:", "path"),
+        "/healthz"
+    );
+    assert_eq!(
+        yaml_value_after(&manifest, "readinessProbe:", "path"),
+        "/readyz"
+    );
     assert_eq!(
         yaml_value_after(&manifest, "prometheus.io/path", "prometheus.io/path"),
         "/metrics"
@@ -490,7 +516,9 @@ async fn statefulset_pods_split_the_stores_every_store_in_exactly_one_shard() {
     std::fs::write(&config_file, config).unwrap();
 
     // The pods: the manifest's script with POD_INDEX 0..replicas and the binary on PATH.
-    let bin_dir = Path::new(env!("CARGO_BIN_EXE_shopmirror")).parent().unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_shopmirror"))
+        .parent()
+        .unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
     let mut pods = Vec::new();
     for index in 0..replicas {
@@ -536,7 +564,11 @@ async fn statefulset_pods_split_the_stores_every_store_in_exactly_one_shard() {
     }
     assert_eq!(
         owner.keys().collect::<Vec<_>>(),
-        names.iter().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>(),
+        names
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>(),
         "every store mirrored"
     );
     for (_, _, daemon) in pods {
@@ -557,10 +589,7 @@ async fn wait_complete(db: &PathBuf, count: usize) -> BTreeMap<String, usize> {
                      FROM stores s WHERE EXISTS (SELECT 1 FROM sync_runs r \
                      WHERE r.store_id = s.store_id AND r.status = 'complete')",
                 )
-                .and_then(|mut st| {
-                    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect()
-                });
+                .and_then(|mut st| st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect());
             let stores: rusqlite::Result<i64> =
                 conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0));
             if let (Ok(done), Ok(stores)) = (done, stores) {

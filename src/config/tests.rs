@@ -103,7 +103,11 @@ fn the_shipped_example_config_is_valid() {
     let text = std::fs::read_to_string(file).unwrap();
     let uncommented: String = text
         .lines()
-        .map(|l| l.strip_prefix("# ").filter(|l| l.starts_with("[stores.") || l.starts_with("url =")).unwrap_or(l))
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|l| l.starts_with("[stores.") || l.starts_with("url ="))
+                .unwrap_or(l)
+        })
         .collect::<Vec<_>>()
         .join("\n");
     let dir = tempfile::tempdir().unwrap();
