@@ -4,9 +4,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The version and the git commit the binary was built from ("unknown" outside a checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHOPMIRROR_COMMIT"),
+    ")"
+);
+
+/// The git commit the binary was built from, or "unknown".
+pub const COMMIT: &str = env!("SHOPMIRROR_COMMIT");
+
 /// Keeps a local SQLite mirror of Shopify storefront catalogues up to date.
 #[derive(Debug, Parser)]
-#[command(name = "shopmirror", version, about)]
+#[command(name = "shopmirror", version = VERSION, about)]
 pub struct Cli {
     /// Config file (TOML, or JSON when it ends in .json).
     #[arg(long, global = true, env = "SHOPMIRROR_CONFIG", value_name = "FILE")]
@@ -65,6 +76,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a running daemon's /healthz; exit 0 when it answers 200, else 1 (for container
+    /// HEALTHCHECKs and scripts).
+    Healthcheck {
+        /// Where to ask (default: /healthz on daemon.listen, via 127.0.0.1 when that is an
+        /// any-address such as 0.0.0.0).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Print a shell completion script (e.g. `shopmirror completions bash > /etc/bash_completion.d/shopmirror`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `shopmirror man | man -l -`.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]

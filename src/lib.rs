@@ -17,6 +17,7 @@
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
+//! - [`telemetry`]: the metrics catalogue (descriptions, zeroed series, build info).
 //!
 //! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
 //! transaction per page, cursor included); readers use their own read-only connections.
@@ -32,3 +33,4 @@ pub mod message;
 pub mod store;
 pub mod storefront;
 pub mod sync;
+pub mod telemetry;

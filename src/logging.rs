@@ -3,10 +3,15 @@
 //! colours, no timestamps: journald adds its own) starts each line with its sd-daemon priority
 //! (`<3>` error, `<4>` warn, `<6>` info, `<7>` debug/trace), so `journalctl -p warning`
 //! filters; it is used when `log.format = "journald"` or when stderr is the journal
-//! (`JOURNAL_STREAM` names stderr's device and inode, as systemd sets it).
+//! (`JOURNAL_STREAM` names stderr's device and inode, as systemd sets it). While `sync` shows
+//! progress bars, stderr lines are printed above them. Colours only on a terminal and when
+//! NO_COLOR is unset.
 
 use std::fs::OpenOptions;
-use std::sync::Mutex;
+use std::io::Write;
+use std::sync::{Mutex, RwLock};
+
+use indicatif::MultiProgress;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -19,6 +24,37 @@ use tracing_subscriber::{fmt, EnvFilter, Layer, Registry};
 use crate::config::{LogFormat, LogSettings};
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// The progress display on screen, if any: log lines are printed above it.
+static PROGRESS: RwLock<Option<MultiProgress>> = RwLock::new(None);
+
+/// Sets (or with None, ends) the progress display that log lines go above.
+pub fn above_progress(display: Option<MultiProgress>) {
+    *PROGRESS.write().unwrap_or_else(|e| e.into_inner()) = display;
+}
+
+/// stderr, or above the progress display while one is shown.
+struct Stderr;
+
+impl Write for Stderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let write = || std::io::stderr().write_all(buf).map(|()| buf.len());
+        match PROGRESS.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            Some(display) => display.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
+
+/// Colours: on a terminal, unless NO_COLOR is set to anything (https://no-color.org).
+fn colours() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
 
 /// Installs the global subscriber. `default_level` applies unless RUST_LOG says otherwise.
 /// Fails only when the log file cannot be opened.
@@ -33,12 +69,12 @@ pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), String> {
     };
     let stderr: BoxedLayer = match format {
         LogFormat::Text => fmt::layer()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(|| Stderr)
+            .with_ansi(colours())
             .with_target(false)
             .boxed(),
-        LogFormat::Json => fmt::layer().json().with_writer(std::io::stderr).boxed(),
-        LogFormat::Journald => journald_layer(std::io::stderr),
+        LogFormat::Json => fmt::layer().json().with_writer(|| Stderr).boxed(),
+        LogFormat::Journald => journald_layer(|| Stderr),
     };
     let mut layers = vec![stderr.with_filter(filter()).boxed()];
     if let Some(path) = &settings.file {

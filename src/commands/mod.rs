@@ -4,7 +4,10 @@
 mod check_config;
 mod daemon;
 mod export;
+mod healthcheck;
 mod history;
+mod progress;
+mod shell;
 mod status;
 mod stores;
 mod sync;
@@ -64,6 +67,12 @@ pub(crate) fn print_line(text: &str) {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    // Generated from the command line alone: no config needed.
+    match cli.command {
+        Command::Completions { shell: which } => return shell::completions(which),
+        Command::Man => return shell::man(),
+        _ => {}
+    }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
@@ -91,5 +100,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             product,
             json,
         } => history::run(&config, &store, &product, json),
+        Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
+        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
     }
 }

@@ -118,6 +118,22 @@ fn the_shipped_example_config_is_valid_crawls_nobody_and_names_the_units_databas
         config.db_path,
         PathBuf::from("/var/lib/shopmirror/shopmirror.db")
     );
+    // It ships as /etc/shopmirror/config.toml: no live store, but its example is one
+    // uncommenting away from working.
+    let text = std::fs::read_to_string(file).unwrap();
+    let uncommented: String = text
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|l| l.starts_with("[stores.") || l.starts_with("url ="))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let edited = write(dir.path(), "config.toml", &uncommented);
+    let config = Config::load(Some(&edited), None).unwrap();
+    assert_eq!(config.stores.len(), 1);
 }
 
 #[test]

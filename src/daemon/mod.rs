@@ -70,6 +70,7 @@ pub async fn run(
     controls: mpsc::Receiver<Control>,
 ) -> Result<(), Error> {
     let metrics = http::install_recorder().map_err(Error::Setup)?;
+    crate::telemetry::describe();
     let writer = Writer::open(&config.db_path)?;
     let health = Arc::new(Health {
         db_open: AtomicBool::new(true),

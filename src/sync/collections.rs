@@ -167,7 +167,8 @@ async fn walk_collection(
             Err(e) => return Err(e),
         };
         let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;
-        let (count, full) = (ids.len() as u64, ids.len() as i64 == limit);
+        let full = ids.len() as i64 == limit;
+        let first_seen = parsed.products.len() as u64;
         let url = storefront::redact(&url);
         report_quarantined(store, &url, &parsed.unusable);
         let page = CollectionPageWrite {
@@ -186,7 +187,9 @@ async fn walk_collection(
             .call(move |db| db.apply_collection_page(page))
             .await
             .map_err(Error::store(store))?;
-        ctx.progress.add(1, count);
+        // Collection rows are memberships, not products: only products this run had not seen
+        // before (past the listing's cap) count as products.
+        ctx.progress.add(1, first_seen);
         if !full {
             return Ok(true);
         }

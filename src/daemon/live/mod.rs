@@ -110,6 +110,7 @@ impl Live {
     pub(super) async fn register_stores(&mut self) -> Result<(), store::Error> {
         let mut fresh = Vec::new();
         for store in self.stores.values() {
+            crate::telemetry::register_store(&store.name);
             let (name, url) = (store.name.clone(), store.printable_url());
             self.writer
                 .call(move |db| db.ensure_store(&name, &url))
