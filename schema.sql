@@ -34,9 +34,11 @@ CREATE TABLE sync_runs (
     -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
     -- enumerated (the listing, or a capped listing completed through the sitemap) and
     -- deletions checked; capped: finished, but /products.json hit Shopify's 25,000 listing cap
-    -- and the sitemap could not complete it, so deletions were not checked.
+    -- and the sitemap could not complete it, so deletions were not checked; abandoned: left
+    -- unfinished because the store's URL changed (the next run starts afresh on the new URL).
     status             TEXT NOT NULL CHECK (status IN
-                           ('running', 'interrupted', 'failed', 'complete', 'capped')),
+                           ('running', 'interrupted', 'failed', 'complete', 'capped',
+                            'abandoned')),
     pages              INTEGER NOT NULL DEFAULT 0,  -- pages written by this run
     requests           INTEGER NOT NULL DEFAULT 0,  -- HTTP requests made by this run
     products_new       INTEGER NOT NULL DEFAULT 0,
@@ -52,8 +54,10 @@ CREATE TABLE sync_runs (
                                                     -- (not included in `requests`)
     wait_ms            INTEGER NOT NULL DEFAULT 0,  -- time spent in backoff, Retry-After and
                                                     -- open-breaker waits, milliseconds
-    breaker_state      TEXT                         -- the store's circuit breaker when the run
+    breaker_state      TEXT,                        -- the store's circuit breaker when the run
                                                     -- ended: closed, open, half-open
+    base_url           TEXT                         -- the store URL (credentials removed) the run
+                                                    -- enumerates; its cursor is only resumed there
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 

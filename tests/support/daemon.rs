@@ -169,8 +169,18 @@ pub fn open_db(dir: &Path) -> Connection {
 
 /// Polls the database until `query` (one integer) gives a value `done` accepts.
 pub async fn wait_db(dir: &Path, query: &str, done: impl Fn(i64) -> bool) -> i64 {
+    wait_db_within(dir, query, WAIT, done).await
+}
+
+/// Like `wait_db`, failing after `within`.
+pub async fn wait_db_within(
+    dir: &Path,
+    query: &str,
+    within: Duration,
+    done: impl Fn(i64) -> bool,
+) -> i64 {
     let conn = open_db(dir);
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + within;
     loop {
         let value: i64 = conn.query_row(query, [], |r| r.get(0)).unwrap_or(-1);
         if done(value) {
@@ -227,4 +237,28 @@ pub async fn get(url: &str) -> (u16, String) {
 pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
     text.lines()
         .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+}
+
+/// The sum of a metric's series whose labels include every one of `labels` (e.g.
+/// `store="a"`), 0 when there is none.
+pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
+        .filter_map(|l| l.split_once('}'))
+        .filter(|(found, _)| labels.iter().all(|want| found.split(',').any(|f| f == *want)))
+        .filter_map(|(_, value)| value.trim().parse::<f64>().ok())
+        .sum()
+}
+
+/// Polls /metrics until `done` accepts it; returns the last text.
+pub async fn wait_metrics(daemon: &Daemon, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, text) = get(&daemon.url("/metrics")).await;
+        if done(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "metrics never matched:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
