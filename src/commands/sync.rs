@@ -71,6 +71,10 @@ async fn sync_all(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // Everything into the .db file before exit, so copying that file alone copies the mirror.
+    if let Err(e) = ctx.writer.call(|db| db.checkpoint()).await {
+        eprintln!("shopmirror: warning: {}", one_line(&e.to_string()));
+    }
     match failures.len() {
         0 => Ok(()),
         1 => Err(Failure::Failed(failures.remove(0))),

@@ -22,6 +22,7 @@ pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
 pub use schema::SCHEMA_VERSION;
+pub use schedule::Checkpoint;
 pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};
 
@@ -63,6 +64,14 @@ pub enum Error {
     },
     #[error("database writer has stopped")]
     WriterGone,
+    #[error("database {path} was deleted under the running process: {source}; restart it")]
+    FileGone {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database {path} was replaced by another file under the running process; restart it")]
+    FileReplaced { path: PathBuf },
 }
 
 /// Adds the database path and what was being done to a rusqlite result.

@@ -14,6 +14,8 @@ use super::{now_text, Context, Error};
 pub struct RunStart {
     pub store_id: i64,
     pub run_id: i64,
+    /// The unfinished run left behind because it was made for another URL of the store.
+    pub abandoned: Option<i64>,
     pub resumed: bool,
     pub phase: Phase,
     pub next_page: i64,
@@ -143,13 +145,15 @@ impl WriteDb {
         })
     }
 
-    /// Resumes the store's unfinished run from its cursor, or starts a new run.
-    pub fn begin_run(&mut self, store_id: i64) -> Result<RunStart, Error> {
+    /// Resumes the store's unfinished run from its cursor, or starts a new run for `base_url`
+    /// (credentials removed). A cursor made for another URL is not resumed: its run is ended
+    /// `abandoned` and a fresh run starts.
+    pub fn begin_run(&mut self, store_id: i64, base_url: &str) -> Result<RunStart, Error> {
         self.transaction(|tx, path| {
-            let cursor: Option<(i64, String, i64, i64, i64, bool, bool)> = tx
+            let cursor: Option<(i64, String, i64, i64, i64, bool, bool, Option<String>)> = tx
                 .query_row(
                     "SELECT c.run_id, c.phase, c.next_page, c.position, c.sitemap_index,
-                         c.sitemap_complete, r.listing_capped
+                         c.sitemap_complete, r.listing_capped, r.base_url
                      FROM sync_cursor c JOIN sync_runs r USING (run_id)
                      WHERE c.store_id = ?1",
                     [store_id],
@@ -162,16 +166,25 @@ impl WriteDb {
                             r.get(4)?,
                             r.get(5)?,
                             r.get(6)?,
+                            r.get(7)?,
                         ))
                     },
                 )
                 .optional()
                 .ctx(path, "reading cursor")?;
-            if let Some((run_id, phase, next_page, position, sitemap_index, sitemap, capped)) =
-                cursor
+            let mut abandoned = None;
+            if let Some((run_id, .., Some(made_for))) = &cursor {
+                if made_for != base_url {
+                    abandon(tx, path, store_id, *run_id)?;
+                    abandoned = Some(*run_id);
+                }
+            }
+            if let (None, Some((run_id, phase, next_page, position, sitemap_index, sitemap, capped, _))) =
+                (abandoned, cursor)
             {
+                // A resumed run keeps the error it failed with until it ends otherwise.
                 tx.execute(
-                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL,
+                    "UPDATE sync_runs SET status = 'running', finished_at = NULL,
                          resumes = resumes + 1
                      WHERE run_id = ?1",
                     [run_id],
@@ -180,6 +193,7 @@ impl WriteDb {
                 return Ok(RunStart {
                     store_id,
                     run_id,
+                    abandoned: None,
                     resumed: true,
                     phase: Phase::parse(&phase),
                     next_page,
@@ -190,8 +204,9 @@ impl WriteDb {
                 });
             }
             tx.execute(
-                "INSERT INTO sync_runs (store_id, started_at, status) VALUES (?1, ?2, 'running')",
-                params![store_id, now_text()],
+                "INSERT INTO sync_runs (store_id, started_at, status, base_url)
+                 VALUES (?1, ?2, 'running', ?3)",
+                params![store_id, now_text(), base_url],
             )
             .ctx(path, "starting run")?;
             let run_id = tx.last_insert_rowid();
@@ -204,6 +219,7 @@ impl WriteDb {
             Ok(RunStart {
                 store_id,
                 run_id,
+                abandoned,
                 resumed: false,
                 phase: Phase::Products,
                 next_page: 1,
@@ -354,8 +370,12 @@ impl WriteDb {
         http: &HttpTotals,
     ) -> Result<RunCounts, Error> {
         let counts = self.transaction(|tx, path| {
+            // An interruption says nothing about the store: the run and the store keep the
+            // error they had (a resumed failed run that was then interrupted still failed).
+            let interrupted = outcome == RunOutcome::Interrupted;
             tx.execute(
-                "UPDATE sync_runs SET status = ?2, finished_at = ?3, error = ?4,
+                "UPDATE sync_runs SET status = ?2, finished_at = ?3,
+                     error = CASE WHEN ?9 THEN error ELSE ?4 END,
                      requests = requests + ?5, retries = retries + ?6,
                      wait_ms = wait_ms + ?7, breaker_state = ?8
                  WHERE run_id = ?1",
@@ -367,7 +387,8 @@ impl WriteDb {
                     requests,
                     http.retries,
                     http.wait_ms,
-                    http.breaker_state
+                    http.breaker_state,
+                    interrupted
                 ],
             )
             .ctx(path, "finishing run")?;
@@ -375,11 +396,13 @@ impl WriteDb {
                 tx.execute("DELETE FROM sync_cursor WHERE run_id = ?1", [run_id])
                     .ctx(path, "dropping cursor")?;
             }
-            tx.execute(
-                "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
-                params![store_id, error],
-            )
-            .ctx(path, "recording store error")?;
+            if !interrupted {
+                tx.execute(
+                    "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
+                    params![store_id, error],
+                )
+                .ctx(path, "recording store error")?;
+            }
             tx.query_row(
                 "SELECT run_id, status, pages, requests, products_new, products_changed,
                      products_unchanged, products_deleted, products_restored, listing_capped
@@ -409,4 +432,21 @@ impl WriteDb {
             .ctx(&self.path, "optimizing")?;
         Ok(counts)
     }
+}
+
+/// Ends a run whose cursor belongs to another URL of the store, and drops that cursor.
+fn abandon(
+    tx: &rusqlite::Transaction,
+    path: &std::path::Path,
+    store_id: i64,
+    run_id: i64,
+) -> Result<(), Error> {
+    tx.execute(
+        "UPDATE sync_runs SET status = 'abandoned', finished_at = ?2 WHERE run_id = ?1",
+        params![run_id, now_text()],
+    )
+    .ctx(path, "abandoning run")?;
+    tx.execute("DELETE FROM sync_cursor WHERE store_id = ?1", [store_id])
+        .ctx(path, "dropping abandoned cursor")?;
+    Ok(())
 }

@@ -60,10 +60,34 @@ impl WriteDb {
 
     /// Copies the WAL back into the database and truncates it when no reader needs it, so the
     /// -wal file does not grow without bound (journal_size_limit caps what is left otherwise).
-    pub fn checkpoint(&mut self) -> Result<(), Error> {
+    /// Returns whether it completed and the WAL's size afterwards.
+    pub fn checkpoint(&mut self) -> Result<Checkpoint, Error> {
         let path = self.path.clone();
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .ctx(&path, "checkpointing the WAL")
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .ctx(&path, "checkpointing the WAL")?;
+        let mut wal = path.into_os_string();
+        wal.push("-wal");
+        Ok(Checkpoint {
+            complete: busy == 0,
+            wal_bytes: std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+}
+
+/// How a WAL checkpoint went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// False when readers kept it from copying (and truncating) the whole WAL.
+    pub complete: bool,
+    pub wal_bytes: u64,
+}
+
+impl Checkpoint {
+    /// True when the WAL could not be emptied and is larger than the journal_size_limit it is
+    /// cut back to otherwise: it grows while something keeps checkpoints from completing.
+    pub fn wal_overgrown(&self) -> bool {
+        !self.complete && self.wal_bytes > super::schema::JOURNAL_SIZE_LIMIT
     }
 }
