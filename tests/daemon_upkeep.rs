@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use fakeshop::{Catalog, Fault, FakeShop, Faults, RetryAfter};
 use support_daemon::*;
 
-fn failed_runs(store: &str) -> String {
-    format!(
-        "SELECT count(*) FROM sync_runs r JOIN stores s USING (store_id)
-         WHERE s.name = '{store}' AND r.status = 'failed'"
-    )
+/// Runs of `store` that ended `failed`, from /metrics (a failed run resumed by the next
+/// attempt keeps its row).
+fn failed(store: &str, n: f64) -> impl Fn(&str) -> bool {
+    let store = format!("store=\"{store}\"");
+    move |m| metric_sum(m, "shopmirror_runs_total", &[&store, r#"status="failed""#]) == n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -37,7 +37,7 @@ async fn breakers_survive_a_reload_and_a_removed_store_loses_its_series() {
         ("SHOPMIRROR_HTTP__BACKOFF_CAP", "50ms"),
     ];
     let mut daemon = Daemon::start(dir.path(), &env).await;
-    wait_db(dir.path(), &failed_runs("dead"), |n| n == 1).await;
+    wait_metrics(&daemon, failed("dead", 1.0)).await;
     wait_db(dir.path(), &complete_runs("live"), |n| n == 1).await;
     // Three failures opened the breaker; the run ended there.
     assert_eq!(dead.request_count(), 3);
@@ -61,7 +61,7 @@ async fn breakers_survive_a_reload_and_a_removed_store_loses_its_series() {
 
     // The next attempt, at the breaker's end, is a single half-open probe: the breaker
     // kept its state through the reloads.
-    wait_db(dir.path(), &failed_runs("dead"), |n| n == 2).await;
+    wait_metrics(&daemon, failed("dead", 2.0)).await;
     assert_eq!(dead.request_count(), 4);
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
@@ -125,7 +125,11 @@ async fn a_deleted_or_replaced_database_file_is_not_ready_and_never_written() {
     let dir = tempfile::tempdir().unwrap();
     let shop = FakeShop::start(Catalog::generate(50, 4)).await;
     config(dir.path(), "", &[("a", &shop)]);
-    let env = [("SHOPMIRROR_DAEMON__SCHEDULE", "* * * * * *")];
+    let env = [
+        ("SHOPMIRROR_DAEMON__SCHEDULE", "* * * * * *"),
+        ("SHOPMIRROR_DAEMON__RETRY_BASE", "1s"),
+        ("SHOPMIRROR_DAEMON__RETRY_CAP", "1s"),
+    ];
     let mut daemon = Daemon::start(dir.path(), &env).await;
     wait_db(dir.path(), &complete_runs("a"), |n| n >= 1).await;
     wait_ready(&daemon, 200).await;
