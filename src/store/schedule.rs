@@ -91,3 +91,34 @@ impl Checkpoint {
         !self.complete && self.wal_bytes > super::schema::JOURNAL_SIZE_LIMIT
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Writer;
+
+    #[tokio::test]
+    async fn a_checkpoint_blocked_by_a_reader_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let writer = Writer::open(&path).unwrap();
+        writer.call(|db| db.ensure_store("a", "http://a/")).await.unwrap();
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM stores;")
+            .unwrap();
+        // Written after the reader's snapshot: the checkpoint cannot copy it back yet.
+        writer.call(|db| db.ensure_store("b", "http://b/")).await.unwrap();
+        let blocked = writer.call(|db| db.checkpoint()).await.unwrap();
+        assert!(!blocked.complete);
+        assert!(blocked.wal_bytes > 0);
+        let overgrown = Checkpoint {
+            wal_bytes: super::super::schema::JOURNAL_SIZE_LIMIT + 1,
+            ..blocked
+        };
+        assert!(!blocked.wal_overgrown() && overgrown.wal_overgrown());
+        reader.execute_batch("COMMIT").unwrap();
+        let done = writer.call(|db| db.checkpoint()).await.unwrap();
+        assert_eq!(done, Checkpoint { complete: true, wal_bytes: 0 });
+    }
+}
