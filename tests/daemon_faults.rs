@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use fakeshop::{Catalog, Fault, FakeShop, Faults};
+use fakeshop::{Catalog, FakeShop, Fault, Faults};
 use support_daemon::*;
 
 /// A file made immutable with `chattr +i` until dropped.
@@ -91,7 +91,10 @@ async fn a_write_error_mid_listing_fails_the_run_which_backs_off_and_resumes() {
     assert_eq!(listing_pages(&shop).iter().filter(|&&p| p == 1).count(), 1);
     let ready = Instant::now() + WAIT;
     while get(&daemon.url("/readyz")).await.0 != 200 {
-        assert!(Instant::now() < ready, "ready again once the database works");
+        assert!(
+            Instant::now() < ready,
+            "ready again once the database works"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let stop = Instant::now();

@@ -10,7 +10,7 @@ mod support_daemon;
 
 use std::time::{Duration, Instant};
 
-use fakeshop::{Catalog, Fault, FakeShop, Faults, RetryAfter};
+use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter};
 use support_daemon::*;
 
 /// Runs of `store` that ended `failed`, from /metrics (a failed run resumed by the next
@@ -49,7 +49,11 @@ async fn breakers_survive_a_reload_and_a_removed_store_loses_its_series() {
     daemon.signal("HUP");
     let applied = |n: f64| {
         move |m: &str| {
-            metric_sum(m, "shopmirror_config_reloads_total", &[r#"result="applied""#]) == n
+            metric_sum(
+                m,
+                "shopmirror_config_reloads_total",
+                &[r#"result="applied""#],
+            ) == n
         }
     };
     wait_metrics(&daemon, applied(1.0)).await;
@@ -106,8 +110,14 @@ async fn an_interrupted_resumed_run_keeps_its_error_and_its_wait() {
         )
         .unwrap();
     assert_eq!(status, "interrupted");
-    assert!(error.is_some_and(|e| e.contains("418")), "the run keeps its error");
-    assert!(last_error.is_some_and(|e| e.contains("418")), "the store too");
+    assert!(
+        error.is_some_and(|e| e.contains("418")),
+        "the run keeps its error"
+    );
+    assert!(
+        last_error.is_some_and(|e| e.contains("418")),
+        "the store too"
+    );
     assert!(wait_ms >= 900, "wait_ms {wait_ms}");
 }
 
@@ -147,14 +157,25 @@ async fn a_deleted_or_replaced_database_file_is_not_ready_and_never_written() {
     wait_ready(&daemon, 503).await;
     let refused = |n: f64| {
         move |m: &str| {
-            metric_sum(m, "shopmirror_runs_total", &[r#"store="a""#, r#"status="failed""#]) >= n
+            metric_sum(
+                m,
+                "shopmirror_runs_total",
+                &[r#"store="a""#, r#"status="failed""#],
+            ) >= n
         }
     };
     wait_metrics(&daemon, refused(2.0)).await;
     let asked = shop.request_count();
     wait_metrics(&daemon, refused(4.0)).await;
-    assert_eq!(shop.request_count(), asked, "refused before asking the store");
-    assert!(std::fs::read(&db).unwrap() == bytes, "the new file is not written");
+    assert_eq!(
+        shop.request_count(),
+        asked,
+        "refused before asking the store"
+    );
+    assert!(
+        std::fs::read(&db).unwrap() == bytes,
+        "the new file is not written"
+    );
 
     // Deleted: still not ready, nothing recreated.
     std::fs::remove_file(&db).unwrap();
@@ -180,7 +201,11 @@ async fn a_one_shot_sync_leaves_the_whole_mirror_in_the_db_file() {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Copy the .db alone, as a backup script would.
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("mirror.db");

@@ -2,6 +2,7 @@
 //! versioning), owns the single writer connection, and serves read-only queries.
 //! It knows nothing about HTTP or stores' wire formats.
 
+mod begin;
 mod breaker;
 mod collections;
 mod export;
@@ -21,8 +22,8 @@ pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
-pub use schema::SCHEMA_VERSION;
 pub use schedule::Checkpoint;
+pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};
 

@@ -1,8 +1,8 @@
-//! Sync runs and their resume cursor: starting or resuming a run, moving between phases,
+//! Sync runs and their resume cursor: moving between phases,
 //! checking deletion candidates in batches, and finishing a run with its outcome. Every cursor
 //! move commits with the rows it vouches for.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use super::breaker::HttpTotals;
 use super::products::{add_counts, insert_event, mark_seen, WriteCounts};
@@ -62,7 +62,7 @@ impl Phase {
     }
 
     /// Reads a stored phase name; an unknown name restarts at the listing.
-    fn parse(name: &str) -> Phase {
+    pub(super) fn parse(name: &str) -> Phase {
         Phase::ALL
             .into_iter()
             .find(|p| p.as_str() == name)
@@ -142,92 +142,6 @@ impl WriteDb {
             )
             .and_then(|mut s| s.query_row(params![name, base_url, now_text()], |r| r.get(0)))
             .ctx(path, "registering store")
-        })
-    }
-
-    /// Resumes the store's unfinished run from its cursor, or starts a new run for `base_url`
-    /// (credentials removed). A cursor made for another URL is not resumed: its run is ended
-    /// `abandoned` and a fresh run starts.
-    pub fn begin_run(&mut self, store_id: i64, base_url: &str) -> Result<RunStart, Error> {
-        self.transaction(|tx, path| {
-            let cursor: Option<(i64, String, i64, i64, i64, bool, bool, Option<String>)> = tx
-                .query_row(
-                    "SELECT c.run_id, c.phase, c.next_page, c.position, c.sitemap_index,
-                         c.sitemap_complete, r.listing_capped, r.base_url
-                     FROM sync_cursor c JOIN sync_runs r USING (run_id)
-                     WHERE c.store_id = ?1",
-                    [store_id],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                            r.get(7)?,
-                        ))
-                    },
-                )
-                .optional()
-                .ctx(path, "reading cursor")?;
-            let mut abandoned = None;
-            if let Some((run_id, .., Some(made_for))) = &cursor {
-                if made_for != base_url {
-                    abandon(tx, path, store_id, *run_id)?;
-                    abandoned = Some(*run_id);
-                }
-            }
-            if let (None, Some((run_id, phase, next_page, position, sitemap_index, sitemap, capped, _))) =
-                (abandoned, cursor)
-            {
-                // A resumed run keeps the error it failed with until it ends otherwise.
-                tx.execute(
-                    "UPDATE sync_runs SET status = 'running', finished_at = NULL,
-                         resumes = resumes + 1
-                     WHERE run_id = ?1",
-                    [run_id],
-                )
-                .ctx(path, "resuming run")?;
-                return Ok(RunStart {
-                    store_id,
-                    run_id,
-                    abandoned: None,
-                    resumed: true,
-                    phase: Phase::parse(&phase),
-                    next_page,
-                    position,
-                    sitemap_index,
-                    listing_capped: capped,
-                    sitemap_complete: sitemap,
-                });
-            }
-            tx.execute(
-                "INSERT INTO sync_runs (store_id, started_at, status, base_url)
-                 VALUES (?1, ?2, 'running', ?3)",
-                params![store_id, now_text(), base_url],
-            )
-            .ctx(path, "starting run")?;
-            let run_id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO sync_cursor (store_id, run_id, phase, next_page)
-                 VALUES (?1, ?2, 'products', 1)",
-                params![store_id, run_id],
-            )
-            .ctx(path, "writing cursor")?;
-            Ok(RunStart {
-                store_id,
-                run_id,
-                abandoned,
-                resumed: false,
-                phase: Phase::Products,
-                next_page: 1,
-                position: 0,
-                sitemap_index: 0,
-                listing_capped: false,
-                sitemap_complete: false,
-            })
         })
     }
 
@@ -432,21 +346,4 @@ impl WriteDb {
             .ctx(&self.path, "optimizing")?;
         Ok(counts)
     }
-}
-
-/// Ends a run whose cursor belongs to another URL of the store, and drops that cursor.
-fn abandon(
-    tx: &rusqlite::Transaction,
-    path: &std::path::Path,
-    store_id: i64,
-    run_id: i64,
-) -> Result<(), Error> {
-    tx.execute(
-        "UPDATE sync_runs SET status = 'abandoned', finished_at = ?2 WHERE run_id = ?1",
-        params![run_id, now_text()],
-    )
-    .ctx(path, "abandoning run")?;
-    tx.execute("DELETE FROM sync_cursor WHERE store_id = ?1", [store_id])
-        .ctx(path, "dropping abandoned cursor")?;
-    Ok(())
 }

@@ -102,13 +102,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
         let writer = Writer::open(&path).unwrap();
-        writer.call(|db| db.ensure_store("a", "http://a/")).await.unwrap();
+        writer
+            .call(|db| db.ensure_store("a", "http://a/"))
+            .await
+            .unwrap();
         let reader = rusqlite::Connection::open(&path).unwrap();
         reader
             .execute_batch("BEGIN; SELECT count(*) FROM stores;")
             .unwrap();
         // Written after the reader's snapshot: the checkpoint cannot copy it back yet.
-        writer.call(|db| db.ensure_store("b", "http://b/")).await.unwrap();
+        writer
+            .call(|db| db.ensure_store("b", "http://b/"))
+            .await
+            .unwrap();
         let blocked = writer.call(|db| db.checkpoint()).await.unwrap();
         assert!(!blocked.complete);
         assert!(blocked.wal_bytes > 0);
@@ -119,6 +125,12 @@ mod tests {
         assert!(!blocked.wal_overgrown() && overgrown.wal_overgrown());
         reader.execute_batch("COMMIT").unwrap();
         let done = writer.call(|db| db.checkpoint()).await.unwrap();
-        assert_eq!(done, Checkpoint { complete: true, wal_bytes: 0 });
+        assert_eq!(
+            done,
+            Checkpoint {
+                complete: true,
+                wal_bytes: 0
+            }
+        );
     }
 }

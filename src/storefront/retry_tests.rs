@@ -192,7 +192,11 @@ async fn without_breaker_waits_an_open_breaker_ends_the_request_at_once() {
         matches!(result, Err(ErrorKind::BreakerOpen { seconds: 95..=100 })),
         "{result:?}"
     );
-    assert_eq!(calls.get(), 2, "the request that opened the breaker was the last");
+    assert_eq!(
+        calls.get(),
+        2,
+        "the request that opened the breaker was the last"
+    );
     assert!(start.elapsed() < cool, "{:?}", start.elapsed());
 }
 

@@ -245,7 +245,11 @@ pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
         .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
         .filter_map(|l| l.split_once('}'))
-        .filter(|(found, _)| labels.iter().all(|want| found.split(',').any(|f| f == *want)))
+        .filter(|(found, _)| {
+            labels
+                .iter()
+                .all(|want| found.split(',').any(|f| f == *want))
+        })
         .filter_map(|(_, value)| value.trim().parse::<f64>().ok())
         .sum()
 }

@@ -30,7 +30,9 @@ impl Live {
         // Readiness follows the database: lost on a storage failure, back once a run gets
         // through it (any end other than a storage failure recorded itself).
         let storage_failed = matches!(ended, Ended::Failed(_, true));
-        self.health.db_open.store(!storage_failed, Ordering::Relaxed);
+        self.health
+            .db_open
+            .store(!storage_failed, Ordering::Relaxed);
         let seconds = elapsed.as_secs_f64();
         metrics::counter!("shopmirror_runs_total", "store" => store.clone(), "status" => status.clone())
             .increment(1);
@@ -154,7 +156,10 @@ impl Live {
         // A run's cursor belongs to its URL: a running store whose URL changed stops now, and
         // its next run abandons that cursor and starts afresh on the new URL.
         for (name, store) in &wanted {
-            let moved = self.stores.get(name).is_some_and(|old| old.url != store.url);
+            let moved = self
+                .stores
+                .get(name)
+                .is_some_and(|old| old.url != store.url);
             if let (true, Some(cancel)) = (moved, self.running.get(name)) {
                 info!(store = %name, "store URL changed: stopping its run");
                 cancel.cancel();
