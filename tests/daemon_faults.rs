@@ -74,6 +74,13 @@ async fn a_write_error_mid_listing_fails_the_run_which_backs_off_and_resumes() {
     let failed = runs_with("failed", "a");
     wait_metrics(&daemon, |m| failed(m) >= 1.0).await;
     assert_eq!(get(&daemon.url("/readyz")).await.0, 503);
+    // The issue asks for the level: the storage failure is logged at ERROR, naming the store.
+    let log = std::fs::read_to_string(dir.path().join("daemon.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" ERROR ") && l.contains("store=a") && l.contains("mirror.db")),
+        "{log}"
+    );
     drop(lock);
     wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
     let db = open_db(dir.path());
