@@ -1,7 +1,8 @@
-//! The live loop's reactions: a run ended (metrics, next plan), a reload (stores and schedules
-//! added, removed or changed; an invalid config keeps the old one), and the graceful stop.
+//! The live loop's reactions: a run ended (metrics, readiness, next plan, held back by an open
+//! breaker), a reload (stores, schedules and URLs added, removed or changed, breakers kept; an
+//! invalid config keeps the old one), and the graceful stop.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -9,7 +10,7 @@ use tokio::time::{Instant, Interval};
 use tracing::{error, info, warn};
 
 use super::{http_settings, own_stores, tick, timing, unix, when, Ended, Finished, Live};
-use crate::config::Config;
+use crate::config::{Config, StoreConfig};
 use crate::daemon::schedule::RunResult;
 
 impl Live {
@@ -153,18 +154,7 @@ impl Live {
             self.health.set_removed(name, true);
             info!(store = %name, "store removed from the schedule");
         }
-        // A run's cursor belongs to its URL: a running store whose URL changed stops now, and
-        // its next run abandons that cursor and starts afresh on the new URL.
-        for (name, store) in &wanted {
-            let moved = self
-                .stores
-                .get(name)
-                .is_some_and(|old| old.url != store.url);
-            if let (true, Some(cancel)) = (moved, self.running.get(name)) {
-                info!(store = %name, "store URL changed: stopping its run");
-                cancel.cancel();
-            }
-        }
+        self.stop_moved_runs(&wanted);
         self.client = std::sync::Arc::new(client);
         self.planner.set_timing(timing(&new));
         self.stores = wanted;
@@ -180,6 +170,21 @@ impl Live {
             "config reloaded"
         );
         self.report_status();
+    }
+
+    /// A run's cursor belongs to its URL: a running store whose URL changes in `wanted` stops
+    /// now, and its next run abandons that cursor and starts afresh on the new URL.
+    fn stop_moved_runs(&self, wanted: &BTreeMap<String, StoreConfig>) {
+        for (name, store) in wanted {
+            let moved = self
+                .stores
+                .get(name)
+                .is_some_and(|old| old.url != store.url);
+            if let (true, Some(cancel)) = (moved, self.running.get(name)) {
+                info!(store = %name, "store URL changed: stopping its run");
+                cancel.cancel();
+            }
+        }
     }
 
     /// Stops: no more dispatching, running syncs are cancelled (finished pages stay committed,
