@@ -16,7 +16,7 @@ use url::Url;
 
 use super::breaker::{Breaker, BreakerState};
 use super::error::{snippet, Error, ErrorKind};
-use super::guard::{self, check_target, redact, redact_text, CheckedResolver};
+use super::guard::{self, check_target, redact, redact_text, CheckedResolver, LookupError};
 use super::pacing::{Pace, Pacer, PacingSettings};
 use super::retry::{self, parse_retry_after, Failure, RetryPolicy, RetryStats};
 
@@ -421,12 +421,14 @@ fn classify_reqwest(error: reqwest::Error) -> ErrorKind {
     // reqwest's own message repeats what the error already names: keep only the causes,
     // innermost last, without hyper's internal wrappers.
     let mut causes = Vec::new();
+    let mut lookup = None;
     let mut source = std::error::Error::source(&error);
     while let Some(inner) = source {
         let text = inner.to_string();
         if !text.starts_with("client error") {
             causes.push(text);
         }
+        lookup = lookup.or_else(|| lookup_error(inner));
         source = inner.source();
     }
     let detail = if causes.is_empty() {
@@ -439,17 +441,27 @@ fn classify_reqwest(error: reqwest::Error) -> ErrorKind {
         ErrorKind::Timeout
     } else if error.is_redirect() {
         ErrorKind::Refused(detail)
-    } else if error.is_connect() {
-        if detail.contains(guard::NO_SUCH_HOST) {
-            ErrorKind::NoSuchHost(detail)
-        } else if detail.contains("private address") || detail.contains("metadata address") {
-            ErrorKind::Refused(detail)
-        } else {
-            ErrorKind::Connect(detail)
-        }
-    } else if error.is_body() || error.is_decode() || error.is_request() {
-        ErrorKind::Dropped(detail)
     } else {
-        ErrorKind::Request(detail)
+        match lookup {
+            Some(LookupError::NoSuchHost { .. }) => ErrorKind::NoSuchHost(detail),
+            Some(LookupError::Refused { .. }) => ErrorKind::Refused(detail),
+            Some(LookupError::Failed { .. }) | None if error.is_connect() => {
+                ErrorKind::Connect(detail)
+            }
+            _ if error.is_body() || error.is_decode() || error.is_request() => {
+                ErrorKind::Dropped(detail)
+            }
+            _ => ErrorKind::Request(detail),
+        }
     }
+}
+
+/// The resolver's own error, where it sits in a chain (possibly inside an `io::Error`).
+fn lookup_error<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a LookupError> {
+    error.downcast_ref::<LookupError>().or_else(|| {
+        error
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<LookupError>())
+    })
 }

@@ -53,15 +53,38 @@ pub fn is_metadata(ip: IpAddr) -> bool {
     }
 }
 
-/// Refuses an address the settings do not allow, explaining why.
-fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), String> {
+/// An address the client refuses to connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0} is a link-local/metadata address")]
+    Metadata(IpAddr),
+    #[error("{0} is a private address (set http.allow_private = true to allow it)")]
+    Private(IpAddr),
+}
+
+/// Why a store's host name gave no address to connect to. Travels through reqwest's error
+/// chain as the resolver's error, where the client finds it by type.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error("{host}: the name does not exist (NXDOMAIN)")]
+    NoSuchHost { host: String },
+    #[error("cannot resolve {host}: {source}")]
+    Failed {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{host} resolves to {refusal}")]
+    Refused { host: String, refusal: Refusal },
+}
+
+/// Refuses an address the settings do not allow, saying why.
+fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), Refusal> {
     if is_metadata(ip) {
-        return Err(format!("{ip} is a link-local/metadata address"));
+        return Err(Refusal::Metadata(ip));
     }
     if !allow_private && is_non_public(ip) {
-        return Err(format!(
-            "{ip} is a private address (set http.allow_private = true to allow it)"
-        ));
+        return Err(Refusal::Private(ip));
     }
     Ok(())
 }
@@ -80,7 +103,7 @@ pub fn check_target(url: &Url, allow_private: bool) -> Result<(), ErrorKind> {
         Some(Host::Domain(_)) => return Ok(()),
         None => return Err(ErrorKind::Refused("URL has no host".into())),
     };
-    check_ip(ip, allow_private).map_err(ErrorKind::Refused)
+    check_ip(ip, allow_private).map_err(|refusal| ErrorKind::Refused(refusal.to_string()))
 }
 
 /// Decides one redirect hop from `previous` (oldest first) to `next`.
@@ -117,9 +140,6 @@ pub fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
     })
 }
 
-/// Marks a resolver answer saying the name does not exist, through reqwest's error chain.
-pub(super) const NO_SUCH_HOST: &str = "the name does not exist (NXDOMAIN)";
-
 /// getaddrinfo's "no such name" answers (EAI_NONAME, EAI_NODATA), as the standard library
 /// words them; a temporary failure (EAI_AGAIN) is not one of them.
 fn is_nxdomain(e: &std::io::Error) -> bool {
@@ -140,17 +160,23 @@ pub struct CheckedResolver {
 }
 
 impl CheckedResolver {
-    pub async fn lookup(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
+    pub async fn lookup(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, LookupError> {
+        let host_name = || host.to_string();
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
             .await
-            .map_err(|e| match is_nxdomain(&e) {
-                true => format!("{host}: {NO_SUCH_HOST}"),
-                false => format!("cannot resolve {host}: {e}"),
+            .map_err(|source| match is_nxdomain(&source) {
+                true => LookupError::NoSuchHost { host: host_name() },
+                false => LookupError::Failed {
+                    host: host_name(),
+                    source,
+                },
             })?
             .collect();
         for addr in &addrs {
-            check_ip(addr.ip(), allow_private)
-                .map_err(|why| format!("{host} resolves to {why}"))?;
+            check_ip(addr.ip(), allow_private).map_err(|refusal| LookupError::Refused {
+                host: host_name(),
+                refusal,
+            })?;
         }
         Ok(addrs)
     }
@@ -269,7 +295,17 @@ mod tests {
         let refused = CheckedResolver::lookup("localhost", false)
             .await
             .unwrap_err();
-        assert!(refused.contains("private address"), "{refused}");
+        assert!(
+            matches!(
+                refused,
+                LookupError::Refused {
+                    refusal: Refusal::Private(ip),
+                    ..
+                } if ip.is_loopback()
+            ),
+            "{refused}"
+        );
+        assert!(refused.to_string().contains("private address"), "{refused}");
         assert!(CheckedResolver::lookup("localhost", true).await.is_ok());
     }
 
