@@ -283,7 +283,7 @@ impl Config {
                     )));
                 }
                 let url = parse_store_url(target)
-                    .map_err(|message| Error::Target(format!("sync target: {message}")))?;
+                    .map_err(|bad| Error::Target(format!("sync target: {bad}")))?;
                 // A URL a configured store already has means that store.
                 if let Some(store) = self.stores.iter().find(|s| same_site(&s.url, &url)) {
                     return Ok(store.clone());
@@ -306,14 +306,28 @@ fn same_site(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
+/// A text that is not a store URL; `shown` is the text without credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum BadUrl {
+    #[error("{shown:?} is not a URL: {source}")]
+    NotAUrl {
+        shown: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error("{shown:?} must be an http or https URL with a host")]
+    NotHttp { shown: String },
+}
+
 /// A store's base URL: http(s) with a host; any path is dropped.
-fn parse_store_url(text: &str) -> Result<Url, String> {
-    let shown = crate::storefront::redact_text(text);
-    let mut url = Url::parse(text.trim()).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
+fn parse_store_url(text: &str) -> Result<Url, BadUrl> {
+    let shown = || crate::storefront::redact_text(text);
+    let mut url = Url::parse(text.trim()).map_err(|source| BadUrl::NotAUrl {
+        shown: shown(),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!(
-            "{shown:?} must be an http or https URL with a host"
-        ));
+        return Err(BadUrl::NotHttp { shown: shown() });
     }
     url.set_path("/");
     url.set_query(None);

@@ -14,15 +14,24 @@ pub struct Schedule {
     cron: Cron,
 }
 
+/// A text that is not a usable cron schedule, and why.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{text:?} is not a cron schedule with 6 fields \
+     (sec min hour day month weekday, e.g. \"0 0 */6 * * *\"): {why}"
+)]
+pub struct BadSchedule {
+    pub text: String,
+    pub why: String,
+}
+
 impl Schedule {
     /// Parses a 6-field cron expression such as `"0 0 */6 * * *"` (every 6 hours).
-    pub fn parse(text: &str) -> Result<Schedule, String> {
+    pub fn parse(text: &str) -> Result<Schedule, BadSchedule> {
         let expr = text.trim().to_string();
-        let refuse = |why: String| {
-            format!(
-                "{text:?} is not a cron schedule with 6 fields \
-                 (sec min hour day month weekday, e.g. \"0 0 */6 * * *\"): {why}"
-            )
+        let refuse = |why: String| BadSchedule {
+            text: text.to_string(),
+            why,
         };
         let cron = CronParser::builder()
             .seconds(Seconds::Required)

@@ -11,10 +11,15 @@ pub struct Shard {
     pub count: u32,
 }
 
+/// A text that is not a shard `"I/N"`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} must look like \"I/N\" with 1 <= I <= N, e.g. \"2/4\"")]
+pub struct BadShard(pub String);
+
 impl Shard {
     /// Parses `"I/N"` with 1 <= I <= N.
-    pub fn parse(text: &str) -> Result<Shard, String> {
-        let bad = || format!("{text:?} must look like \"I/N\" with 1 <= I <= N, e.g. \"2/4\"");
+    pub fn parse(text: &str) -> Result<Shard, BadShard> {
+        let bad = || BadShard(text.to_string());
         let (index, count) = text.trim().split_once('/').ok_or_else(bad)?;
         let index: u32 = index.trim().parse().map_err(|_| bad())?;
         let count: u32 = count.trim().parse().map_err(|_| bad())?;

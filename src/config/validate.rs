@@ -24,11 +24,11 @@ pub(super) struct CheckedStore {
 }
 
 impl Checker<'_> {
-    pub fn invalid(&self, key: &str, message: String) -> Error {
+    pub fn invalid(&self, key: &str, message: impl std::fmt::Display) -> Error {
         Error::Invalid {
             key: key.to_string(),
             file: self.file.map(Path::to_path_buf),
-            message,
+            message: message.to_string(),
         }
     }
 
@@ -48,7 +48,7 @@ impl Checker<'_> {
         ];
         for (key, value) in at_least_one {
             if value == 0 {
-                return Err(self.invalid(key, "must be at least 1".into()));
+                return Err(self.invalid(key, "must be at least 1"));
             }
         }
         if raw.sync.page_size == 0 || raw.sync.page_size > MAX_PAGE_SIZE {
@@ -56,10 +56,10 @@ impl Checker<'_> {
             return Err(self.invalid("sync.page_size", message));
         }
         if raw.http.max_body_bytes < 1024 {
-            return Err(self.invalid("http.max_body_bytes", "must be at least 1024".into()));
+            return Err(self.invalid("http.max_body_bytes", "must be at least 1024"));
         }
         if raw.http.user_agent.trim().is_empty() {
-            return Err(self.invalid("http.user_agent", "must not be empty".into()));
+            return Err(self.invalid("http.user_agent", "must not be empty"));
         }
         Ok(())
     }
@@ -87,7 +87,7 @@ impl Checker<'_> {
         if let Some(handles) = &store.collection_handles {
             if handles.is_empty() || handles.iter().any(|h| h.trim().is_empty()) {
                 let message = "must list non-empty handles (use collections = false to skip)";
-                return Err(self.invalid(&key("collection_handles"), message.into()));
+                return Err(self.invalid(&key("collection_handles"), message));
             }
         }
         Ok(CheckedStore {
@@ -130,7 +130,7 @@ impl Checker<'_> {
             listen,
         };
         if daemon.retry_cap < daemon.retry_base {
-            let message = "must be at least daemon.retry_base".into();
+            let message = "must be at least daemon.retry_base";
             return Err(self.invalid("daemon.retry_cap", message));
         }
         Ok(daemon)
