@@ -12,9 +12,6 @@ pub const VERSION: &str = concat!(
     ")"
 );
 
-/// The git commit the binary was built from, or "unknown".
-pub const COMMIT: &str = env!("SHOPMIRROR_COMMIT");
-
 /// Keeps a local SQLite mirror of Shopify storefront catalogues up to date.
 #[derive(Debug, Parser)]
 #[command(name = "shopmirror", version = VERSION, about)]

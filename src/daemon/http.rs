@@ -136,9 +136,8 @@ fn store_label(store: &str) -> String {
 
 /// Database and WAL file sizes, measured at scrape time.
 fn record_file_sizes(db: &Path) {
-    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() as f64).unwrap_or(0.0);
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
-    metrics::gauge!("shopmirror_database_bytes").set(size(db));
-    metrics::gauge!("shopmirror_wal_bytes").set(size(Path::new(&wal)));
+    crate::telemetry::events::file_sizes(size(db), size(Path::new(&wal)));
 }

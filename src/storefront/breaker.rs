@@ -10,6 +10,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::telemetry::events;
+
 /// The breaker state as recorded in the database and exported as a gauge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BreakerState {
@@ -176,9 +178,7 @@ impl Breaker {
         };
         *state = State::Open { until };
         drop(state);
-        tracing::warn!(store = %self.store, seconds = (until - Instant::now()).as_secs(),
-                       "circuit breaker open: no requests to this store until it cools down");
-        self.publish(BreakerState::Open);
+        events::breaker_opened(&self.store, until - Instant::now());
         self.changed.notify_waiters();
     }
 
@@ -195,8 +195,7 @@ impl Breaker {
     }
 
     fn publish(&self, state: BreakerState) {
-        metrics::gauge!("shopmirror_breaker_open", "store" => self.store.clone())
-            .set(state.gauge());
+        events::breaker_state(&self.store, state.gauge());
     }
 }
 

@@ -19,6 +19,7 @@ use super::error::{snippet, Error, ErrorKind};
 use super::guard::{self, check_target, redact, redact_text, CheckedResolver, LookupError};
 use super::pacing::{Pace, Pacer, PacingSettings};
 use super::retry::{self, parse_retry_after, Failure, RetryPolicy, RetryStats};
+use crate::telemetry::events;
 
 /// How the client behaves; built from the validated config.
 #[derive(Debug, Clone)]
@@ -255,21 +256,8 @@ impl Client {
         let started = std::time::Instant::now();
         let (status, result) = fetch(http, url, self.settings.max_body_bytes, expect).await;
         drop(in_flight);
-        metrics::histogram!("shopmirror_http_request_duration_seconds", "store" => store.to_string(),
-                            "endpoint" => crate::telemetry::endpoint_kind(url.path()))
-        .record(started.elapsed().as_secs_f64());
-        let class = match status {
-            Some(s) => format!("{}xx", s / 100),
-            None => "error".to_string(),
-        };
-        metrics::counter!("shopmirror_http_requests_total",
-                          "store" => store.to_string(), "status" => class)
-        .increment(1);
+        events::request_answered(store, url.path(), status, started.elapsed());
         let throttled = status == Some(429);
-        if throttled {
-            metrics::counter!("shopmirror_http_429_total", "store" => store.to_string())
-                .increment(1);
-        }
         turn.finish(if throttled {
             Pace::Throttled
         } else {

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 use super::breaker::Breaker;
 use super::error::ErrorKind;
+use crate::telemetry::events;
 
 /// Retry settings, from `http.max_attempts`, `http.backoff_base`, `http.backoff_cap` and
 /// `http.max_retry_after`.
@@ -196,11 +197,7 @@ where
         let backoff = policy.backoff(attempts, rand::rng().random::<f64>());
         let wait = match failure.retry_after {
             Some(asked) if asked > policy.max_retry_after => {
-                tracing::warn!(
-                    store = %store,
-                    seconds = asked.as_secs(),
-                    "Retry-After longer than http.max_retry_after: backing off"
-                );
+                events::retry_after_too_long(store, asked);
                 breaker.open_for(asked);
                 continue;
             }
@@ -208,12 +205,8 @@ where
             None => backoff,
         };
         stats.retries.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("shopmirror_http_retries_total", "store" => store.to_string())
-            .increment(1);
-        // Once per retry: a retry, a 429 and a Retry-After wait are each worth a warning.
-        tracing::warn!(store = %store, attempt = attempts, wait_ms = wait.as_millis() as u64,
-                       retry_after = failure.retry_after.is_some(), error = %failure.kind,
-                       "retrying");
+        let retry_after = failure.retry_after.is_some();
+        events::retrying(store, attempts, wait, retry_after, &failure.kind);
         let _waiting = stats.waiting();
         tokio::time::sleep(wait).await;
     }

@@ -12,6 +12,7 @@ use tracing::{error, info, warn};
 use super::{http_settings, own_stores, tick, timing, unix, when, Ended, Finished, Live};
 use crate::config::{Config, StoreConfig};
 use crate::daemon::schedule::RunResult;
+use crate::telemetry::events::{self, RunEnd};
 
 impl Live {
     /// A run ended: emit its metrics, plan the store's next run and record it.
@@ -22,12 +23,11 @@ impl Live {
             elapsed,
         } = done;
         self.running.remove(&store);
-        metrics::gauge!("shopmirror_running_syncs").set(self.running.len() as f64);
-        let (result, status) = match &ended {
-            Ended::Done(counts) => (RunResult::Succeeded, counts.status.clone()),
-            Ended::Interrupted => (RunResult::Interrupted, "interrupted".to_string()),
-            Ended::Busy(_) => (RunResult::Busy, String::new()),
-            Ended::Failed(..) => (RunResult::Failed, "failed".to_string()),
+        let result = match &ended {
+            Ended::Done(_) => RunResult::Succeeded,
+            Ended::Interrupted => RunResult::Interrupted,
+            Ended::Busy(_) => RunResult::Busy,
+            Ended::Failed(..) => RunResult::Failed,
         };
         // Readiness follows the database: lost on a storage failure, back once a run gets
         // through it (any end other than a storage failure recorded itself).
@@ -35,33 +35,23 @@ impl Live {
         self.health
             .db_open
             .store(!storage_failed, Ordering::Relaxed);
-        let seconds = elapsed.as_secs_f64();
-        // A store skipped because another process crawls it did not run: no run metrics.
-        let ran = !matches!(ended, Ended::Busy(_));
-        if ran {
-            metrics::counter!("shopmirror_runs_total", "store" => store.clone(), "status" => status.clone())
-            .increment(1);
-            metrics::histogram!("shopmirror_run_duration_seconds", "store" => store.clone())
-                .record(seconds);
-        }
-        match &ended {
-            Ended::Done(_) => {
-                metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => store.clone())
-                    .set(unix(Utc::now()));
-                info!(store = %store, status = %status, seconds, "run ended");
-            }
-            Ended::Interrupted => info!(store = %store, seconds, "run interrupted"),
-            Ended::Busy(pid) => {
-                metrics::counter!("shopmirror_skipped_busy_total", "store" => store.clone())
-                    .increment(1);
-                info!(store = %store, holder = %crate::lock::describe(*pid),
-                                      "store is being synced by another process; skipped")
-            }
-            Ended::Failed(e, true) => {
-                error!(store = %store, seconds, error = %e, "run failed: the database failed")
-            }
-            Ended::Failed(e, false) => warn!(store = %store, seconds, error = %e, "run failed"),
-        }
+        let holder = match &ended {
+            Ended::Busy(pid) => crate::lock::describe(*pid),
+            _ => String::new(),
+        };
+        let end = match &ended {
+            Ended::Done(counts) => RunEnd::Done {
+                status: &counts.status,
+                at: unix(Utc::now()),
+            },
+            Ended::Interrupted => RunEnd::Interrupted,
+            Ended::Busy(_) => RunEnd::Busy { holder: &holder },
+            Ended::Failed(error, storage) => RunEnd::Failed {
+                error,
+                storage: *storage,
+            },
+        };
+        events::run_ended(&store, end, elapsed.as_secs_f64(), self.running.len());
         let finished = self.planner.finished(&store, result);
         let held = match self.client.breaker_open_left(&store) {
             Some(left) if result == RunResult::Failed => {
@@ -96,8 +86,7 @@ impl Live {
     /// Writes a store's next planned sync to the database and its gauge.
     pub(super) async fn record_next(&mut self, store: &str, next: Option<DateTime<Utc>>) {
         if let Some(at) = next {
-            metrics::gauge!("shopmirror_next_sync_timestamp_seconds", "store" => store.to_string())
-                .set(unix(at));
+            events::next_sync(store, unix(at));
         }
         let name = store.to_string();
         if let Err(e) = self
@@ -117,9 +106,7 @@ impl Live {
         ) {
             Ok(config) => config,
             Err(e) => {
-                error!(error = %e, "config reload refused; the running config stays");
-                metrics::counter!("shopmirror_config_reloads_total", "result" => "invalid")
-                    .increment(1);
+                events::config_reloaded(Some(&e));
                 self.notifier
                     .status(&format!("config reload refused, running config kept: {e}"));
                 return;
@@ -174,7 +161,7 @@ impl Live {
         if let Err(e) = self.register_stores().await {
             error!(error = %e, "cannot register the reloaded stores");
         }
-        metrics::counter!("shopmirror_config_reloads_total", "result" => "applied").increment(1);
+        events::config_reloaded(None);
         info!(
             stores = self.stores.len(),
             removed = removed.len(),

@@ -154,8 +154,7 @@ impl Live {
     pub(super) async fn restore_last_successes(&mut self) -> Result<(), store::Error> {
         for (store, at) in self.writer.call(|db| db.last_successes()).await? {
             if self.stores.contains_key(&store) {
-                metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => store)
-                    .set(at as f64);
+                crate::telemetry::events::last_success(&store, at as f64);
             }
         }
         Ok(())
@@ -209,8 +208,7 @@ impl Live {
                 cancel,
                 progress: self.progress.clone(),
             };
-            info!(store = %name, "sync starting");
-            metrics::gauge!("shopmirror_running_syncs").set(self.running.len() as f64);
+            crate::telemetry::events::run_started(name, self.running.len());
             let (done, store_name) = (self.done_tx.clone(), name.clone());
             tokio::spawn(async move {
                 let started = std::time::Instant::now();

@@ -1,10 +1,15 @@
 //! The metrics catalogue: every series shopmirror exports, with its HELP text, the labelled
 //! counters set to 0 for each store before anything happens (so alerts and rate() see the
 //! series from the first scrape), `shopmirror_build_info`, and the process metrics (memory,
-//! open file descriptors, CPU) collected at scrape time. Values are recorded where each event
-//! happens; this module only names and seeds them.
+//! open file descriptors, CPU) collected at scrape time. Values are recorded by the functions in
+//! `events`, one per notable event, so metric names appear only in this module.
+
+pub mod events;
 
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+
+/// The git commit the binary was built from, or "unknown".
+pub const COMMIT: &str = env!("SHOPMIRROR_COMMIT");
 
 /// Endpoint kinds of the request latency histogram, from the request's URL path.
 pub const ENDPOINT_KINDS: [&str; 4] = ["listing", "collection", "sitemap", "single"];
@@ -102,7 +107,7 @@ pub fn describe() {
         "Always 1; the labels name the version and git commit of the running binary."
     );
     metrics::gauge!("shopmirror_build_info",
-                    "version" => env!("CARGO_PKG_VERSION"), "commit" => crate::cli::COMMIT)
+                    "version" => env!("CARGO_PKG_VERSION"), "commit" => COMMIT)
     .set(1.0);
     metrics::gauge!("shopmirror_running_syncs").set(0.0);
     for result in ["applied", "invalid"] {

@@ -1,0 +1,158 @@
+//! Notable events, each one function that logs it and counts it: a request answered, a retry,
+//! the breaker opening, a page written, products changed, a run started or ended, a reload.
+//! Callers say what happened; the metric names and log wording live here and nowhere else.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use super::endpoint_kind;
+
+/// A store's answer to one request (`status` None when no answer came).
+pub fn request_answered(store: &str, path: &str, status: Option<u16>, elapsed: Duration) {
+    metrics::histogram!("shopmirror_http_request_duration_seconds", "store" => store.to_string(),
+                        "endpoint" => endpoint_kind(path))
+    .record(elapsed.as_secs_f64());
+    let class = match status {
+        Some(s) => format!("{}xx", s / 100),
+        None => "error".to_string(),
+    };
+    metrics::counter!("shopmirror_http_requests_total",
+                      "store" => store.to_string(), "status" => class)
+    .increment(1);
+    if status == Some(429) {
+        metrics::counter!("shopmirror_http_429_total", "store" => store.to_string()).increment(1);
+    }
+}
+
+/// A request is repeated after `wait`: one warning per retry (a 429, a Retry-After wait and a
+/// 5xx are each worth one).
+pub fn retrying(store: &str, attempt: u32, wait: Duration, retry_after: bool, error: &dyn Display) {
+    metrics::counter!("shopmirror_http_retries_total", "store" => store.to_string()).increment(1);
+    warn!(store = %store, attempt, wait_ms = wait.as_millis() as u64, retry_after,
+          error = %error, "retrying");
+}
+
+/// A Retry-After longer than `http.max_retry_after`: the store is left alone instead.
+pub fn retry_after_too_long(store: &str, asked: Duration) {
+    warn!(store = %store, seconds = asked.as_secs(),
+          "Retry-After longer than http.max_retry_after: backing off");
+}
+
+/// The breaker opened for `hold`.
+pub fn breaker_opened(store: &str, hold: Duration) {
+    warn!(store = %store, seconds = hold.as_secs(),
+          "circuit breaker open: no requests to this store until it cools down");
+    breaker_state(store, 1.0);
+}
+
+/// The breaker's state as `shopmirror_breaker_open`: 1 open, 0.5 half-open, 0 closed.
+pub fn breaker_state(store: &str, open: f64) {
+    metrics::gauge!("shopmirror_breaker_open", "store" => store.to_string()).set(open);
+}
+
+/// A listing or collection page was written.
+pub fn page_written(store: &str) {
+    metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
+}
+
+/// `n` products were `change` (new, changed, deleted, quarantined) by a write.
+pub fn products(store: &str, change: &'static str, n: u64) {
+    if n > 0 {
+        metrics::counter!("shopmirror_products_total", "store" => store.to_string(),
+                          "change" => change)
+        .increment(n);
+    }
+}
+
+/// A run of `store` starts; `running` runs are now in progress.
+pub fn run_started(store: &str, running: usize) {
+    info!(store = %store, "sync starting");
+    metrics::gauge!("shopmirror_running_syncs").set(running as f64);
+}
+
+/// How a daemon run ended, as the events see it.
+pub enum RunEnd<'a> {
+    /// The run finished with `status` (complete or capped); `at` is the unix time.
+    Done {
+        status: &'a str,
+        at: f64,
+    },
+    Interrupted,
+    /// Another process holds the store's lock: skipped, not a run.
+    Busy {
+        holder: &'a str,
+    },
+    /// The run failed; `storage` when it was the database that failed.
+    Failed {
+        error: &'a str,
+        storage: bool,
+    },
+}
+
+/// A run of `store` ended after `seconds`; `running` runs are still in progress.
+pub fn run_ended(store: &str, end: RunEnd<'_>, seconds: f64, running: usize) {
+    metrics::gauge!("shopmirror_running_syncs").set(running as f64);
+    let status = match end {
+        RunEnd::Done { status, .. } => status,
+        RunEnd::Interrupted => "interrupted",
+        RunEnd::Failed { .. } => "failed",
+        RunEnd::Busy { holder } => {
+            metrics::counter!("shopmirror_skipped_busy_total", "store" => store.to_string())
+                .increment(1);
+            info!(store = %store, holder = %holder,
+                  "store is being synced by another process; skipped");
+            return;
+        }
+    };
+    metrics::counter!("shopmirror_runs_total", "store" => store.to_string(),
+                      "status" => status.to_string())
+    .increment(1);
+    metrics::histogram!("shopmirror_run_duration_seconds", "store" => store.to_string())
+        .record(seconds);
+    match end {
+        RunEnd::Done { status, at } => {
+            last_success(store, at);
+            info!(store = %store, status = %status, seconds, "run ended");
+        }
+        RunEnd::Interrupted => info!(store = %store, seconds, "run interrupted"),
+        RunEnd::Failed {
+            error,
+            storage: true,
+        } => error!(store = %store, seconds, error = %error, "run failed: the database failed"),
+        RunEnd::Failed { error, .. } => {
+            warn!(store = %store, seconds, error = %error, "run failed")
+        }
+        RunEnd::Busy { .. } => {}
+    }
+}
+
+/// The store's last successful run, as a unix time (also restored from the database at start).
+pub fn last_success(store: &str, at: f64) {
+    metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => store.to_string())
+        .set(at);
+}
+
+/// The store's next planned run, as a unix time.
+pub fn next_sync(store: &str, at: f64) {
+    metrics::gauge!("shopmirror_next_sync_timestamp_seconds", "store" => store.to_string()).set(at);
+}
+
+/// A SIGHUP reload was applied, or refused with `error`.
+pub fn config_reloaded(refused: Option<&dyn Display>) {
+    let result = match refused {
+        None => "applied",
+        Some(e) => {
+            error!(error = %e, "config reload refused; the running config stays");
+            "invalid"
+        }
+    };
+    metrics::counter!("shopmirror_config_reloads_total", "result" => result).increment(1);
+}
+
+/// The database and WAL file sizes, measured at scrape time.
+pub fn file_sizes(database: u64, wal: u64) {
+    metrics::gauge!("shopmirror_database_bytes").set(database as f64);
+    metrics::gauge!("shopmirror_wal_bytes").set(wal as f64);
+}
