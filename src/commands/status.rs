@@ -34,8 +34,12 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
             ),
             _ => "never synced".to_string(),
         };
+        let truncated = match s.possibly_truncated_products {
+            0 => String::new(),
+            n => format!(" ({n} with exactly 100 variants: possibly truncated)"),
+        };
         super::print_line(&format!(
-            "{}: {} live, {} deleted products; {run}; next sync {}; breaker {}{}",
+            "{}: {} live{truncated}, {} deleted products; {run}; next sync {}; breaker {}{}",
             s.store,
             s.live_products,
             s.deleted_products,

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::products::{add_counts, upsert_products, WriteCounts};
+use super::requests::Requests;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedCollection, ParsedProduct};
@@ -19,7 +20,7 @@ pub struct CollectionsPageWrite {
     pub run_id: i64,
     pub collections: Vec<ParsedCollection>,
     pub next_page: i64,
-    pub requests: i64,
+    pub requests: Requests,
 }
 
 /// One page of a collection's products.
@@ -35,7 +36,7 @@ pub struct CollectionPageWrite {
     /// Position (1-based, in the collection's order) of the page's first product.
     pub first_position: i64,
     pub next_page: i64,
-    pub requests: i64,
+    pub requests: Requests,
 }
 
 /// A collection to walk or to check.
@@ -86,7 +87,7 @@ impl WriteDb {
                 page.run_id,
                 WriteCounts::default(),
                 1,
-                page.requests,
+                &page.requests,
             )?;
             set_page(tx, page.store_id, page.next_page)
                 .ctx(path, "advancing collections cursor")?;
@@ -120,7 +121,7 @@ impl WriteDb {
         store_id: i64,
         run_id: i64,
         gone: Vec<i64>,
-        requests: i64,
+        requests: Requests,
     ) -> Result<(), Error> {
         self.transaction(|tx, path| {
             let now = now_text();
@@ -135,7 +136,7 @@ impl WriteDb {
                     .execute(params![store_id, id, now])
                     .ctx(path, "tombstoning collection")?;
             }
-            add_counts(tx, path, run_id, WriteCounts::default(), 0, requests)
+            add_counts(tx, path, run_id, WriteCounts::default(), 0, &requests)
         })
     }
 
@@ -234,7 +235,7 @@ impl WriteDb {
                         .ctx(path, "marking membership seen")?;
                 }
             }
-            add_counts(tx, path, run, counts, 1, page.requests)?;
+            add_counts(tx, path, run, counts, 1, &page.requests)?;
             set_page(tx, store, page.next_page).ctx(path, "advancing collection cursor")?;
             Ok(counts)
         })
@@ -248,7 +249,7 @@ impl WriteDb {
         run_id: i64,
         collection_id: i64,
         complete: bool,
-        requests: i64,
+        requests: Requests,
     ) -> Result<(), Error> {
         self.transaction(|tx, path| {
             if complete {
@@ -268,7 +269,7 @@ impl WriteDb {
                 .and_then(|mut s| s.execute(params![store_id, collection_id, run_id]))
                 .ctx(path, "removing members")?;
             }
-            add_counts(tx, path, run_id, WriteCounts::default(), 0, requests)?;
+            add_counts(tx, path, run_id, WriteCounts::default(), 0, &requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET position = ?2, next_page = 1 WHERE store_id = ?1",
             )

@@ -4,10 +4,12 @@
 
 mod breaker;
 mod collections;
+mod deletions;
 mod export;
 mod history;
 mod products;
 mod read;
+mod requests;
 mod runs;
 mod schedule;
 mod schema;
@@ -20,7 +22,9 @@ pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportV
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
-pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
+pub use requests::Requests;
+pub use deletions::{DeletionCandidate, DeletionChecks};
+pub use runs::{Phase, RunCounts, RunOutcome, RunStart};
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::requests::{add_requests, Requests};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedProduct, Product};
@@ -18,8 +19,8 @@ pub struct PageWrite {
     pub products: Vec<ParsedProduct>,
     /// The listing page to resume at after this one (cursor value written with the page).
     pub next_page: i64,
-    /// HTTP requests made since the last write, added to the run's count.
-    pub requests: i64,
+    /// HTTP requests made since the last write, added to the run's counts.
+    pub requests: Requests,
 }
 
 /// What a write did, product by product.
@@ -36,7 +37,7 @@ impl WriteDb {
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
-            add_counts(tx, path, page.run_id, counts, 1, page.requests)?;
+            add_counts(tx, path, page.run_id, counts, 1, &page.requests)?;
             tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
                 .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
                 .ctx(path, "advancing cursor")?;
@@ -52,20 +53,20 @@ pub(super) fn add_counts(
     run_id: i64,
     counts: WriteCounts,
     pages: i64,
-    requests: i64,
+    requests: &Requests,
 ) -> Result<(), Error> {
+    add_requests(tx, path, run_id, requests)?;
     tx.prepare_cached(
-        "UPDATE sync_runs SET pages = pages + ?2, requests = requests + ?3,
-             products_new = products_new + ?4, products_changed = products_changed + ?5,
-             products_unchanged = products_unchanged + ?6,
-             products_restored = products_restored + ?7
+        "UPDATE sync_runs SET pages = pages + ?2,
+             products_new = products_new + ?3, products_changed = products_changed + ?4,
+             products_unchanged = products_unchanged + ?5,
+             products_restored = products_restored + ?6
          WHERE run_id = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
             run_id,
             pages,
-            requests,
             counts.new,
             counts.changed,
             counts.unchanged,

@@ -5,6 +5,7 @@
 use rusqlite::params;
 
 use super::products::{add_counts, upsert_products, WriteCounts};
+use super::requests::Requests;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::storefront::ParsedProduct;
@@ -18,7 +19,7 @@ pub struct SingleBatch {
     /// The product sitemap in progress (0-based) and the entries of it already handled.
     pub sitemap_index: i64,
     pub position: i64,
-    pub requests: i64,
+    pub requests: Requests,
 }
 
 impl WriteDb {
@@ -51,7 +52,7 @@ impl WriteDb {
     pub fn apply_single_batch(&mut self, batch: SingleBatch) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let counts = upsert_products(tx, path, batch.store_id, batch.run_id, &batch.products)?;
-            add_counts(tx, path, batch.run_id, counts, 0, batch.requests)?;
+            add_counts(tx, path, batch.run_id, counts, 0, &batch.requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET sitemap_index = ?2, position = ?3 WHERE store_id = ?1",
             )

@@ -3,7 +3,7 @@
 //! 404) before it is tombstoned. A product skipped by a shifting listing answers 200 and stays.
 //! Candidates are read and decided in small batches, each committed with the cursor.
 
-use super::{Error, RequestCounter, SyncContext};
+use super::{Error, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{DeletionCandidate, DeletionChecks, RunStart};
 use crate::storefront::{self, ErrorKind};
@@ -36,13 +36,13 @@ pub(super) async fn confirm(
             gone: Vec::new(),
             alive: Vec::new(),
             position,
-            requests: 0,
+            requests: Default::default(),
         };
         for candidate in &candidates {
             if ctx.cancel.is_cancelled() {
                 return Err(Error::Interrupted(store.name.clone()));
             }
-            requests.record();
+            requests.record(Source::Deletions);
             if is_gone(ctx, store, candidate).await? {
                 checks.gone.push(candidate.product_id);
             } else {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tracing::{debug, info};
 use url::Url;
 
-use super::{Error, Listing, RequestCounter, SyncContext};
+use super::{Error, Listing, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{PageWrite, RunStart, WriteCounts};
 use crate::storefront::{self, ErrorKind, ParsedProduct, LISTING_CAP};
@@ -158,7 +158,7 @@ async fn fetch_page(
         return Ok(Fetched::End(Listing::Capped));
     }
     let url = page_url(&store.url, &["products.json"], limit, number);
-    requests.record();
+    requests.record(Source::Listing);
     ctx.progress
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
