@@ -8,7 +8,7 @@ use std::collections::HashSet;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::products::{add_counts, upsert_products, WriteCounts};
+use super::products::{add_counts, upsert_products, Source, WriteCounts};
 use super::requests::Requests;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
@@ -199,7 +199,8 @@ impl WriteDb {
     ) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let now = now_text();
-            let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let key = (page.store_id, page.run_id);
+            let counts = upsert_products(tx, path, key, &page.products, Source::Collection)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO collection_products (store_id, collection_id, product_id,

@@ -14,6 +14,7 @@ mod runs;
 mod schedule;
 mod schema;
 mod single;
+mod variant_changes;
 mod write;
 
 pub use breaker::HttpTotals;

@@ -8,9 +8,28 @@ use std::path::Path;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::requests::{add_requests, Requests};
+use super::variant_changes::{record_variant_changes, refresh_availability};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedProduct, Product};
+
+/// Which endpoint supplied a batch of products (`products.source`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Source {
+    Listing,
+    Collection,
+    Single,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Listing => "listing",
+            Source::Collection => "collection",
+            Source::Single => "single",
+        }
+    }
+}
 
 /// One page of products and where the run goes next once it is committed.
 pub struct PageWrite {
@@ -36,7 +55,13 @@ impl WriteDb {
     /// Writes one listing page and moves the cursor past it, atomically.
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let counts = upsert_products(
+                tx,
+                path,
+                (page.store_id, page.run_id),
+                &page.products,
+                Source::Listing,
+            )?;
             add_counts(tx, path, page.run_id, counts, 1, &page.requests)?;
             tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
                 .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
@@ -77,13 +102,15 @@ pub(super) fn add_counts(
     Ok(())
 }
 
-/// Inserts, rewrites or marks seen each product; returns what happened.
+/// Inserts, rewrites or marks seen each product; returns what happened. An unchanged product
+/// whose availability came from the `.js` endpoint has that availability brought up to date
+/// (it is not part of the content hash).
 pub(super) fn upsert_products(
     tx: &Transaction,
     path: &Path,
-    store_id: i64,
-    run_id: i64,
+    (store_id, run_id): (i64, i64),
     products: &[ParsedProduct],
+    source: Source,
 ) -> Result<WriteCounts, Error> {
     let now = now_text();
     let mut counts = WriteCounts::default();
@@ -104,11 +131,14 @@ pub(super) fn upsert_products(
             .ctx(path, "looking up product")?;
         match existing {
             None => {
-                write_product(tx, path, store_id, run_id, parsed, &now, true)?;
+                write_product(tx, path, (store_id, run_id), parsed, source, &now, true)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
                 counts.new += 1;
             }
             Some((hash, last_run, deleted)) if hash == parsed.content_hash => {
+                if parsed.availability_from_js {
+                    refresh_availability(tx, path, (store_id, run_id), parsed, &now)?;
+                }
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     counts.restored += 1;
@@ -118,9 +148,9 @@ pub(super) fn upsert_products(
                 }
             }
             Some((_, _, deleted)) => {
-                record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
+                record_variant_changes(tx, path, (store_id, run_id), parsed, &now)?;
                 supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, store_id, run_id, parsed, &now, false)?;
+                write_product(tx, path, (store_id, run_id), parsed, source, &now, false)?;
                 insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
@@ -211,9 +241,9 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
 fn write_product(
     tx: &Transaction,
     path: &Path,
-    store_id: i64,
-    run_id: i64,
+    (store_id, run_id): (i64, i64),
     parsed: &ParsedProduct,
+    source: Source,
     now: &str,
     is_new: bool,
 ) -> Result<(), Error> {
@@ -222,8 +252,10 @@ fn write_product(
     tx.prepare_cached(
         "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type, tags,
              body_html, published_at, created_at, content_hash, raw_json, first_seen_at,
-             last_seen_at, last_seen_run, content_changed_at, written_run)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13, ?14)
+             last_seen_at, last_seen_run, content_changed_at, written_run, source,
+             availability_source, variants_truncated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13, ?14,
+             ?15, ?16, ?17)
          ON CONFLICT (store_id, product_id) DO UPDATE SET
              handle = excluded.handle, title = excluded.title, vendor = excluded.vendor,
              product_type = excluded.product_type, tags = excluded.tags,
@@ -232,7 +264,9 @@ fn write_product(
              raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at,
              last_seen_run = excluded.last_seen_run,
              content_changed_at = excluded.content_changed_at,
-             written_run = excluded.written_run",
+             written_run = excluded.written_run, source = excluded.source,
+             availability_source = excluded.availability_source,
+             variants_truncated = excluded.variants_truncated",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -249,7 +283,10 @@ fn write_product(
             parsed.content_hash,
             parsed.raw_json,
             now,
-            run_id
+            run_id,
+            source.as_str(),
+            parsed.availability_source(),
+            parsed.variants_truncated()
         ])
     })
     .ctx(path, "writing product")?;
@@ -351,86 +388,4 @@ fn write_children(
             .ctx(path, "writing option")?;
     }
     Ok(())
-}
-
-/// Compares a changed product's variants with the stored ones and records each price,
-/// compare-at and availability change, and each variant added or removed.
-fn record_variant_changes(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
-    p: &Product,
-    now: &str,
-) -> Result<(), Error> {
-    struct Old {
-        id: i64,
-        price: String,
-        price_cents: i64,
-        compare_at_cents: Option<i64>,
-        available: Option<bool>,
-    }
-    let old: Vec<Old> = tx
-        .prepare_cached(
-            "SELECT variant_id, price, price_cents, compare_at_price_cents, available
-             FROM variants WHERE store_id = ?1 AND product_id = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_map(params![store_id, p.id], |r| {
-                Ok(Old {
-                    id: r.get(0)?,
-                    price: r.get(1)?,
-                    price_cents: r.get(2)?,
-                    compare_at_cents: r.get(3)?,
-                    available: r.get(4)?,
-                })
-            })?
-            .collect()
-        })
-        .ctx(path, "reading old variants")?;
-    let mut insert = tx
-        .prepare_cached(
-            "INSERT INTO variant_changes (store_id, product_id, variant_id, field, old_value,
-                 new_value, observed_at, run_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .ctx(path, "preparing variant change insert")?;
-    let mut record = |variant: i64, field: &str, old: Option<String>, new: Option<String>| {
-        insert
-            .execute(params![
-                store_id, p.id, variant, field, old, new, now, run_id
-            ])
-            .map(|_| ())
-            .ctx(path, "recording variant change")
-    };
-    let flag = |b: Option<bool>| b.map(|b| if b { "1" } else { "0" }.to_string());
-    let cents = |c: Option<i64>| c.map(cents_text);
-    for v in &p.variants {
-        let Some(o) = old.iter().find(|o| o.id == v.id) else {
-            record(v.id, "variant_added", None, Some(v.price.clone()))?;
-            continue;
-        };
-        if o.price_cents != v.price_cents {
-            record(v.id, "price", Some(o.price.clone()), Some(v.price.clone()))?;
-        }
-        if o.compare_at_cents != v.compare_at_price_cents {
-            let new = cents(v.compare_at_price_cents);
-            record(v.id, "compare_at_price", cents(o.compare_at_cents), new)?;
-        }
-        if o.available != v.available {
-            record(v.id, "available", flag(o.available), flag(v.available))?;
-        }
-    }
-    let removed = old
-        .iter()
-        .filter(|o| !p.variants.iter().any(|v| v.id == o.id));
-    for o in removed {
-        record(o.id, "variant_removed", Some(o.price.clone()), None)?;
-    }
-    Ok(())
-}
-
-/// Hundredths back to a decimal string: 1999 -> "19.99".
-fn cents_text(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", (cents / 100).abs(), (cents % 100).abs())
 }

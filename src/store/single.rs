@@ -4,7 +4,7 @@
 
 use rusqlite::params;
 
-use super::products::{add_counts, upsert_products, WriteCounts};
+use super::products::{add_counts, upsert_products, Source, WriteCounts};
 use super::requests::Requests;
 use super::write::WriteDb;
 use super::{Context, Error};
@@ -51,7 +51,8 @@ impl WriteDb {
     /// Writes a batch of singly fetched products and moves the sitemap cursor, atomically.
     pub fn apply_single_batch(&mut self, batch: SingleBatch) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let counts = upsert_products(tx, path, batch.store_id, batch.run_id, &batch.products)?;
+            let key = (batch.store_id, batch.run_id);
+            let counts = upsert_products(tx, path, key, &batch.products, Source::Single)?;
             add_counts(tx, path, batch.run_id, counts, 0, &batch.requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET sitemap_index = ?2, position = ?3 WHERE store_id = ?1",

@@ -1,13 +1,15 @@
-//! The sitemap phase, run only after the listing hit Shopify's 25,000 cap: /sitemap.xml lists
-//! the product sitemaps, each gives product handles, and every handle the run has not seen yet
-//! is fetched from /products/{handle}.json (the older single shape, normalized so it hashes like
-//! the list shape). Handles are checked against the database in batches; each batch commits with
-//! the cursor (which product sitemap, how many of its entries are done).
+//! The sitemap phase, run only after the listing hit Shopify's 25,000 cap and after the
+//! collection feeds: /sitemap.xml lists the product sitemaps, each gives product handles, and
+//! every handle no listing or collection page of this run showed is fetched from
+//! /products/{handle}.json (the older single shape, normalized so it hashes like the list
+//! shape; its missing availability comes from /products/{handle}.js when the prices agree).
+//! Handles are checked against the database in batches; each batch commits with the cursor
+//! (which product sitemap, how many of its entries are done).
 //!
-//! Politeness: this path costs one request per product the listing did not show (about 35,000
-//! for a 60,000-product store); that is inherent to the storefront API.
+//! Politeness: each product fetched here costs one request (two with `.js`), against 1/250 of a
+//! request on a page; that is why it runs last, for what the pages did not show.
 
-use tracing::warn;
+use tracing::{debug, warn};
 use url::Url;
 
 use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, Source, SyncContext};
@@ -112,32 +114,47 @@ async fn walk_file(
 }
 
 /// /products/{handle}.json, parsed; None when the product is gone (404) since the sitemap
-/// listed it.
+/// listed it. When its answer lacks availability, /products/{handle}.js supplies it if its
+/// prices agree (see `storefront::fill_availability`); a failed `.js` leaves it unknown.
 async fn fetch_single(
     ctx: &SyncContext,
     store: &StoreConfig,
     handle: &str,
     requests: &RequestCounter,
 ) -> Result<Option<ParsedProduct>, Error> {
-    let url = product_url(&store.url, handle);
+    let url = product_url(&store.url, handle, "json");
     let body = match fetch(ctx, store, &url, false, (requests, Source::Single)).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
-    storefront::parse_single_product(&body)
-        .map(Some)
-        .map_err(|kind| bad_answer(store, &url, kind))
+    let mut product =
+        storefront::parse_single_product(&body).map_err(|kind| bad_answer(store, &url, kind))?;
+    if product.availability_source().is_some() {
+        return Ok(Some(product));
+    }
+    let url = product_url(&store.url, handle, "js");
+    let filled = match fetch(ctx, store, &url, false, (requests, Source::Single)).await {
+        Ok(body) => storefront::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
+        Err(e @ Error::Interrupted(_)) => return Err(e),
+        Err(e) => Err(e.to_string()),
+    };
+    match filled {
+        Ok(true) => {}
+        Ok(false) => debug!(store = %store.name, handle, "`.js` prices differ: availability unknown"),
+        Err(error) => debug!(store = %store.name, handle, %error, "no usable `.js`: availability unknown"),
+    }
+    Ok(Some(product))
 }
 
-/// `base/products/{handle}.json`, the handle percent-encoded as one path segment.
-fn product_url(base: &Url, handle: &str) -> Url {
+/// `base/products/{handle}.{ext}`, the handle percent-encoded as one path segment.
+fn product_url(base: &Url, handle: &str, ext: &str) -> Url {
     let mut url = base.clone();
     url.path_segments_mut()
         .expect("store URLs are http(s) with a path")
         .pop_if_empty()
         .push("products")
-        .push(&format!("{handle}.json"));
+        .push(&format!("{handle}.{ext}"));
     url
 }
 
@@ -149,7 +166,7 @@ mod tests {
     fn product_urls_encode_the_handle_as_one_segment() {
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
         assert_eq!(
-            product_url(&base, "café/x").as_str(),
+            product_url(&base, "café/x", "json").as_str(),
             "http://127.0.0.1:9/products/caf%C3%A9%2Fx.json"
         );
     }
