@@ -12,7 +12,7 @@ use tracing::info;
 use url::Url;
 
 use super::listing::{is_listing_cap, page_url};
-use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, Source, SyncContext};
+use super::{bad_answer, fetch, is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
 use crate::storefront::{self, LazyPage, LISTING_CAP};
@@ -34,7 +34,7 @@ pub(super) async fn enumerate(
             break false;
         }
         let url = page_url(&store.url, &["collections.json"], limit, number);
-        let body = match fetch(ctx, store, &url, false, (requests, Source::Collections)).await {
+        let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Collections)).await {
             Ok(body) => body,
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
             Err(e) => return Err(e),
@@ -86,7 +86,7 @@ async fn tombstone_missing(
             1,
             1,
         );
-        match fetch(ctx, store, &url, false, (requests, Source::Collections)).await {
+        match fetch(ctx, store, &url, Answer::Json, (requests, Source::Collections)).await {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => gone.push(c.collection_id),
             Err(e) => return Err(e),
@@ -156,7 +156,7 @@ async fn walk_collection(
             return Ok(false);
         }
         let url = page_url(&store.url, &segments, limit, number);
-        let body = match fetch(ctx, store, &url, false, (requests, Source::Collections)).await {
+        let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Collections)).await {
             Ok(body) => body,
             Err(e) if is_not_found(&e) => return Ok(false),
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),

@@ -110,22 +110,31 @@ pub(crate) enum Listing {
     Capped,
 }
 
+/// What kind of answer a request expects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Answer {
+    Json,
+    Xml,
+    /// The Ajax `.js` product answer.
+    Script,
+}
+
 /// One GET through the shared client, counted for the run (under `source`) and the progress
 /// display, and abandoned when the run is cancelled.
 pub(crate) async fn fetch(
     ctx: &SyncContext,
     store: &StoreConfig,
     url: &Url,
-    xml: bool,
+    kind: Answer,
     (requests, source): (&RequestCounter, Source),
 ) -> Result<Bytes, Error> {
     requests.record(source);
     ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
     let request = async {
-        if xml {
-            ctx.client.get_xml(&store.name, url).await
-        } else {
-            ctx.client.get_json(&store.name, url).await
+        match kind {
+            Answer::Json => ctx.client.get_json(&store.name, url).await,
+            Answer::Xml => ctx.client.get_xml(&store.name, url).await,
+            Answer::Script => ctx.client.get_script(&store.name, url).await,
         }
     };
     tokio::select! {

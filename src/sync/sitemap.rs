@@ -12,7 +12,7 @@
 use tracing::{debug, warn};
 use url::Url;
 
-use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, Source, SyncContext};
+use super::{bad_answer, fetch, is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
 use crate::storefront::{self, sitemap, ParsedProduct};
@@ -32,7 +32,7 @@ pub(super) async fn walk(
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
     let index_url = store.url.join("sitemap.xml").expect("static path joins");
-    let index = match fetch(ctx, store, &index_url, true, (requests, Source::Sitemap)).await {
+    let index = match fetch(ctx, store, &index_url, Answer::Xml, (requests, Source::Sitemap)).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => {
             warn!(store = %store.name, "no sitemap: the capped catalogue stays incomplete");
@@ -66,7 +66,7 @@ async fn walk_file(
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
-    let body = fetch(ctx, store, url, true, (requests, Source::Sitemap)).await?;
+    let body = fetch(ctx, store, url, Answer::Xml, (requests, Source::Sitemap)).await?;
     let mut handles = sitemap::product_handles(&body).skip(usize::try_from(position).unwrap_or(0));
     loop {
         let batch: Vec<String> = handles
@@ -123,7 +123,7 @@ async fn fetch_single(
     requests: &RequestCounter,
 ) -> Result<Option<ParsedProduct>, Error> {
     let url = product_url(&store.url, handle, "json");
-    let body = match fetch(ctx, store, &url, false, (requests, Source::Single)).await {
+    let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Single)).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
@@ -134,7 +134,7 @@ async fn fetch_single(
         return Ok(Some(product));
     }
     let url = product_url(&store.url, handle, "js");
-    let filled = match fetch(ctx, store, &url, false, (requests, Source::Single)).await {
+    let filled = match fetch(ctx, store, &url, Answer::Script, (requests, Source::Single)).await {
         Ok(body) => storefront::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
         Err(e @ Error::Interrupted(_)) => return Err(e),
         Err(e) => Err(e.to_string()),
