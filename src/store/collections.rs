@@ -237,7 +237,13 @@ impl WriteDb {
                 }
             }
             add_counts(tx, path, run, counts, 1, &page.requests)?;
-            set_page(tx, store, page.next_page).ctx(path, "advancing collection cursor")?;
+            // The cursor names the collection being paged too: after the previous collection
+            // it points past that one's id, which a resume would read as "start at page 1".
+            tx.prepare_cached(
+                "UPDATE sync_cursor SET next_page = ?2, position = ?3 WHERE store_id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![store, page.next_page, collection]))
+            .ctx(path, "advancing collection cursor")?;
             Ok(counts)
         })
     }
