@@ -42,7 +42,10 @@ async fn sync_twice(shop: &FakeShop, m: &Mirror) -> [(RunCounts, BTreeSet<String
     for _ in 0..2 {
         shop.clear_request_log();
         let run = m.sync(&s).await;
-        assert_eq!((run.status.as_str(), run.listing_capped), ("complete", true));
+        assert_eq!(
+            (run.status.as_str(), run.listing_capped),
+            ("complete", true)
+        );
         assert_eq!(m.hashes(), expected_hashes(shop));
         assert_eq!(run.requests_by_source, logged_by_source(shop));
         assert_eq!(run.requests, run.requests_by_source.total());
@@ -124,7 +127,10 @@ async fn collections_covering_80_percent_leave_exactly_the_rest_to_single_reques
     let sources = m.count(
         "SELECT count(*) FROM products WHERE source = 'single' AND availability_source = 'product'",
     );
-    assert_eq!(sources, 500, "the single shape with inventory says availability itself");
+    assert_eq!(
+        sources, 500,
+        "the single shape with inventory says availability itself"
+    );
 }
 
 /// Availability of the products only the single endpoint supplies, as the catalogue has it.
@@ -166,7 +172,11 @@ async fn js_fills_availability_past_the_cap_only_when_its_prices_agree() {
     let s = store(&shop, false);
     let first = m.sync(&s).await;
     assert_eq!(first.status, "complete");
-    assert_eq!(first.requests_by_source.single, 2 * 150, ".json and .js each");
+    assert_eq!(
+        first.requests_by_source.single,
+        2 * 150,
+        ".json and .js each"
+    );
     let catalogue = catalogue_availability(&shop);
     for &id in &past_cap {
         assert_eq!(availability(&m, id as i64), catalogue[&id]);
@@ -225,7 +235,11 @@ async fn js_fills_availability_past_the_cap_only_when_its_prices_agree() {
         ),
         150
     );
-    assert_eq!(other.hashes(), hashes, "the .js answer never reaches a hash");
+    assert_eq!(
+        other.hashes(),
+        hashes,
+        "the .js answer never reaches a hash"
+    );
 }
 
 /// Serves `variants[from..from + count]` (in that order) as the product's variant list.

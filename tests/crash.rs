@@ -199,13 +199,20 @@ async fn killed_in_the_collections_phase_of_a_capped_store_the_next_run_resumes_
         .find(|p| p.starts_with("/collections"))
         .unwrap();
     assert_eq!(first, "/collections/part-4/products.json?limit=250&page=2");
-    for done_before in ["/products.json", "/collections.json", "/collections/part-1/"] {
+    for done_before in [
+        "/products.json",
+        "/collections.json",
+        "/collections/part-1/",
+    ] {
         assert!(
             !paths.iter().any(|p| p.starts_with(done_before)),
             "{done_before} fetched again"
         );
     }
-    assert_eq!(scalar(&db, "SELECT resumes FROM sync_runs WHERE run_id = 1"), 1);
+    assert_eq!(
+        scalar(&db, "SELECT resumes FROM sync_runs WHERE run_id = 1"),
+        1
+    );
     assert_eq!(
         sqlite3(&db, "SELECT status FROM sync_runs WHERE run_id = 1"),
         "complete"
@@ -248,7 +255,10 @@ async fn killed_in_the_sitemap_phase_of_a_capped_store_the_next_run_resumes_ther
         assert!(!paths.contains(&path), "{path} fetched again");
     }
     let singles = paths.iter().filter(|p| p.starts_with("/products/")).count();
-    assert!(singles <= 1_200 - 50, "{singles} single requests after the resume");
+    assert!(
+        singles <= 1_200 - 50,
+        "{singles} single requests after the resume"
+    );
     assert_eq!(
         sqlite3(&db, "SELECT status FROM sync_runs WHERE run_id = 1"),
         "complete"

@@ -19,12 +19,12 @@ mod write;
 
 pub use breaker::HttpTotals;
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
+pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
-pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use runs::{Phase, RunCounts, RunOutcome, RunStart};
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;

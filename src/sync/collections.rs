@@ -34,7 +34,15 @@ pub(super) async fn enumerate(
             break false;
         }
         let url = page_url(&store.url, &["collections.json"], limit, number);
-        let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Collections)).await {
+        let body = match fetch(
+            ctx,
+            store,
+            &url,
+            Answer::Json,
+            (requests, Source::Collections),
+        )
+        .await
+        {
             Ok(body) => body,
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
             Err(e) => return Err(e),
@@ -86,7 +94,15 @@ async fn tombstone_missing(
             1,
             1,
         );
-        match fetch(ctx, store, &url, Answer::Json, (requests, Source::Collections)).await {
+        match fetch(
+            ctx,
+            store,
+            &url,
+            Answer::Json,
+            (requests, Source::Collections),
+        )
+        .await
+        {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => gone.push(c.collection_id),
             Err(e) => return Err(e),
@@ -156,7 +172,15 @@ async fn walk_collection(
             return Ok(false);
         }
         let url = page_url(&store.url, &segments, limit, number);
-        let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Collections)).await {
+        let body = match fetch(
+            ctx,
+            store,
+            &url,
+            Answer::Json,
+            (requests, Source::Collections),
+        )
+        .await
+        {
             Ok(body) => body,
             Err(e) if is_not_found(&e) => return Ok(false),
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),

@@ -32,7 +32,15 @@ pub(super) async fn walk(
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
     let index_url = store.url.join("sitemap.xml").expect("static path joins");
-    let index = match fetch(ctx, store, &index_url, Answer::Xml, (requests, Source::Sitemap)).await {
+    let index = match fetch(
+        ctx,
+        store,
+        &index_url,
+        Answer::Xml,
+        (requests, Source::Sitemap),
+    )
+    .await
+    {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => {
             warn!(store = %store.name, "no sitemap: the capped catalogue stays incomplete");
@@ -141,8 +149,12 @@ async fn fetch_single(
     };
     match filled {
         Ok(true) => {}
-        Ok(false) => debug!(store = %store.name, handle, "`.js` prices differ: availability unknown"),
-        Err(error) => debug!(store = %store.name, handle, %error, "no usable `.js`: availability unknown"),
+        Ok(false) => {
+            debug!(store = %store.name, handle, "`.js` prices differ: availability unknown")
+        }
+        Err(error) => {
+            debug!(store = %store.name, handle, %error, "no usable `.js`: availability unknown")
+        }
     }
     Ok(Some(product))
 }

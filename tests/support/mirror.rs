@@ -128,4 +128,3 @@ pub fn cursor(m: &Mirror) -> Option<(String, i64, i64)> {
         .optional()
         .unwrap()
 }
-
