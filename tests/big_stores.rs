@@ -307,3 +307,31 @@ async fn variants_moving_in_and_out_of_a_100_variant_view_are_not_added_or_remov
     let status = &Reader::open(&m.db).unwrap().store_statuses().unwrap()[0];
     assert_eq!(status.possibly_truncated_products, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_by_source_reach_status_json_and_the_summary_line() {
+    let shop = capped_store(1_000, 250, 250, 60).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let done = support::sync(&db, &shop.url()).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let logged = logged_by_source(&shop);
+    assert_eq!(logged.single, 400, "the oldest 40% one by one");
+    let summary = format!(
+        "{} requests (listing {}, collections {}, sitemap {}, single {}, deletion checks 0)",
+        logged.total(),
+        logged.listing,
+        logged.collections,
+        logged.sitemap,
+        logged.single
+    );
+    assert!(done.stdout.contains(&summary), "{}", done.stdout);
+
+    let mut status = support::shopmirror();
+    status.arg("--db").arg(&db).args(["status", "--json"]);
+    let status = support::run(status).await;
+    assert_eq!(status.code, Some(0), "{}", status.stderr);
+    let json: Value = serde_json::from_str(&status.stdout).unwrap();
+    let shown: Requests = serde_json::from_value(json[0]["last_run_requests"].clone()).unwrap();
+    assert_eq!(shown, logged);
+}

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use rusqlite::{params, Transaction};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Context, Error};
 
 /// HTTP requests by source; they add up to the run's `requests`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requests {
     /// /products.json pages.
     pub listing: i64,
