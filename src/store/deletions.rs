@@ -13,6 +13,8 @@ use super::{now_text, Context, Error};
 pub struct DeletionCandidate {
     pub product_id: i64,
     pub handle: String,
+    /// An earlier complete run, whose deletions were checked, did not see it either.
+    pub missed_before: bool,
 }
 
 /// The result of checking a batch of candidates.
@@ -21,8 +23,9 @@ pub struct DeletionChecks {
     pub run_id: i64,
     /// Confirmed gone (the single-product endpoint answered 404).
     pub gone: Vec<i64>,
-    /// Still there (the single-product endpoint answered): only their seen-marker moves; the
-    /// next listing pass brings their content up to date.
+    /// Still there (the single-product endpoint answered with the same product): only their
+    /// seen-marker moves; the next listing pass brings their content up to date. Candidates
+    /// in neither list (their handle answered another product) stay live and unseen.
     pub alive: Vec<i64>,
     /// Last product id covered by this batch: the cursor moves here.
     pub position: i64,
@@ -30,7 +33,8 @@ pub struct DeletionChecks {
 }
 
 impl WriteDb {
-    /// Live products of the store not seen by this run, after `after_id`, in id order.
+    /// Live products of the store not seen by this run, after `after_id`, in id order, each
+    /// with whether an earlier complete run (deletions checked) missed it too.
     pub fn deletion_candidates(
         &mut self,
         store_id: i64,
@@ -41,16 +45,22 @@ impl WriteDb {
         let path = self.path.clone();
         self.conn
             .prepare_cached(
-                "SELECT product_id, handle FROM products
-                 WHERE store_id = ?1 AND deleted_at IS NULL AND last_seen_run != ?2
-                   AND product_id > ?3
-                 ORDER BY product_id LIMIT ?4",
+                "SELECT p.product_id, p.handle,
+                     EXISTS (SELECT 1 FROM sync_runs r
+                             WHERE r.store_id = ?1 AND r.status = 'complete'
+                               AND r.deletions_inconclusive = 0
+                               AND r.run_id > p.last_seen_run AND r.run_id < ?2)
+                 FROM products p
+                 WHERE p.store_id = ?1 AND p.deleted_at IS NULL AND p.last_seen_run != ?2
+                   AND p.product_id > ?3
+                 ORDER BY p.product_id LIMIT ?4",
             )
             .and_then(|mut s| {
                 s.query_map(params![store_id, run_id, after_id, limit], |r| {
                     Ok(DeletionCandidate {
                         product_id: r.get(0)?,
                         handle: r.get(1)?,
+                        missed_before: r.get(2)?,
                     })
                 })?
                 .collect()

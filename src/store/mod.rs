@@ -3,11 +3,14 @@
 //! It knows nothing about HTTP or stores' wire formats.
 
 mod breaker;
+mod children;
 mod collections;
 mod deletions;
 mod export;
 mod history;
+mod lifecycle;
 mod products;
+mod quarantine;
 mod read;
 mod requests;
 mod runs;
@@ -22,6 +25,7 @@ pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
+pub use lifecycle::Renamed;
 pub use products::{PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;

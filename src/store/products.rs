@@ -7,11 +7,13 @@ use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::children::write_children;
+use super::quarantine::quarantine;
 use super::requests::{add_requests, Requests};
 use super::variant_changes::{record_variant_changes, refresh_availability};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::storefront::{ParsedProduct, Product};
+use crate::storefront::{ParsedProduct, Unusable};
 
 /// Which endpoint supplied a batch of products (`products.source`).
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +38,9 @@ pub struct PageWrite {
     pub store_id: i64,
     pub run_id: i64,
     pub products: Vec<ParsedProduct>,
+    /// The page's unusable products, for the quarantine, and the page's URL.
+    pub unusable: Vec<Unusable>,
+    pub url: String,
     /// The listing page to resume at after this one (cursor value written with the page).
     pub next_page: i64,
     /// HTTP requests made since the last write, added to the run's counts.
@@ -49,19 +54,28 @@ pub struct WriteCounts {
     pub changed: i64,
     pub unchanged: i64,
     pub restored: i64,
+    /// Unusable products put in quarantine (not yet quarantined by this run).
+    pub quarantined: i64,
 }
 
 impl WriteDb {
     /// Writes one listing page and moves the cursor past it, atomically.
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let counts = upsert_products(
+            let (store_id, run_id) = (page.store_id, page.run_id);
+            let key = (store_id, run_id);
+            let mut counts = upsert_products(tx, path, key, &page.products, Source::Listing)?;
+            let (quarantined, restored) = quarantine(
                 tx,
                 path,
-                (page.store_id, page.run_id),
-                &page.products,
-                Source::Listing,
+                store_id,
+                run_id,
+                &page.url,
+                &page.unusable,
+                &now_text(),
             )?;
+            counts.quarantined = quarantined;
+            counts.restored += restored;
             add_counts(tx, path, page.run_id, counts, 1, &page.requests)?;
             tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
                 .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
@@ -102,9 +116,11 @@ pub(super) fn add_counts(
     Ok(())
 }
 
-/// Inserts, rewrites or marks seen each product; returns what happened. An unchanged product
-/// whose availability came from the `.js` endpoint has that availability brought up to date
-/// (it is not part of the content hash).
+/// Inserts, rewrites or marks seen each product; returns what happened. A product met twice
+/// in one run (a shifting listing) is counted once: a later sighting with the same content
+/// counts nothing, one with new content is written and moves the product from unchanged to
+/// changed. An unchanged product whose availability came from the `.js` endpoint has that
+/// availability brought up to date (it is not part of the content hash).
 pub(super) fn upsert_products(
     tx: &Transaction,
     path: &Path,
@@ -117,51 +133,77 @@ pub(super) fn upsert_products(
     let mut seen_unchanged: Vec<i64> = Vec::new();
     let mut lookup = tx
         .prepare_cached(
-            "SELECT content_hash, last_seen_run, deleted_at IS NOT NULL
+            "SELECT content_hash, last_seen_run, deleted_at IS NOT NULL, written_run
              FROM products WHERE store_id = ?1 AND product_id = ?2",
         )
         .ctx(path, "preparing product lookup")?;
     for parsed in products {
         let id = parsed.product.id;
-        let existing: Option<(String, i64, bool)> = lookup
+        let existing: Option<(String, i64, bool, i64)> = lookup
             .query_row(params![store_id, id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
             .ctx(path, "looking up product")?;
         match existing {
             None => {
-                write_product(tx, path, (store_id, run_id), parsed, source, &now, true)?;
+                write_product(tx, path, (store_id, run_id), parsed, source, &now, None)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
                 counts.new += 1;
             }
-            Some((hash, last_run, deleted)) if hash == parsed.content_hash => {
+            Some((hash, last_run, deleted, _)) if hash == parsed.content_hash => {
                 if parsed.availability_from_js {
                     refresh_availability(tx, path, (store_id, run_id), parsed, &now)?;
                 }
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     counts.restored += 1;
-                } else if last_run != run_id {
+                } else if last_run != run_id && !seen_unchanged.contains(&id) {
                     seen_unchanged.push(id);
                     counts.unchanged += 1;
                 }
             }
-            Some((_, _, deleted)) => {
-                record_variant_changes(tx, path, (store_id, run_id), parsed, &now)?;
+            Some((_, last_run, deleted, written_run)) => {
+                let stated = record_variant_changes(tx, path, (store_id, run_id), parsed, &now)?;
                 supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, (store_id, run_id), parsed, source, &now, false)?;
+                let key = (store_id, run_id);
+                write_product(tx, path, key, parsed, source, &now, Some(&stated))?;
                 insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     counts.restored += 1;
                 }
-                counts.changed += 1;
+                let seen_earlier = last_run == run_id || seen_unchanged.contains(&id);
+                if !seen_earlier {
+                    counts.changed += 1;
+                } else if written_run != run_id {
+                    // Counted unchanged (or restored) at its first sighting this run.
+                    counts.changed += 1;
+                    if !restored_this_run(tx, path, store_id, id, run_id)? {
+                        counts.unchanged -= 1;
+                    }
+                }
             }
         }
     }
     mark_seen(tx, path, store_id, run_id, &seen_unchanged, &now)?;
     Ok(counts)
+}
+
+/// Whether the product was restored earlier in this run (then it was not counted unchanged).
+fn restored_this_run(
+    tx: &Transaction,
+    path: &Path,
+    store_id: i64,
+    id: i64,
+    run_id: i64,
+) -> Result<bool, Error> {
+    tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM product_events WHERE store_id = ?1 AND product_id = ?2
+                        AND run_id = ?3 AND event = 'restored')",
+    )
+    .and_then(|mut s| s.query_row(params![store_id, id, run_id], |r| r.get(0)))
+    .ctx(path, "looking up restore")
 }
 
 /// Moves the seen-marker of unchanged products in one statement.
@@ -186,7 +228,7 @@ pub(super) fn mark_seen(
     Ok(())
 }
 
-fn restore(
+pub(super) fn restore(
     tx: &Transaction,
     path: &Path,
     store_id: i64,
@@ -237,7 +279,8 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
     Ok(())
 }
 
-/// Writes the product row, its children and a new version row.
+/// Writes the product row, its children and a new version row. `stated` is None for a new
+/// product, else the availability its variants last stated (kept where the answer is silent).
 fn write_product(
     tx: &Transaction,
     path: &Path,
@@ -245,7 +288,7 @@ fn write_product(
     parsed: &ParsedProduct,
     source: Source,
     now: &str,
-    is_new: bool,
+    stated: Option<&[(i64, bool)]>,
 ) -> Result<(), Error> {
     let p = &parsed.product;
     let tags = serde_json::to_string(&p.tags).expect("tags serialize");
@@ -290,7 +333,7 @@ fn write_product(
         ])
     })
     .ctx(path, "writing product")?;
-    if !is_new {
+    if stated.is_some() {
         for table in [
             "DELETE FROM variants WHERE store_id = ?1 AND product_id = ?2",
             "DELETE FROM images WHERE store_id = ?1 AND product_id = ?2",
@@ -301,91 +344,12 @@ fn write_product(
                 .ctx(path, "removing old product rows")?;
         }
     }
-    write_children(tx, path, store_id, run_id, p)?;
+    write_children(tx, path, store_id, run_id, p, stated.unwrap_or_default())?;
     tx.prepare_cached(
         "INSERT INTO product_versions (store_id, product_id, content_hash, first_observed_at,
              run_id) VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .and_then(|mut s| s.execute(params![store_id, p.id, parsed.content_hash, now, run_id]))
     .ctx(path, "writing product version")?;
-    Ok(())
-}
-
-fn write_children(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
-    p: &Product,
-) -> Result<(), Error> {
-    let mut variant = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO variants (store_id, variant_id, product_id, position, title,
-                 option1, option2, option3, sku, price, price_cents, compare_at_price,
-                 compare_at_price_cents, available, requires_shipping, taxable, grams,
-                 featured_image_id, written_run)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                 ?17, ?18, ?19)",
-        )
-        .ctx(path, "preparing variant insert")?;
-    for v in &p.variants {
-        variant
-            .execute(params![
-                store_id,
-                v.id,
-                p.id,
-                v.position,
-                v.title,
-                v.option1,
-                v.option2,
-                v.option3,
-                v.sku,
-                v.price,
-                v.price_cents,
-                v.compare_at_price,
-                v.compare_at_price_cents,
-                v.available,
-                v.requires_shipping,
-                v.taxable,
-                v.grams,
-                v.featured_image_id,
-                run_id
-            ])
-            .ctx(path, "writing variant")?;
-    }
-    let mut image = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO images (store_id, image_id, product_id, position, src, width,
-                 height, variant_ids, written_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )
-        .ctx(path, "preparing image insert")?;
-    for i in &p.images {
-        let variant_ids = serde_json::to_string(&i.variant_ids).expect("ids serialize");
-        image
-            .execute(params![
-                store_id,
-                i.id,
-                p.id,
-                i.position,
-                i.src,
-                i.width,
-                i.height,
-                variant_ids,
-                run_id
-            ])
-            .ctx(path, "writing image")?;
-    }
-    let mut option = tx
-        .prepare_cached(
-            "INSERT OR REPLACE INTO options (store_id, product_id, position, name, option_values,
-                 written_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .ctx(path, "preparing option insert")?;
-    for o in &p.options {
-        let values = serde_json::to_string(&o.values).expect("values serialize");
-        option
-            .execute(params![store_id, p.id, o.position, o.name, values, run_id])
-            .ctx(path, "writing option")?;
-    }
     Ok(())
 }

@@ -28,6 +28,8 @@ pub struct StoreStatus {
     pub last_run_new: Option<i64>,
     pub last_run_changed: Option<i64>,
     pub last_run_deleted: Option<i64>,
+    /// Products currently in quarantine (see the quarantine table).
+    pub quarantined: i64,
     pub listing_capped: Option<bool>,
     /// The last run's requests by source (None before the first run).
     pub last_run_requests: Option<Requests>,
@@ -58,6 +60,7 @@ impl Reader {
                      r.run_id, r.status, r.started_at, r.finished_at, r.products_new,
                      r.products_changed, r.products_deleted, r.listing_capped,
                      s.next_sync_at, s.breaker_state, s.last_error,
+                     (SELECT count(*) FROM quarantine q WHERE q.store_id = s.store_id),
                      r.requests_listing, r.requests_collections, r.requests_sitemap,
                      r.requests_single, r.requests_deletions,
                      (SELECT count(*) FROM products p INDEXED BY products_truncated
@@ -82,21 +85,22 @@ impl Reader {
                         last_run_new: r.get(8)?,
                         last_run_changed: r.get(9)?,
                         last_run_deleted: r.get(10)?,
+                        quarantined: r.get(15)?,
                         listing_capped: r.get(11)?,
                         next_sync_at: r.get(12)?,
                         breaker_state: r.get(13)?,
                         last_error: r.get(14)?,
-                        last_run_requests: match r.get::<_, Option<i64>>(15)? {
+                        last_run_requests: match r.get::<_, Option<i64>>(16)? {
                             Some(listing) => Some(Requests {
                                 listing,
-                                collections: r.get(16)?,
-                                sitemap: r.get(17)?,
-                                single: r.get(18)?,
-                                deletions: r.get(19)?,
+                                collections: r.get(17)?,
+                                sitemap: r.get(18)?,
+                                single: r.get(19)?,
+                                deletions: r.get(20)?,
                             }),
                             None => None,
                         },
-                        possibly_truncated_products: r.get(20)?,
+                        possibly_truncated_products: r.get(21)?,
                     })
                 })?
                 .collect()

@@ -5,6 +5,7 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::breaker::HttpTotals;
+use super::quarantine::clear_resolved;
 use super::requests::{add_requests, Requests};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
@@ -107,6 +108,10 @@ pub struct RunCounts {
     pub deleted: i64,
     pub restored: i64,
     pub listing_capped: bool,
+    /// Unusable products this run put in quarantine.
+    pub quarantined: i64,
+    /// A quarantined product had no usable id: no product was tombstoned by this run.
+    pub deletions_inconclusive: bool,
     pub requests_by_source: Requests,
 }
 
@@ -263,6 +268,9 @@ impl WriteDb {
                 tx.execute("DELETE FROM sync_cursor WHERE run_id = ?1", [run_id])
                     .ctx(path, "dropping cursor")?;
             }
+            if outcome == RunOutcome::Complete {
+                clear_resolved(tx, path, store_id, run_id)?;
+            }
             tx.execute(
                 "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
                 params![store_id, error],
@@ -271,6 +279,7 @@ impl WriteDb {
             tx.query_row(
                 "SELECT run_id, status, pages, requests, products_new, products_changed,
                      products_unchanged, products_deleted, products_restored, listing_capped,
+                     quarantined, deletions_inconclusive,
                      requests_listing, requests_collections, requests_sitemap,
                      requests_single, requests_deletions
                  FROM sync_runs WHERE run_id = ?1",
@@ -287,12 +296,14 @@ impl WriteDb {
                         deleted: r.get(7)?,
                         restored: r.get(8)?,
                         listing_capped: r.get(9)?,
+                        quarantined: r.get(10)?,
+                        deletions_inconclusive: r.get(11)?,
                         requests_by_source: Requests {
-                            listing: r.get(10)?,
-                            collections: r.get(11)?,
-                            sitemap: r.get(12)?,
-                            single: r.get(13)?,
-                            deletions: r.get(14)?,
+                            listing: r.get(12)?,
+                            collections: r.get(13)?,
+                            sitemap: r.get(14)?,
+                            single: r.get(15)?,
+                            deletions: r.get(16)?,
                         },
                     })
                 },

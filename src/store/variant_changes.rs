@@ -1,7 +1,8 @@
 //! Variant history of a changed product: each price, compare-at and availability change, and
 //! each variant added or removed, compared with the stored rows. A variant list of exactly 100
 //! entries may be Shopify's cut: variants entering or leaving that view are not recorded as
-//! added or removed. Availability that came from the `.js` endpoint is outside the content
+//! added or removed. Availability changes only between two stated values: an answer that does
+//! not state it keeps the last stated one. Availability that came from the `.js` endpoint is outside the content
 //! hash, so an unchanged product has it compared and updated here too.
 
 use std::path::Path;
@@ -73,18 +74,19 @@ fn flag(b: Option<bool>) -> Option<String> {
 }
 
 /// Compares a changed product's variants with the stored ones and records each price,
-/// compare-at and availability change (an availability that became unknown is not a change),
-/// and each variant added or removed. When the stored list had exactly 100 variants a variant
-/// new to the rows may only have come into view, so it is not recorded as added; when the new
-/// list has exactly 100 a variant missing from it may only have left the view, so it is not
-/// recorded as removed.
+/// compare-at and availability change, and each variant added or removed. Availability changes
+/// only between two stated values: an answer that does not state it changes nothing. When the
+/// stored list had exactly 100 variants a variant new to the rows may only have come into view,
+/// so it is not recorded as added; when the new list has exactly 100 a variant missing from it
+/// may only have left the view, so it is not recorded as removed. Returns the availability each
+/// stored variant last stated.
 pub(super) fn record_variant_changes(
     tx: &Transaction,
     path: &Path,
     (store_id, run_id): (i64, i64),
     parsed: &ParsedProduct,
     now: &str,
-) -> Result<(), Error> {
+) -> Result<Vec<(i64, bool)>, Error> {
     let p = &parsed.product;
     let old = old_variants(tx, path, store_id, p.id)?;
     let was_truncated: bool = tx
@@ -111,26 +113,49 @@ pub(super) fn record_variant_changes(
             let (old, new) = (cents(o.compare_at_cents), cents(v.compare_at_price_cents));
             record(tx, path, key, now, (v.id, "compare_at_price"), old, new)?;
         }
-        if v.available.is_some() && o.available != v.available {
-            let (old, new) = (flag(o.available), flag(v.available));
-            record(tx, path, key, now, (v.id, "available"), old, new)?;
+        record_availability(tx, path, key, now, v.id, o.available, v.available)?;
+    }
+    if !parsed.variants_truncated() {
+        let removed = old
+            .iter()
+            .filter(|o| !p.variants.iter().any(|v| v.id == o.id));
+        for o in removed {
+            let removed = (o.id, "variant_removed");
+            record(tx, path, key, now, removed, Some(o.price.clone()), None)?;
         }
     }
-    if parsed.variants_truncated() {
-        return Ok(());
-    }
-    let removed = old
+    Ok(old
         .iter()
-        .filter(|o| !p.variants.iter().any(|v| v.id == o.id));
-    for o in removed {
-        let removed = (o.id, "variant_removed");
-        record(tx, path, key, now, removed, Some(o.price.clone()), None)?;
+        .filter_map(|o| o.available.map(|a| (o.id, a)))
+        .collect())
+}
+
+/// Records an availability change of one variant, only between two stated values.
+fn record_availability(
+    tx: &Transaction,
+    path: &Path,
+    key: (i64, i64, i64),
+    now: &str,
+    variant: i64,
+    old: Option<bool>,
+    new: Option<bool>,
+) -> Result<(), Error> {
+    match (old, new) {
+        (Some(o), Some(n)) if o != n => record(
+            tx,
+            path,
+            key,
+            now,
+            (variant, "available"),
+            flag(old),
+            flag(new),
+        ),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// An unchanged product whose availability came from the `.js` endpoint: each variant whose
-/// availability differs from the stored one is updated and recorded.
+/// availability differs from the stored one is updated (and recorded when both are stated).
 pub(super) fn refresh_availability(
     tx: &Transaction,
     path: &Path,
@@ -142,7 +167,8 @@ pub(super) fn refresh_availability(
     let old = old_variants(tx, path, store_id, p.id)?;
     let mut update = tx
         .prepare_cached(
-            "UPDATE variants SET available = ?3 WHERE store_id = ?1 AND variant_id = ?2",
+            "UPDATE variants SET available = ?4
+             WHERE store_id = ?1 AND product_id = ?2 AND variant_id = ?3",
         )
         .ctx(path, "preparing availability update")?;
     for v in p.variants.iter().filter(|v| v.available.is_some()) {
@@ -151,11 +177,10 @@ pub(super) fn refresh_availability(
         };
         if o.available != v.available {
             update
-                .execute(params![store_id, v.id, v.available])
+                .execute(params![store_id, p.id, v.id, v.available])
                 .ctx(path, "updating availability")?;
             let key = (store_id, run_id, p.id);
-            let (old, new) = (flag(o.available), flag(v.available));
-            record(tx, path, key, now, (v.id, "available"), old, new)?;
+            record_availability(tx, path, key, now, v.id, o.available, v.available)?;
         }
     }
     tx.prepare_cached(

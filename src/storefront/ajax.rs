@@ -58,7 +58,7 @@ mod tests {
     fn single() -> ParsedProduct {
         let body = br#"{"product":{"id":7,"title":"T","handle":"t","variants":[
             {"id":1,"price":"19.99"},{"id":2,"price":"5.00"}]}}"#;
-        parse_single_product(body).unwrap()
+        parse_single_product(body).unwrap().unwrap()
     }
 
     #[test]

@@ -6,18 +6,18 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tracing::{debug, info};
-use url::Url;
 
-use super::{Error, Listing, RequestCounter, Source, SyncContext};
+use super::{report_quarantined, Error, Listing, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{PageWrite, RunStart, WriteCounts};
-use crate::storefront::{self, ErrorKind, ParsedProduct, LISTING_CAP};
+use crate::storefront::{self, ErrorKind, ParsedPage, LISTING_CAP};
 
 /// What the fetcher hands the writer loop.
 enum Fetched {
     Page {
         number: i64,
-        products: Vec<ParsedProduct>,
+        url: String,
+        page: ParsedPage,
     },
     End(Listing),
 }
@@ -35,12 +35,15 @@ pub(super) async fn enumerate(
         let mut tally = Tally::new();
         while let Some(item) = pages_rx.recv().await {
             match item? {
-                Fetched::Page { number, products } => {
-                    let count = products.len() as u64;
+                Fetched::Page { number, url, page } => {
+                    let count = page.products.len() as u64;
+                    report_quarantined(store, &url, &page.unusable);
                     let page = PageWrite {
                         store_id: start.store_id,
                         run_id: start.run_id,
-                        products,
+                        products: page.products,
+                        unusable: page.unusable,
+                        url,
                         next_page: number + 1,
                         requests: requests.take(),
                     };
@@ -85,7 +88,7 @@ impl Tally {
         self.pages += 1;
         self.products += products;
         debug!(
-            store,
+            store = %store,
             page = number,
             products,
             new = written.new,
@@ -103,10 +106,10 @@ impl Tally {
         if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             info!(
-                store,
+                store = %store,
                 pages = self.pages,
                 products = self.products,
-                products_per_s = format!("{rate:.0}"),
+                products_per_s = rate.round() as u64,
                 "listing progress"
             );
         }
@@ -131,7 +134,7 @@ async fn fetch_pages(
             item = fetch_page(ctx, store, number, limit, requests) => item,
         };
         let last =
-            !matches!(&item, Ok(Fetched::Page { products, .. }) if products.len() as i64 == limit);
+            !matches!(&item, Ok(Fetched::Page { page, .. }) if page.entries() as i64 == limit);
         let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
         if pages.send(item).await.is_err() {
             return;
@@ -157,7 +160,7 @@ async fn fetch_page(
     if number * limit > i64::from(LISTING_CAP) {
         return Ok(Fetched::End(Listing::Capped));
     }
-    let url = page_url(&store.url, &["products.json"], limit, number);
+    let url = super::urls::page(store, &["products.json"], limit, number);
     requests.record(Source::Listing);
     ctx.progress
         .requests
@@ -171,8 +174,12 @@ async fn fetch_page(
         .await
         .expect("page parser does not panic");
     match parsed {
-        Ok(products) if products.is_empty() => Ok(Fetched::End(Listing::Complete)),
-        Ok(products) => Ok(Fetched::Page { number, products }),
+        Ok(page) if page.entries() == 0 => Ok(Fetched::End(Listing::Complete)),
+        Ok(page) => Ok(Fetched::Page {
+            number,
+            url: storefront::redact(&url),
+            page,
+        }),
         Err(kind) => Err(storefront::Error {
             store: store.name.clone(),
             url: storefront::redact(&url),
@@ -180,19 +187,6 @@ async fn fetch_page(
         }
         .into()),
     }
-}
-
-/// `base/segments...?limit=L&page=P`, each segment percent-encoded.
-pub(super) fn page_url(base: &Url, segments: &[&str], limit: i64, page: i64) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .extend(segments);
-    url.query_pairs_mut()
-        .append_pair("limit", &limit.to_string())
-        .append_pair("page", &page.to_string());
-    url
 }
 
 /// Shopify's answer past page * limit = 25,000: HTTP 400 naming the limit.

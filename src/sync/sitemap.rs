@@ -12,10 +12,13 @@
 use tracing::{debug, warn};
 use url::Url;
 
-use super::{bad_answer, fetch, is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
+use super::{
+    bad_answer, fetch, is_not_found, report_quarantined, Answer, Error, RequestCounter, Source,
+    SyncContext,
+};
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
-use crate::storefront::{self, sitemap, ParsedProduct};
+use crate::storefront::{self, sitemap, ParsedProduct, Unusable};
 
 /// Handles checked against the database (and products written) per transaction.
 const BATCH: usize = 50;
@@ -31,7 +34,7 @@ pub(super) async fn walk(
     skip: i64,
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
-    let index_url = store.url.join("sitemap.xml").expect("static path joins");
+    let index_url = super::urls::sitemap_index(store);
     let index = match fetch(
         ctx,
         store,
@@ -88,10 +91,15 @@ async fn walk_file(
             .call(move |db| db.unseen_handles(store_id, run_id, &batch))
             .await
             .map_err(store_err)?;
-        let mut products = Vec::with_capacity(unseen.len());
+        let (mut products, mut unusable) = (Vec::with_capacity(unseen.len()), Vec::new());
         for handle in &unseen {
-            if let Some(product) = fetch_single(ctx, store, handle, requests).await? {
-                products.push(product);
+            match fetch_single(ctx, store, handle, requests).await? {
+                Some((_, Ok(product))) => products.push(product),
+                Some((url, Err(bad))) => {
+                    report_quarantined(store, &url, std::slice::from_ref(&bad));
+                    unusable.push((url, bad));
+                }
+                None => {}
             }
         }
         // The file's end moves the cursor to the start of the next one.
@@ -106,6 +114,7 @@ async fn walk_file(
             store_id,
             run_id,
             products,
+            unusable,
             sitemap_index,
             position,
             requests: requests.take(),
@@ -121,27 +130,32 @@ async fn walk_file(
     }
 }
 
-/// /products/{handle}.json, parsed; None when the product is gone (404) since the sitemap
-/// listed it. When its answer lacks availability, /products/{handle}.js supplies it if its
-/// prices agree (see `storefront::fill_availability`); a failed `.js` leaves it unknown.
+/// /products/{handle}.json, parsed (or unusable, for the quarantine), with its printable URL;
+/// None when the product is gone (404) since the sitemap listed it. When its answer lacks
+/// availability, /products/{handle}.js supplies it if its prices agree (see
+/// `storefront::fill_availability`); a failed `.js` leaves it unknown.
 async fn fetch_single(
     ctx: &SyncContext,
     store: &StoreConfig,
     handle: &str,
     requests: &RequestCounter,
-) -> Result<Option<ParsedProduct>, Error> {
-    let url = product_url(&store.url, handle, "json");
+) -> Result<Option<(String, Result<ParsedProduct, Unusable>)>, Error> {
+    let url = super::urls::product(store, handle);
     let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Single)).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
-    let mut product =
-        storefront::parse_single_product(&body).map_err(|kind| bad_answer(store, &url, kind))?;
+    let printable = storefront::redact(&url);
+    let mut product = match storefront::parse_single_product(&body) {
+        Ok(Ok(product)) => product,
+        Ok(Err(bad)) => return Ok(Some((printable, Err(bad)))),
+        Err(kind) => return Err(bad_answer(store, &url, kind)),
+    };
     if product.availability_source().is_some() {
-        return Ok(Some(product));
+        return Ok(Some((printable, Ok(product))));
     }
-    let url = product_url(&store.url, handle, "js");
+    let url = super::urls::product_script(store, handle);
     let filled = match fetch(ctx, store, &url, Answer::Script, (requests, Source::Single)).await {
         Ok(body) => storefront::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
         Err(e @ Error::Interrupted(_)) => return Err(e),
@@ -156,30 +170,5 @@ async fn fetch_single(
             debug!(store = %store.name, handle, %error, "no usable `.js`: availability unknown")
         }
     }
-    Ok(Some(product))
-}
-
-/// `base/products/{handle}.{ext}`, the handle percent-encoded as one path segment.
-fn product_url(base: &Url, handle: &str, ext: &str) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .push("products")
-        .push(&format!("{handle}.{ext}"));
-    url
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn product_urls_encode_the_handle_as_one_segment() {
-        let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        assert_eq!(
-            product_url(&base, "café/x", "json").as_str(),
-            "http://127.0.0.1:9/products/caf%C3%A9%2Fx.json"
-        );
-    }
+    Ok(Some((printable, Ok(product))))
 }

@@ -91,6 +91,7 @@ pub fn expected_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
     let body = serde_json::json!({ "products": shop.expected_catalog() });
     let parsed = storefront::parse_products_page(&serde_json::to_vec(&body).unwrap()).unwrap();
     parsed
+        .products
         .into_iter()
         .map(|p| (p.product.id, p.content_hash))
         .collect()

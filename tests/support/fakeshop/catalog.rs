@@ -250,6 +250,29 @@ impl Catalog {
         cat
     }
 
+    /// A store holding exactly `products` (list shape, store order) and no collections.
+    pub fn from_products(products: &[Value]) -> Catalog {
+        let mut cat = Catalog::generate(0, 0);
+        cat.collections.clear();
+        cat.set_products(products);
+        cat
+    }
+
+    /// Replaces every product with `products` (list shape, in this store order).
+    pub fn set_products(&mut self, products: &[Value]) {
+        self.products.clear();
+        self.by_id.clear();
+        self.by_handle.clear();
+        for p in products {
+            let (tmpl, ids) = Template::build(p);
+            let pub_ts = DateTime::parse_from_rfc3339(&ids.published_at)
+                .map(|d| d.timestamp())
+                .unwrap_or(BASE_PUBLISHED);
+            self.push_back(Arc::new(tmpl), ids, pub_ts);
+        }
+        self.version += 1;
+    }
+
     fn push_back(&mut self, tmpl: Arc<Template>, ids: Ids, pub_ts: i64) {
         let p = Arc::new(Product {
             lastmod: ids.published_at.clone(),
