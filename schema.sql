@@ -126,7 +126,8 @@ CREATE TABLE products (
     -- written before shopmirror recorded it
     source             TEXT,
     -- where variants.available came from: 'product' (the product JSON itself), 'js' (the Ajax
-    -- /products/{handle}.js, used only when its prices equal the .json prices), NULL unknown
+    -- /products/{handle}.js, used only when its prices equal the .json prices), NULL unknown;
+    -- an answer silent on availability keeps the last stated values and this source
     availability_source TEXT,
     -- 1 when the variant list had exactly 100 entries: Shopify may have cut it there, so
     -- variants leaving or entering that view are not recorded as removed or added

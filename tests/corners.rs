@@ -528,6 +528,8 @@ async fn availability_missing_from_one_answer_is_not_a_change() {
         1,
         "last stated value"
     );
+    let source = "SELECT coalesce(availability_source, 'NULL') FROM products";
+    assert_eq!(rows(&db, source), ["product"], "the kept value's source");
     shop.set_products(&[with_variant(base, |v| {
         v.insert("available".into(), json!(false));
     })]);

@@ -280,7 +280,8 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
 }
 
 /// Writes the product row, its children and a new version row. `stated` is None for a new
-/// product, else the availability its variants last stated (kept where the answer is silent).
+/// product, else the availability its variants last stated (kept where the answer is silent,
+/// and so is the source it came from).
 fn write_product(
     tx: &Transaction,
     path: &Path,
@@ -308,7 +309,8 @@ fn write_product(
              last_seen_run = excluded.last_seen_run,
              content_changed_at = excluded.content_changed_at,
              written_run = excluded.written_run, source = excluded.source,
-             availability_source = excluded.availability_source,
+             availability_source = coalesce(excluded.availability_source,
+                                            products.availability_source),
              variants_truncated = excluded.variants_truncated",
     )
     .and_then(|mut s| {
