@@ -68,8 +68,16 @@ CREATE TABLE sync_runs (
                                                     -- which products it saw: no product was
                                                     -- tombstoned (and, from then on, no
                                                     -- collection member removed)
-    base_url           TEXT                         -- the store URL (credentials removed) the run
+    base_url           TEXT,                        -- the store URL (credentials removed) the run
                                                     -- enumerates; its cursor is only resumed there
+    -- requests by source (they add up to `requests`): listing pages; collections
+    -- (/collections.json, collection feeds and their 404 checks); sitemap files; single products
+    -- (/products/{handle}.json and .js); deletion checks
+    requests_listing     INTEGER NOT NULL DEFAULT 0,
+    requests_collections INTEGER NOT NULL DEFAULT 0,
+    requests_sitemap     INTEGER NOT NULL DEFAULT 0,
+    requests_single      INTEGER NOT NULL DEFAULT 0,
+    requests_deletions   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 
@@ -78,8 +86,8 @@ CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 CREATE TABLE sync_cursor (
     store_id  INTEGER PRIMARY KEY REFERENCES stores(store_id),
     run_id    INTEGER NOT NULL REFERENCES sync_runs(run_id),
-    -- products, sitemap, collections, collection_products, deletions (run in this order;
-    -- sitemap only when the listing was capped, the collection phases only when enabled)
+    -- products, collections, collection_products, sitemap, deletions (run in this order;
+    -- the collection phases only when enabled, sitemap only when the listing was capped)
     phase     TEXT NOT NULL,
     -- products / collections / collection_products phase: the next page to fetch
     next_page INTEGER NOT NULL,
@@ -118,9 +126,21 @@ CREATE TABLE products (
     created_at         TEXT,           -- as the store sent it
     body_html          TEXT NOT NULL,
     raw_json           TEXT NOT NULL,  -- the product JSON exactly as received with this content
+    -- the endpoint that supplied the stored content: 'listing' (/products.json), 'collection'
+    -- (a collection's products feed) or 'single' (/products/{handle}.json); NULL for rows
+    -- written before shopmirror recorded it
+    source             TEXT,
+    -- where variants.available came from: 'product' (the product JSON itself), 'js' (the Ajax
+    -- /products/{handle}.js, used only when its prices equal the .json prices), NULL unknown;
+    -- an answer silent on availability keeps the last stated values and this source
+    availability_source TEXT,
+    -- 1 when the variant list had exactly 100 entries: Shopify may have cut it there, so
+    -- variants leaving or entering that view are not recorded as removed or added
+    variants_truncated INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (store_id, product_id)
 );
 CREATE INDEX products_by_handle ON products(store_id, handle);
+CREATE INDEX products_truncated ON products(store_id) WHERE variants_truncated = 1;
 CREATE INDEX products_by_seen_run ON products(store_id, last_seen_run);
 
 -- variants: current variants of each product, keyed by their product: a store can show one

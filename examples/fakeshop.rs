@@ -2,7 +2,11 @@
 //! control endpoint for benchmarks (change prices between runs, read the request log).
 //!
 //! `cargo run --release --example fakeshop -- --products N --port P [--stores K] [--cap 25000]
-//! [--seed S] [--control-port C]`
+//! [--seed S] [--cover SIZE] [--control-port C]`
+//!
+//! With `--cover SIZE` the collections are replaced by ones of SIZE products each that together
+//! hold every product (the big-store case: collection feeds reach what the capped listing does
+//! not).
 //!
 //! With `--control-port C` (0 = any free port, printed as `control http://127.0.0.1:C`):
 //! - `POST /_control/mutate?percent=1[&store=I]`: raises the first variant's price by 1.00 in
@@ -32,6 +36,7 @@ struct Args {
     stores: usize,
     cap: usize,
     seed: u64,
+    cover: Option<usize>,
     control_port: Option<u16>,
 }
 
@@ -42,6 +47,7 @@ fn parse_args() -> Result<Args, String> {
         stores: 1,
         cap: 25_000,
         seed: 1,
+        cover: None,
         control_port: None,
     };
     let mut it = std::env::args().skip(1);
@@ -54,6 +60,7 @@ fn parse_args() -> Result<Args, String> {
             "--stores" => a.stores = val.parse().map_err(bad)?,
             "--cap" => a.cap = val.parse().map_err(bad)?,
             "--seed" => a.seed = val.parse().map_err(bad)?,
+            "--cover" => a.cover = Some(val.parse().map_err(bad)?),
             "--control-port" => a.control_port = Some(val.parse().map_err(bad)?),
             _ => return Err(format!("unknown argument {flag}")),
         }
@@ -145,7 +152,7 @@ async fn main() {
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("fakeshop: {e}\nusage: fakeshop --products N --port P [--stores K] [--cap 25000] [--seed S] [--control-port C]");
+            eprintln!("fakeshop: {e}\nusage: fakeshop --products N --port P [--stores K] [--cap 25000] [--seed S] [--cover SIZE] [--control-port C]");
             std::process::exit(2);
         }
     };
@@ -154,6 +161,9 @@ async fn main() {
     for i in 0..args.stores {
         let mut cat = Catalog::generate(args.products, args.seed.wrapping_add(i as u64));
         cat.cap = args.cap;
+        if let Some(size) = args.cover {
+            cat.cover_with_collections(size, 100);
+        }
         let port = if args.port == 0 {
             0
         } else {

@@ -48,7 +48,7 @@ fn collection(id: u64, handle: &str, members: Vec<u64>) -> Collection {
         published_at: "2026-01-01T00:00:00-04:00".into(),
         updated_at: "2026-01-01T00:00:00-04:00".into(),
         sort_order: "manual",
-        rule: Rule::Ids(members),
+        rule: Rule::Ids(std::sync::Arc::new(members.into_iter().collect())),
     }
 }
 
@@ -528,6 +528,8 @@ async fn availability_missing_from_one_answer_is_not_a_change() {
         1,
         "last stated value"
     );
+    let source = "SELECT coalesce(availability_source, 'NULL') FROM products";
+    assert_eq!(rows(&db, source), ["product"], "the kept value's source");
     shop.set_products(&[with_variant(base, |v| {
         v.insert("available".into(), json!(false));
     })]);

@@ -137,3 +137,131 @@ async fn killed_at_random_moments_the_sync_resumes_and_ends_with_an_exact_mirror
     );
     assert_eq!(versions, 0, "a content version was recorded twice");
 }
+
+/// Starts `shopmirror --db DB sync URL` as a child, waits until the fake holds the request
+/// `gate` stops, and kills the child with SIGKILL there.
+async fn kill_at(db: &Path, shop: &FakeShop, gate: support::fakeshop::Gate) {
+    let mut child = shopmirror()
+        .arg("--db")
+        .arg(db)
+        .arg("sync")
+        .arg(shop.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::select! {
+        _ = gate.reached() => {}
+        status = child.wait() => panic!("the run ended before the gate: {status:?}"),
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    drop(gate);
+    assert_consistent(db);
+}
+
+/// Paths (without query) the fake was asked for since its log was cleared.
+fn asked(shop: &FakeShop) -> Vec<String> {
+    shop.request_log().into_iter().map(|r| r.path).collect()
+}
+
+/// A capped store whose collections cover only part of it: listing, collections and sitemap
+/// all have work to do.
+async fn capped_store(percent: usize) -> FakeShop {
+    let mut catalog = Catalog::generate(3_000, 41);
+    catalog.cover_with_collections(250, percent);
+    let shop = FakeShop::start(catalog).await;
+    shop.set_cap(1_000);
+    shop
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_in_the_collections_phase_of_a_capped_store_the_next_run_resumes_there() {
+    let shop = capped_store(100).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    // The second page of the fourth collection: its first page is committed by then.
+    let gate = shop.pause_nth("/collections/part-4/products.json", 2);
+    kill_at(&db, &shop, gate).await;
+    let cursor = sqlite3(
+        &db,
+        "SELECT c.phase || ' ' || c.next_page || ' ' || k.handle
+         FROM sync_cursor c JOIN collections k ON k.collection_id = c.position",
+    );
+    assert_eq!(cursor, "collection_products 2 part-4");
+
+    shop.clear_request_log();
+    let done = support::sync(&db, &shop.url()).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let paths = asked(&shop);
+    let first = paths
+        .iter()
+        .find(|p| p.starts_with("/collections"))
+        .unwrap();
+    assert_eq!(first, "/collections/part-4/products.json?limit=250&page=2");
+    for done_before in [
+        "/products.json",
+        "/collections.json",
+        "/collections/part-1/",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p.starts_with(done_before)),
+            "{done_before} fetched again"
+        );
+    }
+    assert_eq!(
+        scalar(&db, "SELECT resumes FROM sync_runs WHERE run_id = 1"),
+        1
+    );
+    assert_eq!(
+        sqlite3(&db, "SELECT status FROM sync_runs WHERE run_id = 1"),
+        "complete"
+    );
+    assert_mirror_equals(&shop, &db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_in_the_sitemap_phase_of_a_capped_store_the_next_run_resumes_there() {
+    // The oldest 40% (1,200 products) are in no collection: the sitemap fetches them singly.
+    let shop = capped_store(60).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let gate = shop.pause_nth("/products/*", 120);
+    kill_at(&db, &shop, gate).await;
+    assert_eq!(
+        sqlite3(&db, "SELECT phase FROM sync_cursor"),
+        "sitemap",
+        "killed in the sitemap phase"
+    );
+    let committed = sqlite3(
+        &db,
+        "SELECT handle FROM products WHERE source = 'single' AND last_seen_run = 1",
+    );
+    let committed: Vec<&str> = committed.lines().collect();
+    assert!(committed.len() >= 50, "{} committed", committed.len());
+
+    shop.clear_request_log();
+    let done = support::sync(&db, &shop.url()).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let paths = asked(&shop);
+    assert!(
+        !paths
+            .iter()
+            .any(|p| p.starts_with("/products.json") || p.starts_with("/collections")),
+        "listing or collections fetched again"
+    );
+    for handle in committed {
+        let path = format!("/products/{handle}.json");
+        assert!(!paths.contains(&path), "{path} fetched again");
+    }
+    let singles = paths.iter().filter(|p| p.starts_with("/products/")).count();
+    assert!(
+        singles <= 1_200 - 50,
+        "{singles} single requests after the resume"
+    );
+    assert_eq!(
+        sqlite3(&db, "SELECT status FROM sync_runs WHERE run_id = 1"),
+        "complete"
+    );
+    assert_mirror_equals(&shop, &db);
+}

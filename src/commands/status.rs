@@ -44,12 +44,17 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
             ),
             _ => "never synced".to_string(),
         };
+        let truncated = match s.possibly_truncated_products {
+            0 => String::new(),
+            n => format!(" ({n} with exactly 100 variants: possibly truncated)"),
+        };
         let quarantined = match s.quarantined {
             0 => String::new(),
             n => format!(", {n} quarantined (unusable; see the quarantine table)"),
         };
         super::print_line(&format!(
-            "{}: {} live, {} deleted products{quarantined}; {run}; next sync {}; breaker {}{}",
+            "{}: {} live{truncated}, {} deleted products{quarantined}; {run}; next sync {}; \
+             breaker {}{}",
             s.store,
             s.live_products,
             s.deleted_products,

@@ -127,7 +127,8 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
     format!(
         "{store}: {status}{capped}, {seen} products seen ({new} new, {changed} changed, \
          {unchanged} unchanged, {deleted} deleted{quarantined}) in {seconds:.1}s, {pages} pages, \
-         {requests} requests",
+         {requests} requests (listing {listing}, collections {collections}, sitemap {sitemap}, \
+         single {single}, deletion checks {deletions})",
         status = c.status,
         capped = if c.status == "capped" {
             " (listing hit the 25,000 cap; deletions not checked)"
@@ -140,5 +141,10 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
         deleted = c.deleted,
         pages = c.pages,
         requests = c.requests,
+        listing = c.requests_by_source.listing,
+        collections = c.requests_by_source.collections,
+        sitemap = c.requests_by_source.sitemap,
+        single = c.requests_by_source.single,
+        deletions = c.requests_by_source.deletions,
     )
 }

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::products::{add_counts, upsert_products, WriteCounts};
+use super::products::{add_counts, upsert_products, Source, WriteCounts};
 use super::quarantine::{idless_this_run, quarantine};
+use super::requests::Requests;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedCollection, ParsedProduct, Unusable};
@@ -20,7 +21,7 @@ pub struct CollectionsPageWrite {
     pub run_id: i64,
     pub collections: Vec<ParsedCollection>,
     pub next_page: i64,
-    pub requests: i64,
+    pub requests: Requests,
 }
 
 /// One page of a collection's products.
@@ -40,7 +41,7 @@ pub struct CollectionPageWrite {
     /// Position (1-based, in the collection's order) of the page's first product.
     pub first_position: i64,
     pub next_page: i64,
-    pub requests: i64,
+    pub requests: Requests,
 }
 
 /// A collection to walk or to check.
@@ -94,7 +95,7 @@ impl WriteDb {
                 page.run_id,
                 WriteCounts::default(),
                 1,
-                page.requests,
+                &page.requests,
             )?;
             set_page(tx, page.store_id, page.next_page)
                 .ctx(path, "advancing collections cursor")?;
@@ -137,7 +138,7 @@ impl WriteDb {
         store_id: i64,
         run_id: i64,
         gone: Vec<i64>,
-        requests: i64,
+        requests: Requests,
     ) -> Result<(), Error> {
         self.transaction(|tx, path| {
             let now = now_text();
@@ -152,7 +153,7 @@ impl WriteDb {
                     .execute(params![store_id, id, now])
                     .ctx(path, "tombstoning collection")?;
             }
-            add_counts(tx, path, run_id, WriteCounts::default(), 0, requests)
+            add_counts(tx, path, run_id, WriteCounts::default(), 0, &requests)
         })
     }
 
@@ -215,8 +216,9 @@ impl WriteDb {
     ) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let now = now_text();
-            let mut counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
             let (store_id, run_id) = (page.store_id, page.run_id);
+            let key = (store_id, run_id);
+            let mut counts = upsert_products(tx, path, key, &page.products, Source::Collection)?;
             let (quarantined, restored) =
                 quarantine(tx, path, store_id, run_id, &page.url, &page.unusable, &now)?;
             counts.quarantined = quarantined;
@@ -256,8 +258,14 @@ impl WriteDb {
                         .ctx(path, "marking membership seen")?;
                 }
             }
-            add_counts(tx, path, run, counts, 1, page.requests)?;
-            set_page(tx, store, page.next_page).ctx(path, "advancing collection cursor")?;
+            add_counts(tx, path, run, counts, 1, &page.requests)?;
+            // The cursor names the collection being paged too: after the previous collection
+            // it points past that one's id, which a resume would read as "start at page 1".
+            tx.prepare_cached(
+                "UPDATE sync_cursor SET next_page = ?2, position = ?3 WHERE store_id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![store, page.next_page, collection]))
+            .ctx(path, "advancing collection cursor")?;
             Ok(counts)
         })
     }
@@ -271,7 +279,7 @@ impl WriteDb {
         run_id: i64,
         collection_id: i64,
         complete: bool,
-        requests: i64,
+        requests: Requests,
     ) -> Result<(), Error> {
         self.transaction(|tx, path| {
             let idless = idless_this_run(tx, store_id, run_id)
@@ -293,7 +301,7 @@ impl WriteDb {
                 .and_then(|mut s| s.execute(params![store_id, collection_id, run_id]))
                 .ctx(path, "removing members")?;
             }
-            add_counts(tx, path, run_id, WriteCounts::default(), 0, requests)?;
+            add_counts(tx, path, run_id, WriteCounts::default(), 0, &requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET position = ?2, next_page = 1 WHERE store_id = ?1",
             )

@@ -7,11 +7,31 @@ use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::children::{record_variant_changes, write_children};
+use super::children::write_children;
 use super::quarantine::quarantine;
+use super::requests::{add_requests, Requests};
+use super::variant_changes::{record_variant_changes, refresh_availability};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedProduct, Unusable};
+
+/// Which endpoint supplied a batch of products (`products.source`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Source {
+    Listing,
+    Collection,
+    Single,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Listing => "listing",
+            Source::Collection => "collection",
+            Source::Single => "single",
+        }
+    }
+}
 
 /// One page of products and where the run goes next once it is committed.
 pub struct PageWrite {
@@ -23,8 +43,8 @@ pub struct PageWrite {
     pub url: String,
     /// The listing page to resume at after this one (cursor value written with the page).
     pub next_page: i64,
-    /// HTTP requests made since the last write, added to the run's count.
-    pub requests: i64,
+    /// HTTP requests made since the last write, added to the run's counts.
+    pub requests: Requests,
 }
 
 /// What a write did, product by product.
@@ -42,8 +62,9 @@ impl WriteDb {
     /// Writes one listing page and moves the cursor past it, atomically.
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let mut counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
             let (store_id, run_id) = (page.store_id, page.run_id);
+            let key = (store_id, run_id);
+            let mut counts = upsert_products(tx, path, key, &page.products, Source::Listing)?;
             let (quarantined, restored) = quarantine(
                 tx,
                 path,
@@ -55,7 +76,7 @@ impl WriteDb {
             )?;
             counts.quarantined = quarantined;
             counts.restored += restored;
-            add_counts(tx, path, page.run_id, counts, 1, page.requests)?;
+            add_counts(tx, path, page.run_id, counts, 1, &page.requests)?;
             tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
                 .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
                 .ctx(path, "advancing cursor")?;
@@ -71,20 +92,20 @@ pub(super) fn add_counts(
     run_id: i64,
     counts: WriteCounts,
     pages: i64,
-    requests: i64,
+    requests: &Requests,
 ) -> Result<(), Error> {
+    add_requests(tx, path, run_id, requests)?;
     tx.prepare_cached(
-        "UPDATE sync_runs SET pages = pages + ?2, requests = requests + ?3,
-             products_new = products_new + ?4, products_changed = products_changed + ?5,
-             products_unchanged = products_unchanged + ?6,
-             products_restored = products_restored + ?7
+        "UPDATE sync_runs SET pages = pages + ?2,
+             products_new = products_new + ?3, products_changed = products_changed + ?4,
+             products_unchanged = products_unchanged + ?5,
+             products_restored = products_restored + ?6
          WHERE run_id = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
             run_id,
             pages,
-            requests,
             counts.new,
             counts.changed,
             counts.unchanged,
@@ -98,13 +119,14 @@ pub(super) fn add_counts(
 /// Inserts, rewrites or marks seen each product; returns what happened. A product met twice
 /// in one run (a shifting listing) is counted once: a later sighting with the same content
 /// counts nothing, one with new content is written and moves the product from unchanged to
-/// changed.
+/// changed. An unchanged product whose availability came from the `.js` endpoint has that
+/// availability brought up to date (it is not part of the content hash).
 pub(super) fn upsert_products(
     tx: &Transaction,
     path: &Path,
-    store_id: i64,
-    run_id: i64,
+    (store_id, run_id): (i64, i64),
     products: &[ParsedProduct],
+    source: Source,
 ) -> Result<WriteCounts, Error> {
     let now = now_text();
     let mut counts = WriteCounts::default();
@@ -125,11 +147,14 @@ pub(super) fn upsert_products(
             .ctx(path, "looking up product")?;
         match existing {
             None => {
-                write_product(tx, path, store_id, run_id, parsed, &now, None)?;
+                write_product(tx, path, (store_id, run_id), parsed, source, &now, None)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
                 counts.new += 1;
             }
             Some((hash, last_run, deleted, _)) if hash == parsed.content_hash => {
+                if parsed.availability_from_js {
+                    refresh_availability(tx, path, (store_id, run_id), parsed, &now)?;
+                }
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     counts.restored += 1;
@@ -139,10 +164,10 @@ pub(super) fn upsert_products(
                 }
             }
             Some((_, last_run, deleted, written_run)) => {
-                let stated =
-                    record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
+                let stated = record_variant_changes(tx, path, (store_id, run_id), parsed, &now)?;
                 supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, store_id, run_id, parsed, &now, Some(&stated))?;
+                let key = (store_id, run_id);
+                write_product(tx, path, key, parsed, source, &now, Some(&stated))?;
                 insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
                 if deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
@@ -255,13 +280,14 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
 }
 
 /// Writes the product row, its children and a new version row. `stated` is None for a new
-/// product, else the availability its variants last stated (kept where the answer is silent).
+/// product, else the availability its variants last stated (kept where the answer is silent,
+/// and so is the source it came from).
 fn write_product(
     tx: &Transaction,
     path: &Path,
-    store_id: i64,
-    run_id: i64,
+    (store_id, run_id): (i64, i64),
     parsed: &ParsedProduct,
+    source: Source,
     now: &str,
     stated: Option<&[(i64, bool)]>,
 ) -> Result<(), Error> {
@@ -270,8 +296,10 @@ fn write_product(
     tx.prepare_cached(
         "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type, tags,
              body_html, published_at, created_at, content_hash, raw_json, first_seen_at,
-             last_seen_at, last_seen_run, content_changed_at, written_run)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13, ?14)
+             last_seen_at, last_seen_run, content_changed_at, written_run, source,
+             availability_source, variants_truncated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13, ?14,
+             ?15, ?16, ?17)
          ON CONFLICT (store_id, product_id) DO UPDATE SET
              handle = excluded.handle, title = excluded.title, vendor = excluded.vendor,
              product_type = excluded.product_type, tags = excluded.tags,
@@ -280,7 +308,10 @@ fn write_product(
              raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at,
              last_seen_run = excluded.last_seen_run,
              content_changed_at = excluded.content_changed_at,
-             written_run = excluded.written_run",
+             written_run = excluded.written_run, source = excluded.source,
+             availability_source = coalesce(excluded.availability_source,
+                                            products.availability_source),
+             variants_truncated = excluded.variants_truncated",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -297,7 +328,10 @@ fn write_product(
             parsed.content_hash,
             parsed.raw_json,
             now,
-            run_id
+            run_id,
+            source.as_str(),
+            parsed.availability_source(),
+            parsed.variants_truncated()
         ])
     })
     .ctx(path, "writing product")?;

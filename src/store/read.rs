@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{schema, Context, Error};
+use super::{schema, Context, Error, Requests};
 
 /// A read-only view of the database.
 pub struct Reader {
@@ -31,6 +31,10 @@ pub struct StoreStatus {
     /// Products currently in quarantine (see the quarantine table).
     pub quarantined: i64,
     pub listing_capped: Option<bool>,
+    /// The last run's requests by source (None before the first run).
+    pub last_run_requests: Option<Requests>,
+    /// Live products whose variant list had exactly 100 entries: possibly truncated.
+    pub possibly_truncated_products: i64,
     pub next_sync_at: Option<String>,
     pub breaker_state: String,
     pub last_error: Option<String>,
@@ -56,7 +60,12 @@ impl Reader {
                      r.run_id, r.status, r.started_at, r.finished_at, r.products_new,
                      r.products_changed, r.products_deleted, r.listing_capped,
                      s.next_sync_at, s.breaker_state, s.last_error,
-                     (SELECT count(*) FROM quarantine q WHERE q.store_id = s.store_id)
+                     (SELECT count(*) FROM quarantine q WHERE q.store_id = s.store_id),
+                     r.requests_listing, r.requests_collections, r.requests_sitemap,
+                     r.requests_single, r.requests_deletions,
+                     (SELECT count(*) FROM products p INDEXED BY products_truncated
+                      WHERE p.store_id = s.store_id AND p.variants_truncated = 1
+                        AND p.deleted_at IS NULL)
                  FROM stores s
                  LEFT JOIN sync_runs r ON r.run_id =
                      (SELECT max(run_id) FROM sync_runs WHERE store_id = s.store_id)
@@ -81,6 +90,17 @@ impl Reader {
                         next_sync_at: r.get(12)?,
                         breaker_state: r.get(13)?,
                         last_error: r.get(14)?,
+                        last_run_requests: match r.get::<_, Option<i64>>(16)? {
+                            Some(listing) => Some(Requests {
+                                listing,
+                                collections: r.get(17)?,
+                                sitemap: r.get(18)?,
+                                single: r.get(19)?,
+                                deletions: r.get(20)?,
+                            }),
+                            None => None,
+                        },
+                        possibly_truncated_products: r.get(21)?,
                     })
                 })?
                 .collect()

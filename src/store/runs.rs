@@ -5,8 +5,8 @@
 use rusqlite::params;
 
 use super::breaker::HttpTotals;
-use super::products::{add_counts, insert_event, mark_seen, WriteCounts};
 use super::quarantine::clear_resolved;
+use super::requests::{add_requests, Requests};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 
@@ -32,23 +32,24 @@ pub struct RunStart {
     pub sitemap_complete: bool,
 }
 
-/// The phases of a run, in order. Sitemap runs only after a capped listing; the collection
-/// phases only when the store has collections enabled.
+/// The phases of a run, in order of cost per product: the listing, then the collection feeds
+/// (when enabled), then the sitemap (only after a capped listing, fetching one by one only the
+/// products no page showed), then deletions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
     Products,
-    Sitemap,
     Collections,
     CollectionProducts,
+    Sitemap,
     Deletions,
 }
 
 impl Phase {
     const ALL: [Phase; 5] = [
         Phase::Products,
-        Phase::Sitemap,
         Phase::Collections,
         Phase::CollectionProducts,
+        Phase::Sitemap,
         Phase::Deletions,
     ];
 
@@ -77,7 +78,7 @@ pub enum RunOutcome {
     /// Everything enumerated and deletions checked.
     Complete,
     /// Finished, but the listing was capped and the sitemap could not complete the
-    /// enumeration: deletions were not checked.
+    /// enumeration (listing, collections and sitemap together): deletions were not checked.
     Capped,
     /// A request or page failed; the cursor stays for the next run.
     Failed,
@@ -113,30 +114,7 @@ pub struct RunCounts {
     pub quarantined: i64,
     /// A quarantined product had no usable id: no product was tombstoned by this run.
     pub deletions_inconclusive: bool,
-}
-
-/// A live product the run did not see: possibly deleted, to be checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeletionCandidate {
-    pub product_id: i64,
-    pub handle: String,
-    /// An earlier complete run, whose deletions were checked, did not see it either.
-    pub missed_before: bool,
-}
-
-/// The result of checking a batch of candidates.
-pub struct DeletionChecks {
-    pub store_id: i64,
-    pub run_id: i64,
-    /// Confirmed gone (the single-product endpoint answered 404).
-    pub gone: Vec<i64>,
-    /// Still there (the single-product endpoint answered with the same product): only their
-    /// seen-marker moves; the next listing pass brings their content up to date. Candidates
-    /// in neither list (their handle answered another product) stay live and unseen.
-    pub alive: Vec<i64>,
-    /// Last product id covered by this batch: the cursor moves here.
-    pub position: i64,
-    pub requests: i64,
+    pub requests_by_source: Requests,
 }
 
 impl WriteDb {
@@ -154,15 +132,14 @@ impl WriteDb {
     }
 
     /// Records that the listing hit the cap (the run will end capped).
-    pub fn mark_capped(&mut self, run_id: i64, requests: i64) -> Result<(), Error> {
+    pub fn mark_capped(&mut self, run_id: i64, requests: Requests) -> Result<(), Error> {
         self.transaction(|tx, path| {
             tx.execute(
-                "UPDATE sync_runs SET listing_capped = 1, requests = requests + ?2
-                 WHERE run_id = ?1",
-                params![run_id, requests],
+                "UPDATE sync_runs SET listing_capped = 1 WHERE run_id = ?1",
+                params![run_id],
             )
             .ctx(path, "marking run capped")?;
-            Ok(())
+            add_requests(tx, path, run_id, &requests)
         })
     }
 
@@ -173,117 +150,19 @@ impl WriteDb {
         store_id: i64,
         phase: Phase,
         sitemap_complete: bool,
-        requests: i64,
+        requests: Requests,
     ) -> Result<(), Error> {
         self.transaction(|tx, path| {
-            tx.execute(
-                "UPDATE sync_cursor SET phase = ?2, next_page = 1, position = 0,
-                     sitemap_index = 0, sitemap_complete = sitemap_complete OR ?3
-                 WHERE store_id = ?1",
-                params![store_id, phase.as_str(), sitemap_complete],
-            )
-            .ctx(path, "moving cursor to next phase")?;
-            tx.execute(
-                "UPDATE sync_runs SET requests = requests + ?2
-                 WHERE run_id = (SELECT run_id FROM sync_cursor WHERE store_id = ?1)",
-                params![store_id, requests],
-            )
-            .ctx(path, "counting requests")?;
-            Ok(())
-        })
-    }
-
-    /// Live products of the store not seen by this run, after `after_id`, in id order, each
-    /// with whether an earlier complete run (deletions checked) missed it too.
-    pub fn deletion_candidates(
-        &mut self,
-        store_id: i64,
-        run_id: i64,
-        after_id: i64,
-        limit: i64,
-    ) -> Result<Vec<DeletionCandidate>, Error> {
-        let path = self.path.clone();
-        self.conn
-            .prepare_cached(
-                "SELECT p.product_id, p.handle,
-                     EXISTS (SELECT 1 FROM sync_runs r
-                             WHERE r.store_id = ?1 AND r.status = 'complete'
-                               AND r.deletions_inconclusive = 0
-                               AND r.run_id > p.last_seen_run AND r.run_id < ?2)
-                 FROM products p
-                 WHERE p.store_id = ?1 AND p.deleted_at IS NULL AND p.last_seen_run != ?2
-                   AND p.product_id > ?3
-                 ORDER BY p.product_id LIMIT ?4",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![store_id, run_id, after_id, limit], |r| {
-                    Ok(DeletionCandidate {
-                        product_id: r.get(0)?,
-                        handle: r.get(1)?,
-                        missed_before: r.get(2)?,
-                    })
-                })?
-                .collect()
-            })
-            .ctx(&path, "listing deletion candidates")
-    }
-
-    /// Tombstones confirmed-gone products, writes the live ones as seen, moves the cursor.
-    pub fn apply_deletion_checks(&mut self, checks: DeletionChecks) -> Result<(), Error> {
-        self.transaction(|tx, path| {
-            let now = now_text();
-            mark_seen(
-                tx,
-                path,
-                checks.store_id,
-                checks.run_id,
-                &checks.alive,
-                &now,
-            )?;
-            let mut tombstone = tx
-                .prepare_cached(
-                    "UPDATE products SET deleted_at = ?3
-                     WHERE store_id = ?1 AND product_id = ?2 AND deleted_at IS NULL",
+            let run_id: i64 = tx
+                .query_row(
+                    "UPDATE sync_cursor SET phase = ?2, next_page = 1, position = 0,
+                         sitemap_index = 0, sitemap_complete = sitemap_complete OR ?3
+                     WHERE store_id = ?1 RETURNING run_id",
+                    params![store_id, phase.as_str(), sitemap_complete],
+                    |r| r.get(0),
                 )
-                .ctx(path, "preparing tombstone")?;
-            let mut deleted = 0i64;
-            for &id in &checks.gone {
-                if tombstone
-                    .execute(params![checks.store_id, id, now])
-                    .ctx(path, "tombstoning product")?
-                    == 1
-                {
-                    insert_event(
-                        tx,
-                        path,
-                        checks.store_id,
-                        id,
-                        "deleted",
-                        &now,
-                        checks.run_id,
-                    )?;
-                    deleted += 1;
-                }
-            }
-            tx.execute(
-                "UPDATE sync_runs SET products_deleted = products_deleted + ?2 WHERE run_id = ?1",
-                params![checks.run_id, deleted],
-            )
-            .ctx(path, "counting deletions")?;
-            add_counts(
-                tx,
-                path,
-                checks.run_id,
-                WriteCounts::default(),
-                0,
-                checks.requests,
-            )?;
-            tx.execute(
-                "UPDATE sync_cursor SET position = ?2 WHERE store_id = ?1",
-                params![checks.store_id, checks.position],
-            )
-            .ctx(path, "advancing deletion cursor")?;
-            Ok(())
+                .ctx(path, "moving cursor to next phase")?;
+            add_requests(tx, path, run_id, &requests)
         })
     }
 
@@ -295,25 +174,24 @@ impl WriteDb {
         run_id: i64,
         outcome: RunOutcome,
         error: Option<&str>,
-        requests: i64,
+        requests: Requests,
         http: &HttpTotals,
     ) -> Result<RunCounts, Error> {
         let counts = self.transaction(|tx, path| {
             // An interruption says nothing about the store: the run and the store keep the
             // error they had (a resumed failed run that was then interrupted still failed).
             let interrupted = outcome == RunOutcome::Interrupted;
+            add_requests(tx, path, run_id, &requests)?;
             tx.execute(
                 "UPDATE sync_runs SET status = ?2, finished_at = ?3,
-                     error = CASE WHEN ?9 THEN error ELSE ?4 END,
-                     requests = requests + ?5, retries = retries + ?6,
-                     wait_ms = wait_ms + ?7, breaker_state = ?8
+                     error = CASE WHEN ?8 THEN error ELSE ?4 END,
+                     retries = retries + ?5, wait_ms = wait_ms + ?6, breaker_state = ?7
                  WHERE run_id = ?1",
                 params![
                     run_id,
                     outcome.as_str(),
                     now_text(),
                     error,
-                    requests,
                     http.retries,
                     http.wait_ms,
                     http.breaker_state,
@@ -338,7 +216,9 @@ impl WriteDb {
             tx.query_row(
                 "SELECT run_id, status, pages, requests, products_new, products_changed,
                      products_unchanged, products_deleted, products_restored, listing_capped,
-                     quarantined, deletions_inconclusive
+                     quarantined, deletions_inconclusive,
+                     requests_listing, requests_collections, requests_sitemap,
+                     requests_single, requests_deletions
                  FROM sync_runs WHERE run_id = ?1",
                 [run_id],
                 |r| {
@@ -355,6 +235,13 @@ impl WriteDb {
                         listing_capped: r.get(9)?,
                         quarantined: r.get(10)?,
                         deletions_inconclusive: r.get(11)?,
+                        requests_by_source: Requests {
+                            listing: r.get(12)?,
+                            collections: r.get(13)?,
+                            sitemap: r.get(14)?,
+                            single: r.get(15)?,
+                            deletions: r.get(16)?,
+                        },
                     })
                 },
             )

@@ -5,8 +5,9 @@
 use rusqlite::params;
 
 use super::now_text;
-use super::products::{add_counts, upsert_products, WriteCounts};
+use super::products::{add_counts, upsert_products, Source, WriteCounts};
 use super::quarantine::quarantine;
+use super::requests::Requests;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::storefront::{ParsedProduct, Unusable};
@@ -22,7 +23,7 @@ pub struct SingleBatch {
     /// The product sitemap in progress (0-based) and the entries of it already handled.
     pub sitemap_index: i64,
     pub position: i64,
-    pub requests: i64,
+    pub requests: Requests,
 }
 
 impl WriteDb {
@@ -55,7 +56,8 @@ impl WriteDb {
     pub fn apply_single_batch(&mut self, batch: SingleBatch) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let (store_id, run_id) = (batch.store_id, batch.run_id);
-            let mut counts = upsert_products(tx, path, store_id, run_id, &batch.products)?;
+            let key = (store_id, run_id);
+            let mut counts = upsert_products(tx, path, key, &batch.products, Source::Single)?;
             let now = now_text();
             for (url, unusable) in &batch.unusable {
                 let one = std::slice::from_ref(unusable);
@@ -64,7 +66,7 @@ impl WriteDb {
                 counts.quarantined += quarantined;
                 counts.restored += restored;
             }
-            add_counts(tx, path, batch.run_id, counts, 0, batch.requests)?;
+            add_counts(tx, path, batch.run_id, counts, 0, &batch.requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET sitemap_index = ?2, position = ?3 WHERE store_id = ?1",
             )

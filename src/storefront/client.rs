@@ -122,6 +122,11 @@ impl Client {
         self.get(store, url, Expect::Xml).await
     }
 
+    /// Like `get_json`, for the Ajax `.js` product answer (JSON served as JavaScript).
+    pub async fn get_script(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
+        self.get(store, url, Expect::Script).await
+    }
+
     async fn get(&self, store: &str, url: &Url, expect: Expect) -> Result<Bytes, Error> {
         let options = self.settings.stores.get(store).cloned().unwrap_or_default();
         let state = self.state(store);
@@ -289,6 +294,8 @@ fn host_key(url: &Url) -> String {
 enum Expect {
     Json,
     Xml,
+    /// JSON served as `application/javascript` (or as JSON).
+    Script,
 }
 
 impl Expect {
@@ -296,14 +303,16 @@ impl Expect {
         match self {
             Expect::Json => "application/json",
             Expect::Xml => "application/xml",
+            Expect::Script => "application/javascript, application/json",
         }
     }
 
-    /// What the Content-Type must contain.
-    fn subtype(self) -> &'static str {
+    /// Whether a Content-Type is the expected one.
+    fn matches(self, content_type: &str) -> bool {
         match self {
-            Expect::Json => "json",
-            Expect::Xml => "xml",
+            Expect::Json => content_type.contains("json"),
+            Expect::Xml => content_type.contains("xml"),
+            Expect::Script => content_type.contains("javascript") || content_type.contains("json"),
         }
     }
 }
@@ -356,7 +365,7 @@ async fn classify(
         .unwrap_or("")
         .to_ascii_lowercase();
     match status {
-        200 if content_type.is_empty() || content_type.contains(expect.subtype()) => {
+        200 if content_type.is_empty() || expect.matches(&content_type) => {
             read_capped(response, limit).await.map_err(Failure::from)
         }
         200 if expect == Expect::Xml => Err(ErrorKind::NotXml { content_type }.into()),

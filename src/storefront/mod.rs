@@ -4,6 +4,7 @@
 //! products (product, money), collections (collection) and sitemap entries (sitemap). Nothing
 //! here touches the database.
 
+mod ajax;
 mod breaker;
 mod client;
 mod collection;
@@ -16,6 +17,7 @@ mod retry;
 pub mod sitemap;
 mod wire;
 
+pub use ajax::fill_availability;
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
 pub use collection::{parse_collections_page, ParsedCollection};
@@ -34,12 +36,37 @@ pub const LISTING_CAP: u32 = 25_000;
 /// The largest page /products.json serves.
 pub const MAX_PAGE_SIZE: u32 = 250;
 
+/// Shopify's Ajax endpoint shows at most this many variants (and /products.json may too): a
+/// product with exactly this many is possibly truncated.
+pub const VARIANT_VIEW: usize = 100;
+
 /// A product ready to store: canonical form, content hash and the JSON exactly as received.
 #[derive(Debug, Clone)]
 pub struct ParsedProduct {
     pub product: Product,
     pub content_hash: String,
     pub raw_json: String,
+    /// The variants' `available` was filled in from /products/{handle}.js after hashing.
+    pub availability_from_js: bool,
+}
+
+impl ParsedProduct {
+    /// The variant list has exactly [`VARIANT_VIEW`] entries: there may be more.
+    pub fn variants_truncated(&self) -> bool {
+        self.product.variants.len() == VARIANT_VIEW
+    }
+
+    /// Where the variants' availability came from: the product JSON, the `.js` endpoint, or
+    /// nowhere (None) when some variant's is unknown.
+    pub fn availability_source(&self) -> Option<&'static str> {
+        if self.product.variants.iter().any(|v| v.available.is_none()) {
+            None
+        } else if self.availability_from_js {
+            Some("js")
+        } else {
+            Some("product")
+        }
+    }
 }
 
 /// A product the store sent as valid JSON that cannot be used (no variants, a field of the
@@ -79,6 +106,7 @@ pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
             product,
             content_hash,
             raw_json: raw.to_owned(),
+            availability_from_js: false,
         })
     }) {
         Some(products) => Ok(ParsedPage {
@@ -207,6 +235,7 @@ fn parse_raw_product(
         product,
         content_hash,
         raw_json: raw.get().to_owned(),
+        availability_from_js: false,
     })
 }
 

@@ -14,7 +14,8 @@ use url::Url;
 use super::listing::is_listing_cap;
 use super::urls;
 use super::{
-    bad_answer, fetch, is_not_found, report_quarantined, Error, RequestCounter, SyncContext,
+    bad_answer, fetch, is_not_found, report_quarantined, Answer, Error, RequestCounter, Source,
+    SyncContext,
 };
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
@@ -37,7 +38,15 @@ pub(super) async fn enumerate(
             break false;
         }
         let url = urls::page(store, &["collections.json"], limit, number);
-        let body = match fetch(ctx, store, &url, false, requests).await {
+        let body = match fetch(
+            ctx,
+            store,
+            &url,
+            Answer::Json,
+            (requests, Source::Collections),
+        )
+        .await
+        {
             Ok(body) => body,
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
             Err(e) => return Err(e),
@@ -90,7 +99,15 @@ async fn tombstone_missing(
             continue;
         }
         let url = urls::page(store, &["collections", &c.handle, "products.json"], 1, 1);
-        match fetch(ctx, store, &url, false, requests).await {
+        match fetch(
+            ctx,
+            store,
+            &url,
+            Answer::Json,
+            (requests, Source::Collections),
+        )
+        .await
+        {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => gone.push(c.collection_id),
             Err(e) => return Err(e),
@@ -160,7 +177,15 @@ async fn walk_collection(
             return Ok(false);
         }
         let url = urls::page(store, &segments, limit, number);
-        let body = match fetch(ctx, store, &url, false, requests).await {
+        let body = match fetch(
+            ctx,
+            store,
+            &url,
+            Answer::Json,
+            (requests, Source::Collections),
+        )
+        .await
+        {
             Ok(body) => body,
             Err(e) if is_not_found(&e) => return Ok(false),
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),

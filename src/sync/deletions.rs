@@ -6,7 +6,7 @@
 //! complete run missed it too. Candidates are read and decided in small batches, each
 //! committed with the cursor.
 
-use super::{Error, RequestCounter, SyncContext};
+use super::{Error, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{DeletionCandidate, DeletionChecks, RunStart};
 use crate::storefront::{self, ErrorKind};
@@ -39,13 +39,13 @@ pub(super) async fn confirm(
             gone: Vec::new(),
             alive: Vec::new(),
             position,
-            requests: 0,
+            requests: Default::default(),
         };
         for candidate in &candidates {
             if ctx.cancel.is_cancelled() {
                 return Err(Error::Interrupted(store.name.clone()));
             }
-            requests.record();
+            requests.record(Source::Deletions);
             match check(ctx, store, candidate).await? {
                 Check::Gone => checks.gone.push(candidate.product_id),
                 Check::Alive => checks.alive.push(candidate.product_id),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::{report_quarantined, Error, Listing, RequestCounter, SyncContext};
+use super::{report_quarantined, Error, Listing, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{PageWrite, RunStart, WriteCounts};
 use crate::storefront::{self, ErrorKind, ParsedPage, LISTING_CAP};
@@ -175,7 +175,7 @@ async fn fetch_page(
         return Ok(Fetched::End(Listing::Capped));
     }
     let url = super::urls::page(store, &["products.json"], limit, number);
-    requests.record();
+    requests.record(Source::Listing);
     ctx.progress
         .requests
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -1,9 +1,8 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
-//! (listing), complete a capped listing through the sitemap (sitemap), walk collections and
-//! their membership (collections), confirm deletions (deletions), and record how it ended; every request URL
-//! comes from urls. It
-//! owns the order of phases and the run's outcome; HTTP lives in storefront, SQL in store.
-
+//! (listing), walk collections and their membership (collections), complete a capped listing
+//! through the sitemap (sitemap), confirm deletions (deletions), and record how it ended; every
+//! request URL comes from urls. It owns the order of phases and the run's outcome; HTTP lives in
+//! storefront, SQL in store.
 mod collections;
 mod deletions;
 mod listing;
@@ -19,7 +18,7 @@ use tracing::{info, warn};
 use url::Url;
 
 use crate::config::StoreConfig;
-use crate::store::{self, HttpTotals, Phase, RunCounts, RunOutcome, Writer};
+use crate::store::{self, HttpTotals, Phase, Requests, RunCounts, RunOutcome, Writer};
 use crate::storefront::{self, Client, Unusable};
 
 /// Why a run did not complete.
@@ -76,17 +75,35 @@ impl Progress {
     }
 }
 
-/// Requests made by one run and not yet added to its row; each write takes what accumulated.
+/// What a request was for: the source columns of `sync_runs`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Source {
+    Listing,
+    Collections,
+    Sitemap,
+    Single,
+    Deletions,
+}
+
+/// Requests made by one run and not yet added to its row, by source; each write takes what
+/// accumulated.
 #[derive(Debug, Default)]
-pub(crate) struct RequestCounter(AtomicU64);
+pub(crate) struct RequestCounter([AtomicU64; 5]);
 
 impl RequestCounter {
-    pub(crate) fn record(&self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
+    pub(crate) fn record(&self, source: Source) {
+        self.0[source as usize].fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(crate) fn take(&self) -> i64 {
-        self.0.swap(0, Ordering::Relaxed) as i64
+    pub(crate) fn take(&self) -> Requests {
+        let take = |source: Source| self.0[source as usize].swap(0, Ordering::Relaxed) as i64;
+        Requests {
+            listing: take(Source::Listing),
+            collections: take(Source::Collections),
+            sitemap: take(Source::Sitemap),
+            single: take(Source::Single),
+            deletions: take(Source::Deletions),
+        }
     }
 }
 
@@ -99,22 +116,31 @@ pub(crate) enum Listing {
     Capped,
 }
 
-/// One GET through the shared client, counted for the run and the progress display, and
-/// abandoned when the run is cancelled.
+/// What kind of answer a request expects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Answer {
+    Json,
+    Xml,
+    /// The Ajax `.js` product answer.
+    Script,
+}
+
+/// One GET through the shared client, counted for the run (under `source`) and the progress
+/// display, and abandoned when the run is cancelled.
 pub(crate) async fn fetch(
     ctx: &SyncContext,
     store: &StoreConfig,
     url: &Url,
-    xml: bool,
-    requests: &RequestCounter,
+    kind: Answer,
+    (requests, source): (&RequestCounter, Source),
 ) -> Result<Bytes, Error> {
-    requests.record();
+    requests.record(source);
     ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
     let request = async {
-        if xml {
-            ctx.client.get_xml(&store.name, url).await
-        } else {
-            ctx.client.get_json(&store.name, url).await
+        match kind {
+            Answer::Json => ctx.client.get_json(&store.name, url).await,
+            Answer::Xml => ctx.client.get_xml(&store.name, url).await,
+            Answer::Script => ctx.client.get_script(&store.name, url).await,
         }
     };
     tokio::select! {
@@ -252,7 +278,12 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
     match counts {
         Ok(counts) => {
             info!(store = %store.name, run = run_id, status = %counts.status,
-                  pages = counts.pages, requests = counts.requests, new = counts.new,
+                  pages = counts.pages, requests = counts.requests,
+                  requests_listing = counts.requests_by_source.listing,
+                  requests_collections = counts.requests_by_source.collections,
+                  requests_sitemap = counts.requests_by_source.sitemap,
+                  requests_single = counts.requests_by_source.single,
+                  requests_deletions = counts.requests_by_source.deletions, new = counts.new,
                   changed = counts.changed, unchanged = counts.unchanged,
                   deleted = counts.deleted, quarantined = counts.quarantined,
                   deletions_inconclusive = counts.deletions_inconclusive,
@@ -267,9 +298,10 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
     }
 }
 
-/// Runs the phases from the run's cursor, in order: listing, sitemap (only after a capped
-/// listing), collections and their membership (when enabled), then deletions, which are only
-/// checked when the enumeration was complete as a whole.
+/// Runs the phases from the run's cursor, in order of cost per product: listing; collections
+/// and their membership (when enabled); the sitemap (only after a capped listing), which
+/// fetches one by one only the products no listing or collection page showed; then deletions,
+/// which are only checked when the enumeration was complete as a whole.
 async fn run_phases(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -282,10 +314,12 @@ async fn run_phases(
         ctx.writer
             .call(move |db| db.enter_phase(store_id, phase, sitemap_complete, count))
     };
-    let after_sitemap = if store.collections {
-        Phase::Collections
-    } else {
-        Phase::Deletions
+    let after_collections = |capped: bool| {
+        if capped {
+            Phase::Sitemap
+        } else {
+            Phase::Deletions
+        }
     };
     let (mut phase, mut capped, mut sitemap_done) =
         (start.phase, start.listing_capped, start.sitemap_complete);
@@ -300,25 +334,19 @@ async fn run_phases(
                 .await
                 .map_err(store_err)?;
         }
-        phase = if capped {
-            Phase::Sitemap
+        phase = if store.collections {
+            Phase::Collections
         } else {
-            after_sitemap
+            after_collections(capped)
         };
         enter(phase, false).await.map_err(store_err)?;
         (next_page, position, sitemap_index) = (1, 0, 0);
     }
-    if phase == Phase::Sitemap {
-        sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
-        phase = after_sitemap;
-        enter(phase, sitemap_done).await.map_err(store_err)?;
-        (next_page, position) = (1, 0);
-    }
     if !store.collections && matches!(phase, Phase::Collections | Phase::CollectionProducts) {
         // Resumed after collections were switched off for this store.
-        phase = Phase::Deletions;
+        phase = after_collections(capped);
         enter(phase, false).await.map_err(store_err)?;
-        position = 0;
+        (next_page, position, sitemap_index) = (1, 0, 0);
     }
     if phase == Phase::Collections {
         collections::enumerate(ctx, store, start, next_page, requests).await?;
@@ -328,8 +356,15 @@ async fn run_phases(
     }
     if phase == Phase::CollectionProducts {
         collections::walk_members(ctx, store, start, position, next_page, requests).await?;
-        phase = Phase::Deletions;
+        phase = after_collections(capped);
         enter(phase, false).await.map_err(store_err)?;
+        (position, sitemap_index) = (0, 0);
+    }
+    if phase == Phase::Sitemap {
+        sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
+        enter(Phase::Deletions, sitemap_done)
+            .await
+            .map_err(store_err)?;
         position = 0;
     }
     if capped && !sitemap_done {

@@ -1,17 +1,20 @@
-//! The sitemap phase, run only after the listing hit Shopify's 25,000 cap: /sitemap.xml lists
-//! the product sitemaps, each gives product handles, and every handle the run has not seen yet
-//! is fetched from /products/{handle}.json (the older single shape, normalized so it hashes like
-//! the list shape). Handles are checked against the database in batches; each batch commits with
-//! the cursor (which product sitemap, how many of its entries are done).
+//! The sitemap phase, run only after the listing hit Shopify's 25,000 cap and after the
+//! collection feeds: /sitemap.xml lists the product sitemaps, each gives product handles, and
+//! every handle no listing or collection page of this run showed is fetched from
+//! /products/{handle}.json (the older single shape, normalized so it hashes like the list
+//! shape; its missing availability comes from /products/{handle}.js when the prices agree).
+//! Handles are checked against the database in batches; each batch commits with the cursor
+//! (which product sitemap, how many of its entries are done).
 //!
-//! Politeness: this path costs one request per product the listing did not show (about 35,000
-//! for a 60,000-product store); that is inherent to the storefront API.
+//! Politeness: each product fetched here costs one request (two with `.js`), against 1/250 of a
+//! request on a page; that is why it runs last, for what the pages did not show.
 
-use tracing::warn;
+use tracing::{debug, warn};
 use url::Url;
 
 use super::{
-    bad_answer, fetch, is_not_found, report_quarantined, Error, RequestCounter, SyncContext,
+    bad_answer, fetch, is_not_found, report_quarantined, Answer, Error, RequestCounter, Source,
+    SyncContext,
 };
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
@@ -32,7 +35,15 @@ pub(super) async fn walk(
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
     let index_url = super::urls::sitemap_index(store);
-    let index = match fetch(ctx, store, &index_url, true, requests).await {
+    let index = match fetch(
+        ctx,
+        store,
+        &index_url,
+        Answer::Xml,
+        (requests, Source::Sitemap),
+    )
+    .await
+    {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => {
             warn!(store = %store.name, "no sitemap: the capped catalogue stays incomplete");
@@ -66,7 +77,7 @@ async fn walk_file(
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
-    let body = fetch(ctx, store, url, true, requests).await?;
+    let body = fetch(ctx, store, url, Answer::Xml, (requests, Source::Sitemap)).await?;
     let mut handles = sitemap::product_handles(&body).skip(usize::try_from(position).unwrap_or(0));
     loop {
         let batch: Vec<String> = handles
@@ -119,8 +130,10 @@ async fn walk_file(
     }
 }
 
-/// /products/{handle}.json, parsed (or unusable, for the quarantine), with its URL; None
-/// when the product is gone (404) since the sitemap listed it.
+/// /products/{handle}.json, parsed (or unusable, for the quarantine), with its printable URL;
+/// None when the product is gone (404) since the sitemap listed it. When its answer lacks
+/// availability, /products/{handle}.js supplies it if its prices agree (see
+/// `storefront::fill_availability`); a failed `.js` leaves it unknown.
 async fn fetch_single(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -128,12 +141,34 @@ async fn fetch_single(
     requests: &RequestCounter,
 ) -> Result<Option<(String, Result<ParsedProduct, Unusable>)>, Error> {
     let url = super::urls::product(store, handle);
-    let body = match fetch(ctx, store, &url, false, requests).await {
+    let body = match fetch(ctx, store, &url, Answer::Json, (requests, Source::Single)).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
-    storefront::parse_single_product(&body)
-        .map(|parsed| Some((storefront::redact(&url), parsed)))
-        .map_err(|kind| bad_answer(store, &url, kind))
+    let printable = storefront::redact(&url);
+    let mut product = match storefront::parse_single_product(&body) {
+        Ok(Ok(product)) => product,
+        Ok(Err(bad)) => return Ok(Some((printable, Err(bad)))),
+        Err(kind) => return Err(bad_answer(store, &url, kind)),
+    };
+    if product.availability_source().is_some() {
+        return Ok(Some((printable, Ok(product))));
+    }
+    let url = super::urls::product_script(store, handle);
+    let filled = match fetch(ctx, store, &url, Answer::Script, (requests, Source::Single)).await {
+        Ok(body) => storefront::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
+        Err(e @ Error::Interrupted(_)) => return Err(e),
+        Err(e) => Err(e.to_string()),
+    };
+    match filled {
+        Ok(true) => {}
+        Ok(false) => {
+            debug!(store = %store.name, handle, "`.js` prices differ: availability unknown")
+        }
+        Err(error) => {
+            debug!(store = %store.name, handle, %error, "no usable `.js`: availability unknown")
+        }
+    }
+    Ok(Some((printable, Ok(product))))
 }

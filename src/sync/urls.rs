@@ -1,5 +1,5 @@
 //! The one place that builds a store's request URLs (listing pages, collections, collection
-//! feeds, the sitemap index, single products). They carry the store URL's credentials, which
+//! feeds, the sitemap index, single products and their `.js`). They carry the store URL's credentials, which
 //! reqwest sends as basic auth; anything printed goes through `storefront::redact` (errors)
 //! or `StoreConfig::printable_url` (stored and shown base URLs) instead.
 
@@ -19,6 +19,11 @@ pub(super) fn page(store: &StoreConfig, segments: &[&str], limit: i64, page: i64
 /// `{base}/products/{handle}.json`, the handle as one encoded segment.
 pub(super) fn product(store: &StoreConfig, handle: &str) -> Url {
     under(store, &["products", &format!("{handle}.json")])
+}
+
+/// `{base}/products/{handle}.js`, the Ajax answer (availability the `.json` lacks).
+pub(super) fn product_script(store: &StoreConfig, handle: &str) -> Url {
+    under(store, &["products", &format!("{handle}.js")])
 }
 
 /// `{base}/sitemap.xml`.
@@ -48,6 +53,10 @@ mod tests {
         assert_eq!(
             product(&store(), "café/x").as_str(),
             "http://u:p@127.0.0.1:9/products/caf%C3%A9%2Fx.json"
+        );
+        assert_eq!(
+            product_script(&store(), "café/x").as_str(),
+            "http://u:p@127.0.0.1:9/products/caf%C3%A9%2Fx.js"
         );
         assert_eq!(store().printable_url(), "http://127.0.0.1:9/");
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fakeshop;
+pub mod mirror;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -55,8 +55,8 @@ pub enum Rule {
         k: u64,
         modulus: u64,
     },
-    /// Exactly these products (tests that need a small, controlled collection).
-    Ids(Vec<u64>),
+    /// Exactly these product ids.
+    Ids(Arc<HashSet<u64>>),
 }
 
 #[derive(Clone, Debug)]
@@ -145,6 +145,12 @@ pub struct Catalog {
     pub alloc: IdAlloc,
     pub cap: usize,
     pub seed: u64,
+    /// `/products/{handle}.json` carries inventory (from which availability follows), as in the
+    /// 2022 capture; false gives the newer shape without it.
+    pub single_inventory: bool,
+    /// `/products/{handle}.js` prices in percent of the store's (100 = the store's currency;
+    /// anything else is a visitor's currency).
+    pub js_price_percent: i64,
     /// Bumped on every mutation (collection caches key on it).
     pub version: u64,
     added: usize,
@@ -216,6 +222,8 @@ impl Catalog {
             alloc,
             cap: 25_000,
             seed,
+            single_inventory: true,
+            js_price_percent: 100,
             version: 0,
             added: 0,
         };
@@ -327,6 +335,29 @@ impl Catalog {
             self.products
                 .sort_by(|a, b| b.pub_ts.cmp(&a.pub_ts).then(b.id().cmp(&a.id())));
         }
+        self.version += 1;
+    }
+
+    /// Replaces the collections by ones that cover the newest `percent` of the products (store
+    /// order; the oldest rest is in no collection), `size` products each, in store order.
+    pub fn cover_with_collections(&mut self, size: usize, percent: usize) {
+        let covered = self.products.len() * percent / 100;
+        let ids: Vec<u64> = self.products[..covered].iter().map(|p| p.id()).collect();
+        let off = FixedOffset::west_opt(4 * 3600).unwrap();
+        self.collections = ids
+            .chunks(size.max(1))
+            .enumerate()
+            .map(|(i, chunk)| Collection {
+                id: 270_000_000_000 + i as u64 * 1013,
+                handle: format!("part-{}", i + 1),
+                title: format!("Part {}", i + 1),
+                body_html: String::new(),
+                published_at: fmt_ts(BASE_PUBLISHED - 86_400 * (i as i64 + 1), off),
+                updated_at: fmt_ts(BASE_PUBLISHED - 3_600 * (i as i64 + 1), off),
+                sort_order: "created-desc",
+                rule: Rule::Ids(Arc::new(chunk.iter().copied().collect())),
+            })
+            .collect();
         self.version += 1;
     }
 

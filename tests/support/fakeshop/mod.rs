@@ -198,7 +198,8 @@ impl FakeShop {
         *self.sh.hook.write().unwrap() = None;
     }
     /// Blocks the `k`-th (1-based, counted from now) request whose path (without query) is
-    /// `path` until the returned gate is released or dropped.
+    /// `path` (or starts with it, when it ends in `*`) until the returned gate is released or
+    /// dropped.
     pub fn pause_nth(&self, path: &str, k: usize) -> Gate {
         assert!(k >= 1);
         let (reached_tx, reached_rx) = watch::channel(false);
@@ -295,6 +296,14 @@ impl FakeShop {
     /// Sets the `page * limit` cap (default 25000).
     pub fn set_cap(&self, cap: usize) {
         self.sh.cat.write().unwrap().cap = cap;
+    }
+    /// Whether `/products/{handle}.json` carries inventory fields (default true).
+    pub fn set_single_inventory(&self, inventory: bool) {
+        self.sh.cat.write().unwrap().single_inventory = inventory;
+    }
+    /// `/products/{handle}.js` prices in percent of the store's (default 100).
+    pub fn set_js_price_percent(&self, percent: i64) {
+        self.sh.cat.write().unwrap().js_price_percent = percent;
     }
 
     /// Replaces the fault configuration (scripted faults and an active lockout are kept).

@@ -115,7 +115,8 @@ impl Shared {
             let mut gates = self.gates.lock().unwrap();
             let mut hit = None;
             for (i, g) in gates.iter_mut().enumerate() {
-                if g.path == path {
+                let prefix = g.path.strip_suffix('*');
+                if g.path == path || prefix.is_some_and(|prefix| path.starts_with(prefix)) {
                     g.countdown -= 1;
                     if g.countdown == 0 && hit.is_none() {
                         hit = Some(i);
@@ -329,7 +330,23 @@ fn route(sh: &Shared, path: &str, query: &str, host: &str) -> Response<Body> {
         .and_then(|r| r.strip_suffix(".json"))
     {
         return match cat.by_handle.get(h).and_then(|id| cat.by_id.get(id)) {
-            Some(p) => json(StatusCode::OK, shapes::single_body(p, &sh.volatile_now())),
+            Some(p) => {
+                let body = shapes::single_body(p, &sh.volatile_now(), cat.single_inventory);
+                json(StatusCode::OK, body)
+            }
+            None => not_found(),
+        };
+    }
+    if let Some(h) = path
+        .strip_prefix("/products/")
+        .and_then(|r| r.strip_suffix(".js"))
+    {
+        return match cat.by_handle.get(h).and_then(|id| cat.by_id.get(id)) {
+            Some(p) => respond(
+                StatusCode::OK,
+                "application/javascript; charset=utf-8",
+                shapes::ajax_body(p, cat.js_price_percent),
+            ),
             None => not_found(),
         };
     }

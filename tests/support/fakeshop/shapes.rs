@@ -113,10 +113,59 @@ pub fn single_shape(p: &Value) -> Value {
     Value::Object(out)
 }
 
-/// `{"product":{...}}` body for a product, Shopify-escaped.
-pub fn single_body(p: &Product, updated: &str) -> String {
-    let v = single_shape(&p.tmpl.to_value(&p.ids, updated));
+/// `{"product":{...}}` body for a product, Shopify-escaped; without inventory fields (the newer
+/// shape, no availability at all) unless `inventory`.
+pub fn single_body(p: &Product, updated: &str, inventory: bool) -> String {
+    let mut v = single_shape(&p.tmpl.to_value(&p.ids, updated));
+    if !inventory {
+        for variant in v["variants"].as_array_mut().into_iter().flatten() {
+            let fields = variant.as_object_mut().expect("variants are objects");
+            for key in [
+                "inventory_quantity",
+                "old_inventory_quantity",
+                "inventory_management",
+                "inventory_policy",
+            ] {
+                fields.remove(key);
+            }
+        }
+    }
     shopify_escape(&serde_json::to_string(&json!({ "product": v })).unwrap())
+}
+
+/// The Ajax `/products/{handle}.js` body: money as integers in minor units, scaled to
+/// `price_percent` of the store's prices (a visitor's currency unless 100), `available` per
+/// variant, and only the first 100 variants.
+pub fn ajax_body(p: &Product, price_percent: i64) -> String {
+    let v = p.tmpl.to_value(&p.ids, "");
+    let minor = |price: &Value| {
+        price
+            .as_str()
+            .and_then(super::template::cents)
+            .map(|c| c * price_percent / 100)
+    };
+    let variants: Vec<Value> = v["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .take(100)
+        .map(|x| {
+            json!({
+                "id": x["id"], "title": x["title"], "option1": x["option1"],
+                "option2": x["option2"], "option3": x["option3"], "sku": x["sku"],
+                "available": x["available"], "price": minor(&x["price"]),
+                "compare_at_price": minor(&x["compare_at_price"]),
+            })
+        })
+        .collect();
+    let body = json!({
+        "id": v["id"], "title": v["title"], "handle": v["handle"],
+        "vendor": v["vendor"], "type": v["product_type"],
+        "price": variants.iter().filter_map(|x| x["price"].as_i64()).min(),
+        "available": variants.iter().any(|x| x["available"] == Value::Bool(true)),
+        "variants": variants,
+    });
+    shopify_escape(&serde_json::to_string(&body).unwrap())
 }
 
 pub fn collection_json(c: &Collection) -> Value {

@@ -1,0 +1,131 @@
+//! An in-process mirror for integration tests: a database in a temp dir, the sync context runs
+//! use, and readings of it compared with the fake storefront (hashes, rows written, requests).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use shopmirror::config::{Config, StoreConfig};
+use shopmirror::store::{RunCounts, Writer};
+use shopmirror::storefront::{self, Client, ClientSettings};
+use shopmirror::sync::{sync_store, Progress, SyncContext};
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use super::fakeshop::FakeShop;
+
+/// A database in a temp dir and the context syncs run with.
+pub struct Mirror {
+    _dir: tempfile::TempDir,
+    pub db: PathBuf,
+    pub ctx: SyncContext,
+}
+
+impl Mirror {
+    pub fn new() -> Mirror {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("mirror.db");
+        let client = Client::new(ClientSettings {
+            user_agent: "shopmirror-test".into(),
+            allow_private: true,
+            min_delay: Duration::ZERO,
+            max_body_bytes: 64 * 1024 * 1024,
+            ..Config::load(None, None).unwrap().http
+        })
+        .unwrap();
+        let ctx = SyncContext {
+            client: Arc::new(client),
+            writer: Writer::open(&db).unwrap(),
+            page_size: 250,
+            cancel: CancellationToken::new(),
+            progress: Arc::new(Progress::default()),
+        };
+        Mirror { _dir: dir, db, ctx }
+    }
+
+    pub async fn sync(&self, store: &StoreConfig) -> RunCounts {
+        sync_store(&self.ctx, store).await.expect("sync succeeds")
+    }
+
+    pub fn conn(&self) -> Connection {
+        Connection::open(&self.db).unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Live products: id -> content hash.
+    pub fn hashes(&self) -> BTreeMap<i64, String> {
+        let conn = self.conn();
+        let mut s = conn
+            .prepare("SELECT product_id, content_hash FROM products WHERE deleted_at IS NULL")
+            .unwrap();
+        let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    /// Rows of variants, images and options (re)written by `run`.
+    pub fn rows_written_by(&self, run: i64) -> i64 {
+        ["variants", "images", "options"]
+            .iter()
+            .map(|t| {
+                self.count(&format!(
+                    "SELECT count(*) FROM {t} WHERE written_run = {run}"
+                ))
+            })
+            .sum()
+    }
+}
+
+pub fn store(shop: &FakeShop, collections: bool) -> StoreConfig {
+    let mut store = StoreConfig::new("shop".into(), Url::parse(&shop.url()).unwrap());
+    store.collections = collections;
+    store
+}
+
+/// The fake's whole catalogue (hidden products included), hashed by the library.
+pub fn expected_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
+    let body = serde_json::json!({ "products": shop.expected_catalog() });
+    let parsed = storefront::parse_products_page(&serde_json::to_vec(&body).unwrap()).unwrap();
+    parsed
+        .products
+        .into_iter()
+        .map(|p| (p.product.id, p.content_hash))
+        .collect()
+}
+
+/// Requests logged by the fake, counted by endpoint kind.
+pub fn requests_by_endpoint(shop: &FakeShop) -> BTreeMap<&'static str, usize> {
+    let mut counts = BTreeMap::new();
+    for r in shop.request_log() {
+        let path = r.path.split('?').next().unwrap_or("");
+        let kind = match path {
+            "/products.json" => "listing",
+            "/collections.json" => "collections",
+            "/sitemap.xml" => "sitemap index",
+            p if p.starts_with("/sitemap_products_") => "product sitemap",
+            p if p.starts_with("/collections/") => "collection products",
+            p if p.starts_with("/products/") && p.ends_with(".js") => "single product js",
+            p if p.starts_with("/products/") => "single product",
+            _ => "other",
+        };
+        *counts.entry(kind).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The cursor row of the store, if a run is unfinished: (phase, sitemap_index, position).
+pub fn cursor(m: &Mirror) -> Option<(String, i64, i64)> {
+    use rusqlite::OptionalExtension;
+    m.conn()
+        .query_row(
+            "SELECT phase, sitemap_index, position FROM sync_cursor",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .unwrap()
+}
