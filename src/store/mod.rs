@@ -11,6 +11,7 @@ mod read;
 mod runs;
 mod schedule;
 mod schema;
+mod seen;
 mod single;
 mod write;
 
@@ -18,7 +19,7 @@ pub use breaker::HttpTotals;
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
-pub use products::{PageWrite, WriteCounts};
+pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
 pub use schema::SCHEMA_VERSION;
@@ -63,6 +64,11 @@ pub enum Error {
     },
     #[error("database writer has stopped")]
     WriterGone,
+    #[error(
+        "database {path}: product {product_id} was rewritten while its page was being read; \
+         the run resumes from its cursor"
+    )]
+    RawHashMoved { path: PathBuf, product_id: i64 },
 }
 
 /// Adds the database path and what was being done to a rusqlite result.

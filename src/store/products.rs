@@ -1,12 +1,13 @@
 //! Writing products: one page (or one batch of checked products) per transaction, together with
 //! the run's counters and cursor. New and changed products are (re)written with their variants,
-//! images, options, a version row and history; unchanged ones only get their seen-marker moved,
-//! in one batched statement.
+//! images, options, a version row and history; unchanged ones only get their narrow seen row
+//! (seen.rs) moved, so they cost no write in the wide products table.
 
 use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::seen::{mark_seen, write_seen};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedProduct, Product};
@@ -15,11 +16,19 @@ use crate::storefront::{ParsedProduct, Product};
 pub struct PageWrite {
     pub store_id: i64,
     pub run_id: i64,
-    pub products: Vec<ParsedProduct>,
+    pub products: Vec<PageProduct>,
     /// The listing page to resume at after this one (cursor value written with the page).
     pub next_page: i64,
     /// HTTP requests made since the last write, added to the run's count.
     pub requests: i64,
+}
+
+/// A listing page's product as the writer gets it.
+pub enum PageProduct {
+    /// Parsed and hashed: its content hash decides whether it changed.
+    Parsed(ParsedProduct),
+    /// Not parsed: its raw hash equals the stored one, so its content is the stored content.
+    Same { id: i64, raw_hash: i64 },
 }
 
 /// What a write did, product by product.
@@ -35,7 +44,14 @@ impl WriteDb {
     /// Writes one listing page and moves the cursor past it, atomically.
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let mut upsert = Upsert::new(tx, path, page.store_id, page.run_id)?;
+            for item in &page.products {
+                match item {
+                    PageProduct::Parsed(parsed) => upsert.parsed(parsed)?,
+                    PageProduct::Same { id, raw_hash } => upsert.same(*id, *raw_hash)?,
+                }
+            }
+            let counts = upsert.counts;
             add_counts(tx, path, page.run_id, counts, 1, page.requests)?;
             tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
                 .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
@@ -84,75 +100,135 @@ pub(super) fn upsert_products(
     run_id: i64,
     products: &[ParsedProduct],
 ) -> Result<WriteCounts, Error> {
-    let now = now_text();
-    let mut counts = WriteCounts::default();
-    let mut seen_unchanged: Vec<i64> = Vec::new();
-    let mut lookup = tx
-        .prepare_cached(
-            "SELECT content_hash, last_seen_run, deleted_at IS NOT NULL
-             FROM products WHERE store_id = ?1 AND product_id = ?2",
-        )
-        .ctx(path, "preparing product lookup")?;
+    let mut upsert = Upsert::new(tx, path, store_id, run_id)?;
     for parsed in products {
-        let id = parsed.product.id;
-        let existing: Option<(String, i64, bool)> = lookup
-            .query_row(params![store_id, id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        upsert.parsed(parsed)?;
+    }
+    Ok(upsert.counts)
+}
+
+/// What the database holds for a product: content hash, the run that last saw it, whether it
+/// is tombstoned, and the raw hash of its stored content.
+struct Stored {
+    hash: String,
+    last_run: i64,
+    deleted: bool,
+    raw_hash: Option<i64>,
+}
+
+/// Products of one transaction, one by one, with their counts.
+struct Upsert<'a> {
+    tx: &'a Transaction<'a>,
+    path: &'a Path,
+    store_id: i64,
+    run_id: i64,
+    now: String,
+    counts: WriteCounts,
+}
+
+impl<'a> Upsert<'a> {
+    fn new(
+        tx: &'a Transaction<'a>,
+        path: &'a Path,
+        store_id: i64,
+        run_id: i64,
+    ) -> Result<Upsert<'a>, Error> {
+        Ok(Upsert {
+            tx,
+            path,
+            store_id,
+            run_id,
+            now: now_text(),
+            counts: WriteCounts::default(),
+        })
+    }
+
+    fn stored(&self, id: i64) -> Result<Option<Stored>, Error> {
+        self.tx
+            .prepare_cached(
+                "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash
+                 FROM products p JOIN product_seen s
+                     ON s.store_id = p.store_id AND s.product_id = p.product_id
+                 WHERE p.store_id = ?1 AND p.product_id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![self.store_id, id], |r| {
+                    Ok(Stored {
+                        hash: r.get(0)?,
+                        last_run: r.get(1)?,
+                        deleted: r.get(2)?,
+                        raw_hash: r.get(3)?,
+                    })
+                })
+                .optional()
             })
-            .optional()
-            .ctx(path, "looking up product")?;
-        match existing {
+            .ctx(self.path, "looking up product")
+    }
+
+    /// A product known unchanged by its raw hash. The listing only sends these for products
+    /// whose stored raw hash it read after every earlier page of the run was committed, so the
+    /// stored row still matches; if it does not, the write fails rather than guess.
+    fn same(&mut self, id: i64, raw_hash: i64) -> Result<(), Error> {
+        let stored = self.stored(id)?;
+        match stored {
+            Some(stored) if stored.raw_hash == Some(raw_hash) => {
+                self.unchanged(id, &stored, None)
+            }
+            _ => Err(Error::RawHashMoved {
+                path: self.path.to_path_buf(),
+                product_id: id,
+            }),
+        }
+    }
+
+    /// A parsed product: new, changed (rewritten) or unchanged by content hash.
+    fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
+        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let id = parsed.product.id;
+        let now = self.now.clone();
+        match self.stored(id)? {
             None => {
                 write_product(tx, path, store_id, run_id, parsed, &now, true)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
-                counts.new += 1;
+                self.counts.new += 1;
             }
-            Some((hash, last_run, deleted)) if hash == parsed.content_hash => {
-                if deleted {
-                    restore(tx, path, store_id, id, run_id, &now)?;
-                    counts.restored += 1;
-                } else if last_run != run_id {
-                    seen_unchanged.push(id);
-                    counts.unchanged += 1;
-                }
+            Some(stored) if stored.hash == parsed.content_hash => {
+                self.unchanged(id, &stored, Some(parsed.raw_hash))?
             }
-            Some((_, _, deleted)) => {
+            Some(stored) => {
                 record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
                 supersede_version(tx, path, store_id, id)?;
                 write_product(tx, path, store_id, run_id, parsed, &now, false)?;
                 insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
-                if deleted {
+                if stored.deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
-                    counts.restored += 1;
+                    self.counts.restored += 1;
                 }
-                counts.changed += 1;
+                self.counts.changed += 1;
             }
         }
+        Ok(())
     }
-    mark_seen(tx, path, store_id, run_id, &seen_unchanged, &now)?;
-    Ok(counts)
-}
 
-/// Moves the seen-marker of unchanged products in one statement.
-pub(super) fn mark_seen(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
-    ids: &[i64],
-    now: &str,
-) -> Result<(), Error> {
-    if ids.is_empty() {
-        return Ok(());
+    /// Same content as stored: the seen row moves (with the new raw hash, when it differs);
+    /// a tombstoned product is restored.
+    fn unchanged(&mut self, id: i64, stored: &Stored, raw_hash: Option<i64>) -> Result<(), Error> {
+        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let raw_hash = raw_hash.filter(|h| stored.raw_hash != Some(*h));
+        if stored.deleted {
+            restore(tx, path, store_id, id, run_id, &self.now)?;
+            if raw_hash.is_some() {
+                mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+            }
+            self.counts.restored += 1;
+        } else if stored.last_run != run_id || raw_hash.is_some() {
+            mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+            if stored.last_run != run_id {
+                self.counts.unchanged += 1;
+            }
+        }
+        Ok(())
     }
-    let ids_json = serde_json::to_string(ids).expect("ids serialize");
-    tx.prepare_cached(
-        "UPDATE products SET last_seen_run = ?2, last_seen_at = ?3
-         WHERE store_id = ?1 AND product_id IN (SELECT value FROM json_each(?4))",
-    )
-    .and_then(|mut s| s.execute(params![store_id, run_id, now, ids_json]))
-    .ctx(path, "marking products seen")?;
-    Ok(())
 }
 
 fn restore(
@@ -163,12 +239,10 @@ fn restore(
     run_id: i64,
     now: &str,
 ) -> Result<(), Error> {
-    tx.prepare_cached(
-        "UPDATE products SET deleted_at = NULL, last_seen_run = ?3, last_seen_at = ?4
-         WHERE store_id = ?1 AND product_id = ?2",
-    )
-    .and_then(|mut s| s.execute(params![store_id, id, run_id, now]))
-    .ctx(path, "restoring product")?;
+    tx.prepare_cached("UPDATE products SET deleted_at = NULL WHERE store_id = ?1 AND product_id = ?2")
+        .and_then(|mut s| s.execute(params![store_id, id]))
+        .ctx(path, "restoring product")?;
+    mark_seen(tx, path, store_id, run_id, id, None, now)?;
     insert_event(tx, path, store_id, id, "restored", now, run_id)
 }
 
@@ -195,8 +269,9 @@ pub(super) fn insert_event(
 fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> Result<(), Error> {
     tx.prepare_cached(
         "UPDATE product_versions
-         SET last_observed_at = p.last_seen_at, raw_json = p.raw_json
-         FROM products p
+         SET last_observed_at = s.last_seen_at, raw_json = p.raw_json
+         FROM products p JOIN product_seen s
+             ON s.store_id = p.store_id AND s.product_id = p.product_id
          WHERE p.store_id = ?1 AND p.product_id = ?2
            AND product_versions.store_id = ?1 AND product_versions.product_id = ?2
            AND product_versions.raw_json IS NULL",
@@ -221,15 +296,14 @@ fn write_product(
     tx.prepare_cached(
         "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type, tags,
              body_html, published_at, created_at, content_hash, raw_json, first_seen_at,
-             last_seen_at, last_seen_run, content_changed_at, written_run)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13, ?14)
+             content_changed_at, written_run)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14)
          ON CONFLICT (store_id, product_id) DO UPDATE SET
              handle = excluded.handle, title = excluded.title, vendor = excluded.vendor,
              product_type = excluded.product_type, tags = excluded.tags,
              body_html = excluded.body_html, published_at = excluded.published_at,
              created_at = excluded.created_at, content_hash = excluded.content_hash,
-             raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at,
-             last_seen_run = excluded.last_seen_run,
+             raw_json = excluded.raw_json,
              content_changed_at = excluded.content_changed_at,
              written_run = excluded.written_run",
     )
@@ -252,6 +326,7 @@ fn write_product(
         ])
     })
     .ctx(path, "writing product")?;
+    write_seen(tx, path, store_id, run_id, p.id, parsed.raw_hash, now)?;
     if !is_new {
         for table in [
             "DELETE FROM variants WHERE store_id = ?1 AND product_id = ?2",

@@ -5,7 +5,8 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::breaker::HttpTotals;
-use super::products::{add_counts, insert_event, mark_seen, WriteCounts};
+use super::products::{add_counts, insert_event, WriteCounts};
+use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 
@@ -266,10 +267,11 @@ impl WriteDb {
         let path = self.path.clone();
         self.conn
             .prepare_cached(
-                "SELECT product_id, handle FROM products
-                 WHERE store_id = ?1 AND deleted_at IS NULL AND last_seen_run != ?2
-                   AND product_id > ?3
-                 ORDER BY product_id LIMIT ?4",
+                "SELECT p.product_id, p.handle FROM product_seen s JOIN products p
+                     ON p.store_id = s.store_id AND p.product_id = s.product_id
+                 WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id > ?3
+                   AND p.deleted_at IS NULL
+                 ORDER BY s.product_id LIMIT ?4",
             )
             .and_then(|mut s| {
                 s.query_map(params![store_id, run_id, after_id, limit], |r| {
@@ -287,14 +289,9 @@ impl WriteDb {
     pub fn apply_deletion_checks(&mut self, checks: DeletionChecks) -> Result<(), Error> {
         self.transaction(|tx, path| {
             let now = now_text();
-            mark_seen(
-                tx,
-                path,
-                checks.store_id,
-                checks.run_id,
-                &checks.alive,
-                &now,
-            )?;
+            for &id in &checks.alive {
+                mark_seen(tx, path, checks.store_id, checks.run_id, id, None, &now)?;
+            }
             let mut tombstone = tx
                 .prepare_cached(
                     "UPDATE products SET deleted_at = ?3

@@ -18,7 +18,10 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 
 /// Entry `i` moves a database from version `i` to `i + 1`. Append only: a released entry is
 /// never edited, since databases in the field have already applied it.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0006_product_seen.sql"),
+];
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date.
 pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {

@@ -7,6 +7,7 @@
 mod breaker;
 mod client;
 mod collection;
+mod digest;
 mod error;
 mod guard;
 mod money;
@@ -19,6 +20,7 @@ mod wire;
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
 pub use collection::{parse_collections_page, ParsedCollection};
+pub use digest::{raw_digest, RawDigest};
 pub use error::{snippet, Error, ErrorKind};
 pub use guard::{redact, redact_text};
 pub use money::Money;
@@ -34,12 +36,79 @@ pub const LISTING_CAP: u32 = 25_000;
 /// The largest page /products.json serves.
 pub const MAX_PAGE_SIZE: u32 = 250;
 
-/// A product ready to store: canonical form, content hash and the JSON exactly as received.
+/// A product ready to store: canonical form, content hash, the JSON exactly as received and
+/// its raw hash (see `raw_digest`).
 #[derive(Debug, Clone)]
 pub struct ParsedProduct {
     pub product: Product,
     pub content_hash: String,
     pub raw_json: String,
+    pub raw_hash: i64,
+}
+
+/// One product of a listing page before its typed parse: where its JSON lies in the page body
+/// and its raw digest.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    pub range: std::ops::Range<usize>,
+    pub digest: RawDigest,
+}
+
+/// Splits a /products.json page into its products' byte ranges and raw digests, without the
+/// typed parse. A page that is not valid JSON of that shape fails as `parse_products_page` does.
+pub fn digest_products_page(body: &[u8]) -> Result<Vec<RawEntry>, ErrorKind> {
+    let page: wire::ProductsPage = match serde_json::from_slice(body) {
+        Ok(page) => page,
+        // The reference parse names what is wrong (or accepts a page without products).
+        Err(e) => {
+            return match parse_products_page(body) {
+                Ok(products) if products.is_empty() => Ok(Vec::new()),
+                Ok(_) => Err(ErrorKind::BadJson(e.to_string())),
+                Err(kind) => Err(kind),
+            }
+        }
+    };
+    let base = body.as_ptr() as usize;
+    Ok(page
+        .products
+        .iter()
+        .map(|raw| {
+            let text = raw.get();
+            let start = text.as_ptr() as usize - base;
+            RawEntry {
+                range: start..start + text.len(),
+                digest: raw_digest(text.as_bytes()),
+            }
+        })
+        .collect())
+}
+
+/// Parses the products of a page read by `digest_products_page` for which `wanted(index)` is
+/// true; None in the places of the others. A page wanted whole takes the one-pass parse.
+pub fn parse_page_entries(
+    body: &[u8],
+    entries: &[RawEntry],
+    wanted: impl Fn(usize) -> bool,
+) -> Result<Vec<Option<ParsedProduct>>, ErrorKind> {
+    if (0..entries.len()).all(&wanted) {
+        let products = parse_products_page(body)?;
+        if products.len() == entries.len() {
+            return Ok(products.into_iter().map(Some).collect());
+        }
+    }
+    let mut scratch = Vec::with_capacity(16 * 1024);
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            if !wanted(index) {
+                return Ok(None);
+            }
+            let raw: &RawValue = serde_json::from_slice(&body[entry.range.clone()])
+                .map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+            parse_raw_product(raw, index, &mut scratch).map(Some)
+        })
+        .collect()
 }
 
 /// Parses a /products.json page. Any unusable product fails the whole page, naming it.
@@ -52,6 +121,7 @@ pub fn parse_products_page(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind>
             product,
             content_hash,
             raw_json: raw.to_owned(),
+            raw_hash: raw_digest(raw.as_bytes()).hash,
         })
     }) {
         Some(products) => Ok(products),
@@ -142,6 +212,7 @@ fn parse_raw_product(
         product,
         content_hash,
         raw_json: raw.get().to_owned(),
+        raw_hash: raw_digest(raw.get().as_bytes()).hash,
     })
 }
 
