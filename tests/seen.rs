@@ -139,3 +139,42 @@ async fn a_resync_killed_half_way_keeps_what_it_saw_and_resumes_without_false_de
     );
     assert_mirror_equals(&shop, &db);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_hash_miss_falls_through_to_the_content_hash() {
+    let shop = FakeShop::start(Catalog::generate(500, 13)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let first = sync(&db, &shop.url()).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    // As after an upgrade (unknown) or with other raw text of the same content (different).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "UPDATE product_seen SET raw_hash = NULL WHERE product_id % 3 = 0;
+         UPDATE product_seen SET raw_hash = 12345 WHERE product_id % 3 = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let second = sync(&db, &shop.url()).await;
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(
+        scalar(&db, "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"),
+        500
+    );
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM products WHERE written_run = 2"),
+        0
+    );
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM product_versions"),
+        500
+    );
+    // The stored raw hashes are those of the text just received again.
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM product_seen WHERE raw_hash IS NULL OR raw_hash = 12345"
+        ),
+        0
+    );
+}

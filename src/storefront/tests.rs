@@ -206,3 +206,59 @@ fn pages_of_another_shape_take_the_checked_parse() {
     let trailing = br#"{"products":[]} x"#;
     assert!(parse_products_page(trailing).is_err());
 }
+
+#[test]
+fn raw_digests_ignore_updated_at_and_find_every_id_on_real_pages() {
+    for (name, count) in LIST_FIXTURES {
+        let body = fixture(name);
+        let entries = digest_products_page(&body).unwrap();
+        let parsed = parse_products_page(&body).unwrap();
+        assert_eq!(entries.len(), *count, "{name}");
+        for (entry, product) in entries.iter().zip(&parsed) {
+            assert_eq!(entry.digest.id, Some(product.product.id), "{name}");
+            assert_eq!(entry.digest.hash, product.raw_hash, "{name}");
+            assert_eq!(&body[entry.range.clone()], product.raw_json.as_bytes());
+        }
+        let a = digest_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00"));
+        let b = digest_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00"));
+        let hashes = |e: Vec<RawEntry>| e.iter().map(|e| e.digest).collect::<Vec<_>>();
+        assert_eq!(hashes(a.unwrap()), hashes(b.unwrap()), "{name}");
+    }
+}
+
+#[test]
+fn a_different_raw_text_of_the_same_content_keeps_its_content_hash() {
+    // Pretty-printed (and re-serialized) text: every raw hash differs, no content hash does,
+    // so the writer, which compares content hashes when raw hashes differ, sees no change.
+    for (name, _) in LIST_FIXTURES {
+        let body = fixture(name);
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let pretty = serde_json::to_vec_pretty(&value).unwrap();
+        let (before, after) = (
+            parse_products_page(&body).unwrap(),
+            parse_products_page(&pretty).unwrap(),
+        );
+        for (b, a) in before.iter().zip(&after) {
+            assert_ne!(b.raw_hash, a.raw_hash, "{name}");
+            assert_eq!(b.content_hash, a.content_hash, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_page_parsed_in_part_keeps_its_order_and_the_rest_unparsed() {
+    let body = fixture("kiids-kingdom_chatty__shopify_products.json");
+    let entries = digest_products_page(&body).unwrap();
+    let whole = parse_products_page(&body).unwrap();
+    let part = parse_page_entries(&body, &entries, |i| i % 3 == 0).unwrap();
+    for (i, (p, w)) in part.iter().zip(&whole).enumerate() {
+        match p {
+            Some(p) => {
+                assert_eq!(i % 3, 0);
+                assert_eq!(p.content_hash, w.content_hash);
+                assert_eq!(p.raw_json, w.raw_json);
+            }
+            None => assert_ne!(i % 3, 0),
+        }
+    }
+}
