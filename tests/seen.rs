@@ -68,11 +68,17 @@ async fn an_unchanged_resync_writes_no_page_of_the_product_tables() {
     let second = sync(&db, &shop.url()).await;
     assert_eq!(second.code, Some(0), "{}", second.stderr);
     assert_eq!(
-        scalar(&db, "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"),
+        scalar(
+            &db,
+            "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"
+        ),
         2_500
     );
     assert_eq!(
-        scalar(&db, "SELECT count(*) FROM product_seen WHERE last_seen_run = 2"),
+        scalar(
+            &db,
+            "SELECT count(*) FROM product_seen WHERE last_seen_run = 2"
+        ),
         2_500
     );
     let after = pages_of(&db, PRODUCT_TABLES);
@@ -125,12 +131,18 @@ async fn a_resync_killed_half_way_keeps_what_it_saw_and_resumes_without_false_de
         1
     );
     assert_eq!(
-        scalar(&db, "SELECT status = 'complete' FROM sync_runs WHERE run_id = 2"),
+        scalar(
+            &db,
+            "SELECT status = 'complete' FROM sync_runs WHERE run_id = 2"
+        ),
         1
     );
     assert_eq!(scalar(&db, seen_by_run_2), 1_000);
     assert_eq!(
-        scalar(&db, "SELECT count(*) FROM products WHERE deleted_at IS NOT NULL"),
+        scalar(
+            &db,
+            "SELECT count(*) FROM products WHERE deleted_at IS NOT NULL"
+        ),
         0
     );
     assert_eq!(
@@ -158,17 +170,17 @@ async fn a_raw_hash_miss_falls_through_to_the_content_hash() {
     let second = sync(&db, &shop.url()).await;
     assert_eq!(second.code, Some(0), "{}", second.stderr);
     assert_eq!(
-        scalar(&db, "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"),
+        scalar(
+            &db,
+            "SELECT products_unchanged FROM sync_runs WHERE run_id = 2"
+        ),
         500
     );
     assert_eq!(
         scalar(&db, "SELECT count(*) FROM products WHERE written_run = 2"),
         0
     );
-    assert_eq!(
-        scalar(&db, "SELECT count(*) FROM product_versions"),
-        500
-    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM product_versions"), 500);
     // The stored raw hashes are those of the text just received again.
     assert_eq!(
         scalar(

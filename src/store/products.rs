@@ -26,7 +26,7 @@ pub struct PageWrite {
 /// A listing page's product as the writer gets it.
 pub enum PageProduct {
     /// Parsed and hashed: its content hash decides whether it changed.
-    Parsed(ParsedProduct),
+    Parsed(Box<ParsedProduct>),
     /// Not parsed: its raw hash equals the stored one, so its content is the stored content.
     Same { id: i64, raw_hash: i64 },
 }
@@ -171,9 +171,7 @@ impl<'a> Upsert<'a> {
     fn same(&mut self, id: i64, raw_hash: i64) -> Result<(), Error> {
         let stored = self.stored(id)?;
         match stored {
-            Some(stored) if stored.raw_hash == Some(raw_hash) => {
-                self.unchanged(id, &stored, None)
-            }
+            Some(stored) if stored.raw_hash == Some(raw_hash) => self.unchanged(id, &stored, None),
             _ => Err(Error::RawHashMoved {
                 path: self.path.to_path_buf(),
                 product_id: id,
@@ -239,9 +237,11 @@ fn restore(
     run_id: i64,
     now: &str,
 ) -> Result<(), Error> {
-    tx.prepare_cached("UPDATE products SET deleted_at = NULL WHERE store_id = ?1 AND product_id = ?2")
-        .and_then(|mut s| s.execute(params![store_id, id]))
-        .ctx(path, "restoring product")?;
+    tx.prepare_cached(
+        "UPDATE products SET deleted_at = NULL WHERE store_id = ?1 AND product_id = ?2",
+    )
+    .and_then(|mut s| s.execute(params![store_id, id]))
+    .ctx(path, "restoring product")?;
     mark_seen(tx, path, store_id, run_id, id, None, now)?;
     insert_event(tx, path, store_id, id, "restored", now, run_id)
 }

@@ -237,7 +237,7 @@ async fn fetch_page(
                 .into_iter()
                 .zip(&entries)
                 .map(|(parsed, entry)| match parsed {
-                    Some(parsed) => PageProduct::Parsed(parsed),
+                    Some(parsed) => PageProduct::Parsed(Box::new(parsed)),
                     None => same_product(entry),
                 })
                 .collect())
@@ -296,7 +296,10 @@ fn same_products(entries: &[RawEntry]) -> Vec<PageProduct> {
 
 fn same_product(entry: &RawEntry) -> PageProduct {
     PageProduct::Same {
-        id: entry.digest.id.expect("only products with an id are taken as unchanged"),
+        id: entry
+            .digest
+            .id
+            .expect("only products with an id are taken as unchanged"),
         raw_hash: entry.digest.hash,
     }
 }
