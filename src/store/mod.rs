@@ -13,6 +13,7 @@ mod schedule;
 mod schema;
 mod seen;
 mod single;
+mod upsert;
 mod write;
 
 pub use breaker::HttpTotals;

@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::seen::{mark_seen, write_seen};
+use super::upsert::Upsert;
 use super::write::WriteDb;
-use super::{now_text, Context, Error};
+use super::{Context, Error};
 use crate::storefront::{ParsedProduct, Product};
 
 /// One page of products and where the run goes next once it is committed.
@@ -107,129 +108,7 @@ pub(super) fn upsert_products(
     Ok(upsert.counts)
 }
 
-/// What the database holds for a product: content hash, the run that last saw it, whether it
-/// is tombstoned, and the raw hash of its stored content.
-struct Stored {
-    hash: String,
-    last_run: i64,
-    deleted: bool,
-    raw_hash: Option<i64>,
-}
-
-/// Products of one transaction, one by one, with their counts.
-struct Upsert<'a> {
-    tx: &'a Transaction<'a>,
-    path: &'a Path,
-    store_id: i64,
-    run_id: i64,
-    now: String,
-    counts: WriteCounts,
-}
-
-impl<'a> Upsert<'a> {
-    fn new(
-        tx: &'a Transaction<'a>,
-        path: &'a Path,
-        store_id: i64,
-        run_id: i64,
-    ) -> Result<Upsert<'a>, Error> {
-        Ok(Upsert {
-            tx,
-            path,
-            store_id,
-            run_id,
-            now: now_text(),
-            counts: WriteCounts::default(),
-        })
-    }
-
-    fn stored(&self, id: i64) -> Result<Option<Stored>, Error> {
-        self.tx
-            .prepare_cached(
-                "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash
-                 FROM products p JOIN product_seen s
-                     ON s.store_id = p.store_id AND s.product_id = p.product_id
-                 WHERE p.store_id = ?1 AND p.product_id = ?2",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![self.store_id, id], |r| {
-                    Ok(Stored {
-                        hash: r.get(0)?,
-                        last_run: r.get(1)?,
-                        deleted: r.get(2)?,
-                        raw_hash: r.get(3)?,
-                    })
-                })
-                .optional()
-            })
-            .ctx(self.path, "looking up product")
-    }
-
-    /// A product known unchanged by its raw hash. The listing only sends these for products
-    /// whose stored raw hash it read after every earlier page of the run was committed, so the
-    /// stored row still matches; if it does not, the write fails rather than guess.
-    fn same(&mut self, id: i64, raw_hash: i64) -> Result<(), Error> {
-        let stored = self.stored(id)?;
-        match stored {
-            Some(stored) if stored.raw_hash == Some(raw_hash) => self.unchanged(id, &stored, None),
-            _ => Err(Error::RawHashMoved {
-                path: self.path.to_path_buf(),
-                product_id: id,
-            }),
-        }
-    }
-
-    /// A parsed product: new, changed (rewritten) or unchanged by content hash.
-    fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
-        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
-        let id = parsed.product.id;
-        let now = self.now.clone();
-        match self.stored(id)? {
-            None => {
-                write_product(tx, path, store_id, run_id, parsed, &now, true)?;
-                insert_event(tx, path, store_id, id, "added", &now, run_id)?;
-                self.counts.new += 1;
-            }
-            Some(stored) if stored.hash == parsed.content_hash => {
-                self.unchanged(id, &stored, Some(parsed.raw_hash))?
-            }
-            Some(stored) => {
-                record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
-                supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, store_id, run_id, parsed, &now, false)?;
-                insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
-                if stored.deleted {
-                    restore(tx, path, store_id, id, run_id, &now)?;
-                    self.counts.restored += 1;
-                }
-                self.counts.changed += 1;
-            }
-        }
-        Ok(())
-    }
-
-    /// Same content as stored: the seen row moves (with the new raw hash, when it differs);
-    /// a tombstoned product is restored.
-    fn unchanged(&mut self, id: i64, stored: &Stored, raw_hash: Option<i64>) -> Result<(), Error> {
-        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
-        let raw_hash = raw_hash.filter(|h| stored.raw_hash != Some(*h));
-        if stored.deleted {
-            restore(tx, path, store_id, id, run_id, &self.now)?;
-            if raw_hash.is_some() {
-                mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
-            }
-            self.counts.restored += 1;
-        } else if stored.last_run != run_id || raw_hash.is_some() {
-            mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
-            if stored.last_run != run_id {
-                self.counts.unchanged += 1;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn restore(
+pub(super) fn restore(
     tx: &Transaction,
     path: &Path,
     store_id: i64,
@@ -266,7 +145,12 @@ pub(super) fn insert_event(
 
 /// Closes the current version of a product before a new one is written: it keeps the raw JSON
 /// it had and the last time it was observed.
-fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> Result<(), Error> {
+pub(super) fn supersede_version(
+    tx: &Transaction,
+    path: &Path,
+    store_id: i64,
+    id: i64,
+) -> Result<(), Error> {
     tx.prepare_cached(
         "UPDATE product_versions
          SET last_observed_at = s.last_seen_at, raw_json = p.raw_json
@@ -282,7 +166,7 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
 }
 
 /// Writes the product row, its children and a new version row.
-fn write_product(
+pub(super) fn write_product(
     tx: &Transaction,
     path: &Path,
     store_id: i64,
@@ -429,7 +313,7 @@ fn write_children(
 
 /// Compares a changed product's variants with the stored ones and records each price,
 /// compare-at and availability change, and each variant added or removed.
-fn record_variant_changes(
+pub(super) fn record_variant_changes(
     tx: &Transaction,
     path: &Path,
     store_id: i64,

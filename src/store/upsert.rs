@@ -1,0 +1,136 @@
+//! One product at a time inside a page's transaction: looks up what is stored (content hash,
+//! seen row, raw hash) and decides new, changed (rewritten), unchanged (seen row moved) or
+//! restored, counting each.
+
+use std::path::Path;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::products::{
+    insert_event, record_variant_changes, restore, supersede_version, write_product, WriteCounts,
+};
+use super::seen::mark_seen;
+use super::{now_text, Context, Error};
+use crate::storefront::ParsedProduct;
+
+/// What the database holds for a product: content hash, the run that last saw it, whether it
+/// is tombstoned, and the raw hash of its stored content.
+struct Stored {
+    hash: String,
+    last_run: i64,
+    deleted: bool,
+    raw_hash: Option<i64>,
+}
+
+/// Products of one transaction, one by one, with their counts.
+pub(super) struct Upsert<'a> {
+    tx: &'a Transaction<'a>,
+    path: &'a Path,
+    store_id: i64,
+    run_id: i64,
+    now: String,
+    pub(super) counts: WriteCounts,
+}
+
+impl<'a> Upsert<'a> {
+    pub(super) fn new(
+        tx: &'a Transaction<'a>,
+        path: &'a Path,
+        store_id: i64,
+        run_id: i64,
+    ) -> Result<Upsert<'a>, Error> {
+        Ok(Upsert {
+            tx,
+            path,
+            store_id,
+            run_id,
+            now: now_text(),
+            counts: WriteCounts::default(),
+        })
+    }
+
+    fn stored(&self, id: i64) -> Result<Option<Stored>, Error> {
+        self.tx
+            .prepare_cached(
+                "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash
+                 FROM products p JOIN product_seen s
+                     ON s.store_id = p.store_id AND s.product_id = p.product_id
+                 WHERE p.store_id = ?1 AND p.product_id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![self.store_id, id], |r| {
+                    Ok(Stored {
+                        hash: r.get(0)?,
+                        last_run: r.get(1)?,
+                        deleted: r.get(2)?,
+                        raw_hash: r.get(3)?,
+                    })
+                })
+                .optional()
+            })
+            .ctx(self.path, "looking up product")
+    }
+
+    /// A product known unchanged by its raw hash. The listing only sends these for products
+    /// whose stored raw hash it read after every earlier page of the run was committed, so the
+    /// stored row still matches; if it does not, the write fails rather than guess.
+    pub(super) fn same(&mut self, id: i64, raw_hash: i64) -> Result<(), Error> {
+        let stored = self.stored(id)?;
+        match stored {
+            Some(stored) if stored.raw_hash == Some(raw_hash) => self.unchanged(id, &stored, None),
+            _ => Err(Error::RawHashMoved {
+                path: self.path.to_path_buf(),
+                product_id: id,
+            }),
+        }
+    }
+
+    /// A parsed product: new, changed (rewritten) or unchanged by content hash.
+    pub(super) fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
+        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let id = parsed.product.id;
+        let now = self.now.clone();
+        match self.stored(id)? {
+            None => {
+                write_product(tx, path, store_id, run_id, parsed, &now, true)?;
+                insert_event(tx, path, store_id, id, "added", &now, run_id)?;
+                self.counts.new += 1;
+            }
+            Some(stored) if stored.hash == parsed.content_hash => {
+                self.unchanged(id, &stored, Some(parsed.raw_hash))?
+            }
+            Some(stored) => {
+                record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
+                supersede_version(tx, path, store_id, id)?;
+                write_product(tx, path, store_id, run_id, parsed, &now, false)?;
+                insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
+                if stored.deleted {
+                    restore(tx, path, store_id, id, run_id, &now)?;
+                    self.counts.restored += 1;
+                }
+                self.counts.changed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Same content as stored: the seen row moves (with the new raw hash, when it differs);
+    /// a tombstoned product is restored.
+    fn unchanged(&mut self, id: i64, stored: &Stored, raw_hash: Option<i64>) -> Result<(), Error> {
+        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let raw_hash = raw_hash.filter(|h| stored.raw_hash != Some(*h));
+        if stored.deleted {
+            restore(tx, path, store_id, id, run_id, &self.now)?;
+            if raw_hash.is_some() {
+                mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+            }
+            self.counts.restored += 1;
+        } else if stored.last_run != run_id || raw_hash.is_some() {
+            mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+            if stored.last_run != run_id {
+                self.counts.unchanged += 1;
+            }
+        }
+        Ok(())
+    }
+}
