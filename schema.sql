@@ -1,13 +1,17 @@
--- shopmirror schema, version 2 (PRAGMA user_version = 2).
+-- shopmirror schema: the current version, as a new database gets it (PRAGMA user_version
+-- records the version; migrations/ holds the steps that bring older files here).
 --
 -- Conventions
 --   * Timestamps that shopmirror records (seen, changed, deleted, run times) are UTC text in
 --     SQLite's own format 'YYYY-MM-DD HH:MM:SS', so they compare directly with
 --     datetime('now', '-7 days'). Timestamps the store sent (published_at, created_at) are kept
 --     exactly as sent (RFC 3339 with the store's offset).
---   * Money: `price` is the exact decimal string the store sent ("19.99"); `price_cents` is the
---     same amount as an exact integer in hundredths, for arithmetic and comparisons.
---     compare_at_price: null, "" and "0.00" all mean "no compare-at price" and give NULL cents.
+--   * Money: `price` is the decimal string exactly as the store sent it ("19.99") with the
+--     product's content as last written; `price_cents` is the same amount as an exact integer in
+--     hundredths, for arithmetic and comparisons. compare_at_price: null, "" and "0.00" all mean
+--     "no compare-at price" and give NULL cents. A change of representation only ("10.00" to
+--     "10", or between null, "" and "0.00") is not a content change: the product is not
+--     rewritten and the earlier text stays until a real change rewrites it.
 --   * Nothing is ever hard-deleted: a product that leaves the store gets `deleted_at`; one that
 --     comes back has it cleared again.
 --   * `written_run` on variants, images and options is the sync run that last (re)wrote the row:
@@ -33,7 +37,8 @@ CREATE TABLE sync_runs (
     -- running: in progress (or the process died); interrupted: stopped by a signal;
     -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
     -- enumerated (the listing, or a capped listing completed through the sitemap) and
-    -- deletions checked; capped: finished, but /products.json hit Shopify's 25,000 listing cap
+    -- deletions checked (unless deletions_inconclusive; products seen before a resume count
+    -- as seen, so one deleted during an interruption is tombstoned by the next run); capped: finished, but /products.json hit Shopify's 25,000 listing cap
     -- and the sitemap could not complete it, so deletions were not checked.
     status             TEXT NOT NULL CHECK (status IN
                            ('running', 'interrupted', 'failed', 'complete', 'capped')),
@@ -52,8 +57,14 @@ CREATE TABLE sync_runs (
                                                     -- (not included in `requests`)
     wait_ms            INTEGER NOT NULL DEFAULT 0,  -- time spent in backoff, Retry-After and
                                                     -- open-breaker waits, milliseconds
-    breaker_state      TEXT                         -- the store's circuit breaker when the run
+    breaker_state      TEXT,                        -- the store's circuit breaker when the run
                                                     -- ended: closed, open, half-open
+    quarantined        INTEGER NOT NULL DEFAULT 0,  -- unusable products put in quarantine
+    deletions_inconclusive INTEGER NOT NULL DEFAULT 0 -- 1 when a quarantined product had no
+                                                    -- usable id, so this run could not tell
+                                                    -- which products it saw: no product was
+                                                    -- tombstoned (and, from then on, no
+                                                    -- collection member removed)
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 
@@ -85,7 +96,9 @@ CREATE TABLE products (
     store_id           INTEGER NOT NULL REFERENCES stores(store_id),
     product_id         INTEGER NOT NULL,
     content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
-    deleted_at         TEXT,           -- set when the product is confirmed gone
+    deleted_at         TEXT,           -- set when the product is confirmed gone: its handle
+                                       -- answers 404, or answered another product in two
+                                       -- complete runs that did not see it
     first_seen_at      TEXT NOT NULL,
     content_changed_at TEXT NOT NULL,  -- when this content was first observed
     written_run        INTEGER NOT NULL, -- run that last wrote the content
@@ -118,7 +131,9 @@ CREATE TABLE product_seen (
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 ) WITHOUT ROWID;
 
--- variants: current variants of each product.
+-- variants: current variants of each product, keyed by their product: a store can show one
+-- variant id under two products (a move caught mid-crawl), and each product's rows are
+-- exactly the variants of its stored content.
 CREATE TABLE variants (
     store_id               INTEGER NOT NULL,
     variant_id             INTEGER NOT NULL,
@@ -129,20 +144,22 @@ CREATE TABLE variants (
     option2                TEXT,
     option3                TEXT,
     sku                    TEXT,     -- NULL when the store sent null or ""
-    price                  TEXT NOT NULL, -- exact decimal string as sent
+    price                  TEXT NOT NULL, -- decimal string as sent with the content as last
+                                          -- written (text-only changes keep it, see above)
     price_cents            INTEGER NOT NULL,
-    compare_at_price       TEXT,     -- exact string as sent (null, "", "0.00" kept as sent)
+    compare_at_price       TEXT,     -- string as sent with that content (null, "", "0.00" as
+                                     -- sent then; a change among them alone keeps it)
     compare_at_price_cents INTEGER,  -- NULL when there is no compare-at price
-    available              INTEGER,  -- 1/0, NULL when the store did not say
+    available              INTEGER,  -- 1/0 as last stated by the store (an answer that does not
+                                     -- state it keeps the earlier value); NULL when never stated
     requires_shipping      INTEGER,
     taxable                INTEGER,
     grams                  INTEGER,
     featured_image_id      INTEGER,
     written_run            INTEGER NOT NULL,
-    PRIMARY KEY (store_id, variant_id),
+    PRIMARY KEY (store_id, product_id, variant_id),
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
-CREATE INDEX variants_by_product ON variants(store_id, product_id);
 
 -- images: current images of each product. Real stores reuse one image id in several products,
 -- so an image is keyed by its product too.
@@ -198,9 +215,11 @@ CREATE TABLE product_events (
 );
 CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
 CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
+CREATE INDEX product_events_by_observed ON product_events(observed_at);
 
--- variant_changes: one row per change of a variant's price, compare-at price or availability,
--- and per variant added to or removed from an existing product.
+-- variant_changes: one row per change of a variant's price, compare-at price or availability
+-- (between two stated values), and per variant added to or removed from an existing product
+-- (a variant moving between products: removed from one, added to the other).
 CREATE TABLE variant_changes (
     change_id   INTEGER PRIMARY KEY,
     store_id    INTEGER NOT NULL,
@@ -215,6 +234,7 @@ CREATE TABLE variant_changes (
 );
 CREATE INDEX variant_changes_by_product ON variant_changes(store_id, product_id, change_id);
 CREATE INDEX variant_changes_by_time ON variant_changes(store_id, observed_at);
+CREATE INDEX variant_changes_by_observed ON variant_changes(observed_at);
 
 -- collections: every collection of a store seen in /collections.json, tombstoned when gone.
 CREATE TABLE collections (
@@ -229,7 +249,9 @@ CREATE TABLE collections (
     first_seen_at TEXT NOT NULL,
     last_seen_at  TEXT NOT NULL,
     last_seen_run INTEGER NOT NULL,
-    deleted_at    TEXT,            -- set when a complete enumeration confirms it gone (404)
+    deleted_at    TEXT,            -- set when a complete enumeration confirms it gone: its feed
+                                   -- answers 404, or the run listed another collection under
+                                   -- its handle (deleted and re-created); cleared when listed
     PRIMARY KEY (store_id, collection_id)
 );
 CREATE INDEX collections_by_handle ON collections(store_id, handle);
@@ -262,6 +284,27 @@ CREATE TABLE collection_changes (
 CREATE INDEX collection_changes_by_collection
     ON collection_changes(store_id, collection_id, change_id);
 CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
+CREATE INDEX collection_changes_by_observed ON collection_changes(observed_at);
+
+-- quarantine: products a store sent as valid JSON that could not be used (no variants, images
+-- null, an id sent as a string, ...). The rest of the page and of the run is mirrored. A
+-- quarantined product with a usable id counts as seen (it is never tombstoned for being
+-- unreadable; its last good content stays in products); one without a usable id makes the
+-- run's deletions inconclusive (sync_runs.deletions_inconclusive). One row per product id (the
+-- latest sighting); rows of products the store no longer sends unusable are removed when a
+-- complete run ends.
+CREATE TABLE quarantine (
+    quarantine_id  INTEGER PRIMARY KEY,
+    store_id       INTEGER NOT NULL REFERENCES stores(store_id),
+    product_id     INTEGER,        -- the id as read (integer or string of digits), else NULL
+    handle         TEXT,           -- the handle when it is a string, else NULL
+    reason         TEXT NOT NULL,  -- what is wrong, naming the product
+    url            TEXT NOT NULL,  -- the page or product URL it came from
+    run_id         INTEGER NOT NULL,
+    quarantined_at TEXT NOT NULL,
+    raw_json       TEXT NOT NULL   -- the product JSON exactly as received
+);
+CREATE INDEX quarantine_by_store ON quarantine(store_id, product_id);
 
 -- Views for everyday questions ---------------------------------------------------------------
 
@@ -314,7 +357,7 @@ SELECT s.name AS store, c.change_id, c.product_id, p.handle, c.variant_id,
 FROM variant_changes c
 JOIN stores s USING (store_id)
 LEFT JOIN products p USING (store_id, product_id)
-LEFT JOIN variants v USING (store_id, variant_id);
+LEFT JOIN variants v USING (store_id, product_id, variant_id);
 
 -- out_of_stock_variants: live variants the store marks unavailable.
 CREATE VIEW out_of_stock_variants AS

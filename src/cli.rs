@@ -4,9 +4,20 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The version and the git commit the binary was built from ("unknown" outside a checkout).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("SHOPMIRROR_COMMIT"),
+    ")"
+);
+
+/// The git commit the binary was built from, or "unknown".
+pub const COMMIT: &str = env!("SHOPMIRROR_COMMIT");
+
 /// Keeps a local SQLite mirror of Shopify storefront catalogues up to date.
 #[derive(Debug, Parser)]
-#[command(name = "shopmirror", version, about)]
+#[command(name = "shopmirror", version = VERSION, about)]
 pub struct Cli {
     /// Config file (TOML, or JSON when it ends in .json).
     #[arg(long, global = true, env = "SHOPMIRROR_CONFIG", value_name = "FILE")]
@@ -17,7 +28,7 @@ pub struct Cli {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only warnings and errors.
+    /// Print nothing but errors (no summaries, no warnings).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     #[command(subcommand)]
@@ -50,6 +61,11 @@ pub enum Command {
     CheckConfig,
     /// Write the mirrored products as CSV, JSON Lines or Shopify's product-import CSV.
     Export(ExportArgs),
+    /// List, rename or forget the stores in the database.
+    Stores {
+        #[command(subcommand)]
+        action: StoresAction,
+    },
     /// Versions and price/availability changes of one product, newest first.
     History {
         /// The store's name (a configured name, or host[:port] for URL targets).
@@ -59,6 +75,36 @@ pub enum Command {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
+    },
+    /// Ask a running daemon's /healthz; exit 0 when it answers 200, else 1 (for container
+    /// HEALTHCHECKs and scripts).
+    Healthcheck {
+        /// Where to ask (default: /healthz on daemon.listen, via 127.0.0.1 when that is an
+        /// any-address such as 0.0.0.0).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Print a shell completion script (e.g. `shopmirror completions bash > /etc/bash_completion.d/shopmirror`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout, e.g. `shopmirror man | man -l -`.
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoresAction {
+    /// Every store in the database: name, base URL, live products, last run.
+    List,
+    /// Give a store a new name (rename it in the config file too).
+    Rename { old: String, new: String },
+    /// Remove a store and all its rows in one transaction; refused while it is being synced.
+    Forget {
+        name: String,
+        /// Required: forgetting cannot be undone.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -89,6 +135,9 @@ pub struct ExportArgs {
     /// Replace an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// CSV formats: start with a UTF-8 byte-order mark, for spreadsheet programs that need one.
+    #[arg(long)]
+    pub bom: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +146,6 @@ pub enum ExportFormat {
     Csv,
     /// One JSON object per line: the product as the store sent it, plus `_shopmirror`.
     Jsonl,
-    /// Shopify's product-import CSV.
+    /// Shopify's product-import CSV (needs --store when the database holds several stores).
     ShopifyCsv,
 }

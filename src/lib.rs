@@ -15,7 +15,9 @@
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
+//! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
+//! - [`telemetry`]: the metrics catalogue (descriptions, zeroed series, build info).
 //!
 //! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
 //! transaction per page, cursor included); readers use their own read-only connections.
@@ -25,7 +27,10 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod export;
+pub mod lock;
 pub mod logging;
+pub mod message;
 pub mod store;
 pub mod storefront;
 pub mod sync;
+pub mod telemetry;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
-use shopmirror::daemon::shard::Shard;
+use shopmirror::config::Shard;
 use tokio::net::UnixDatagram;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;

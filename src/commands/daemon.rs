@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{one_line, Failure};
+use super::Failure;
 use crate::config::Config;
 use crate::daemon::{self, schedule::Clock, signals, Options};
+use crate::message::one_line;
 
 pub fn run(
     config_file: Option<&Path>,
@@ -30,7 +31,7 @@ pub fn run(
             .map_err(|e| Failure::Failed(format!("cannot install signal handlers: {e}")))?;
         daemon::run(options, config, receiver)
             .await
-            .map_err(|e| Failure::Failed(one_line(&e.to_string())))
+            .map_err(|e| Failure::Failed(one_line(&e)))
     });
     // Abandoned requests and parsers must not hold the exit back past the grace period.
     runtime.shutdown_timeout(Duration::from_millis(500));

@@ -6,10 +6,11 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use super::{one_line, Failure};
+use super::Failure;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
-use crate::export::{self, Format};
+use crate::export::{self, Format, Summary};
+use crate::message::one_line;
 use crate::store::{ExportFilter, Reader};
 
 pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
@@ -26,6 +27,11 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
             ))
         }
     };
+    if args.bom && format == Format::Jsonl {
+        return Err(Failure::Usage(
+            "--bom applies to the CSV formats only (JSON Lines must not start with one)".into(),
+        ));
+    }
     let changed_since = match &args.changed_since {
         Some(text) => Some(export::parse_time(text).map_err(|e| Failure::Usage(e.to_string()))?),
         None => None,
@@ -43,6 +49,18 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
             )));
         }
     }
+    if format == Format::ShopifyCsv && args.store.is_none() {
+        let stores = reader.store_names()?;
+        if stores.len() > 1 {
+            return Err(Failure::Usage(format!(
+                "--format shopify-csv needs --store: {} holds {} stores ({}), and one import \
+                 file must not mix their products",
+                config.db_path.display(),
+                stores.len(),
+                stores.join(", ")
+            )));
+        }
+    }
     if let Some(handle) = &args.collection {
         if !reader.collection_exists(handle, args.store.as_deref())? {
             return Err(Failure::Usage(format!(
@@ -56,11 +74,30 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
         collection: args.collection.clone(),
         changed_since,
         include_deleted: args.include_deleted,
+        one_per_handle: false,
+    };
+    let how = How {
+        format,
+        bom: args.bom,
     };
     if to_stdout {
-        to_standard_output(&reader, &filter, format)
+        to_standard_output(&reader, &filter, how)
     } else {
-        to_file(&reader, &filter, format, &args.output, args.force)
+        to_file(&reader, &filter, how, &args.output, args.force)
+    }
+}
+
+/// The format and whether to start with a byte-order mark.
+#[derive(Clone, Copy)]
+struct How {
+    format: Format,
+    bom: bool,
+}
+
+/// Says on stderr which products were left out, and why.
+fn report(summary: &Summary) {
+    for left_out in &summary.left_out {
+        eprintln!("shopmirror: note: {left_out}");
     }
 }
 
@@ -75,30 +112,27 @@ pub(super) fn open_reader(config: &Config) -> Result<Reader, Failure> {
     Ok(Reader::open(&config.db_path)?)
 }
 
-fn to_standard_output(
-    reader: &Reader,
-    filter: &ExportFilter,
-    format: Format,
-) -> Result<(), Failure> {
+fn to_standard_output(reader: &Reader, filter: &ExportFilter, how: How) -> Result<(), Failure> {
     let stdout = io::stdout();
     let out = BufWriter::new(stdout.lock());
-    match export::write(reader, filter, format, out, "stdout") {
-        Ok(products) => {
-            tracing::debug!(products, "export written to stdout");
+    match export::write(reader, filter, how.format, how.bom, out, "stdout") {
+        Ok(summary) => {
+            report(&summary);
+            tracing::debug!(products = summary.products, "export written to stdout");
             Ok(())
         }
         Err(e) if e.is_broken_pipe() => {
             tracing::debug!("stdout closed by its reader; export stopped");
             Ok(())
         }
-        Err(e) => Err(Failure::Failed(one_line(&e.to_string()))),
+        Err(e) => Err(Failure::Failed(one_line(&e))),
     }
 }
 
 fn to_file(
     reader: &Reader,
     filter: &ExportFilter,
-    format: Format,
+    how: How,
     path: &Path,
     force: bool,
 ) -> Result<(), Failure> {
@@ -114,12 +148,12 @@ fn to_file(
         .permissions(new_file_permissions(path))
         .tempfile_in(dir)
         .map_err(|e| failed("cannot create a temporary file next to", e))?;
-    let products = {
+    let summary = {
         let mut out = BufWriter::new(temp.as_file_mut());
-        let products = export::write(reader, filter, format, &mut out, &target)
-            .map_err(|e| Failure::Failed(one_line(&e.to_string())))?;
+        let summary = export::write(reader, filter, how.format, how.bom, &mut out, &target)
+            .map_err(|e| Failure::Failed(one_line(&e)))?;
         out.flush().map_err(|e| failed("cannot write", e))?;
-        products
+        summary
     };
     temp.as_file()
         .sync_all()
@@ -139,7 +173,8 @@ fn to_file(
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| failed("cannot sync the directory of", e))?;
-    tracing::debug!(products, file = %target, "export written");
+    report(&summary);
+    tracing::debug!(products = summary.products, file = %target, "export written");
     Ok(())
 }
 

@@ -26,9 +26,9 @@ pub fn run(config: &Config, store: &str, product: &str, json: bool) -> Result<()
     };
     let changed = changes_per_version(&history);
     if json {
-        println!("{}", to_json(&history, &changed));
+        super::print_line(&to_json(&history, &changed));
     } else {
-        print!("{}", to_text(&history, &changed));
+        super::print_line(to_text(&history, &changed).trim_end_matches('\n'));
     }
     Ok(())
 }

@@ -4,14 +4,19 @@
 mod check_config;
 mod daemon;
 mod export;
+mod healthcheck;
 mod history;
+mod progress;
+mod shell;
 mod status;
+mod stores;
 mod sync;
 
 use std::fmt;
 
 use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
+use crate::message::one_line;
 
 /// The runtime of `sync` and `daemon`. Blocking threads (page scans and parses, DNS lookups)
 /// are capped at the CPU count: glibc gives each allocating thread its own malloc arena, which
@@ -33,6 +38,8 @@ pub enum Failure {
     Usage(String),
     /// A sync or command failed: exit 1.
     Failed(String),
+    /// Stopped by Ctrl-C (SIGINT) after committing what it had: exit 130, as shells expect.
+    Interrupted(String),
 }
 
 impl Failure {
@@ -40,6 +47,7 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Failed(_) => 1,
+            Failure::Interrupted(_) => 130,
         }
     }
 }
@@ -47,20 +55,20 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Usage(m) | Failure::Failed(m) => f.write_str(m),
+            Failure::Usage(m) | Failure::Failed(m) | Failure::Interrupted(m) => f.write_str(m),
         }
     }
 }
 
 impl From<config::Error> for Failure {
     fn from(e: config::Error) -> Self {
-        Failure::Usage(one_line(&e.to_string()))
+        Failure::Usage(one_line(&e))
     }
 }
 
 impl From<crate::store::Error> for Failure {
     fn from(e: crate::store::Error) -> Self {
-        Failure::Failed(one_line(&e.to_string()))
+        Failure::Failed(one_line(&e))
     }
 }
 
@@ -70,16 +78,17 @@ pub(crate) fn print_line(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
-/// Folds a multi-line message onto one line.
-pub(crate) fn one_line(message: &str) -> String {
-    message.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
+    // Generated from the command line alone: no config needed.
+    match cli.command {
+        Command::Completions { shell: which } => return shell::completions(which),
+        Command::Man => return shell::man(),
+        _ => {}
+    }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match (cli.quiet, cli.verbose) {
-        (true, _) => "warn",
+        (true, _) => "error",
         // A one-shot sync reports on stdout and in its exit code; logs are for -v.
         (false, 0) if matches!(cli.command, Command::Sync { .. }) => "warn",
         (false, 0) => "info",
@@ -92,14 +101,19 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Daemon { listen } => {
             daemon::run(cli.config.as_deref(), cli.db.as_deref(), config, listen)
         }
-        Command::Sync { targets } => sync::run(&config, &targets, interactive && !cli.quiet),
+        Command::Sync { targets } => {
+            sync::run(&config, &targets, interactive && !cli.quiet, cli.quiet)
+        }
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
+        Command::Stores { action } => stores::run(&config, &action),
         Command::Export(args) => export::run(&config, &args),
         Command::History {
             store,
             product,
             json,
         } => history::run(&config, &store, &product, json),
+        Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
+        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
     }
 }

@@ -1,4 +1,5 @@
-//! `shopmirror status`: per-store health from a read-only connection.
+//! `shopmirror status`: per-store health from a read-only connection; a run shows as running
+//! only while a live process holds its store's lock.
 
 use super::Failure;
 use crate::config::Config;
@@ -12,7 +13,16 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
         )));
     }
     let reader = Reader::open(&config.db_path)?;
-    let statuses = reader.store_statuses()?;
+    let mut statuses = reader.store_statuses()?;
+    for s in &mut statuses {
+        // A run row says "running" until its process ends it; only a live holder of the
+        // store's lock makes that true. A dead holder's run is interrupted (the next resumes).
+        if s.last_run_status.as_deref() == Some("running")
+            && crate::lock::holder(&config.db_path, &s.store).is_none()
+        {
+            s.last_run_status = Some("interrupted".into());
+        }
+    }
     if json {
         let text = serde_json::to_string_pretty(&statuses).expect("status serializes");
         super::print_line(&text);
@@ -34,8 +44,12 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
             ),
             _ => "never synced".to_string(),
         };
+        let quarantined = match s.quarantined {
+            0 => String::new(),
+            n => format!(", {n} quarantined (unusable; see the quarantine table)"),
+        };
         super::print_line(&format!(
-            "{}: {} live, {} deleted products; {run}; next sync {}; breaker {}{}",
+            "{}: {} live, {} deleted products{quarantined}; {run}; next sync {}; breaker {}{}",
             s.store,
             s.live_products,
             s.deleted_products,

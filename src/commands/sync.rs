@@ -1,20 +1,27 @@
-//! `shopmirror sync`: one-shot sync of the chosen stores in one process, a progress bar on a
-//! terminal, one summary line per store on stdout.
+//! `shopmirror sync`: one-shot sync of the chosen stores in one process, a progress bar per
+//! store on a terminal, one summary line per store on stdout.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use super::{one_line, Failure};
+use super::progress::Display;
+use super::Failure;
 use crate::config::{Config, StoreConfig};
+use crate::message::one_line;
 use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
 use crate::sync::{sync_store, Progress, SyncContext};
 
-pub fn run(config: &Config, targets: &[String], show_progress: bool) -> Result<(), Failure> {
+/// Syncs `targets`; `quiet` (-q) leaves out the summary lines, so only errors are printed.
+pub fn run(
+    config: &Config,
+    targets: &[String],
+    show_progress: bool,
+    quiet: bool,
+) -> Result<(), Failure> {
     let stores = config.targets(targets)?;
     if stores.is_empty() {
         return Err(Failure::Usage(
@@ -22,51 +29,73 @@ pub fn run(config: &Config, targets: &[String], show_progress: bool) -> Result<(
         ));
     }
     let runtime = super::runtime()?;
-    runtime.block_on(sync_all(config, stores, show_progress))
+    runtime.block_on(sync_all(config, stores, show_progress, quiet))
 }
 
 async fn sync_all(
     config: &Config,
     stores: Vec<StoreConfig>,
     show_progress: bool,
+    quiet: bool,
 ) -> Result<(), Failure> {
     let writer = Writer::open(&config.db_path)?;
     let client = Client::new(config.http.clone()).map_err(Failure::Failed)?;
-    let ctx = Arc::new(SyncContext {
-        client: Arc::new(client),
-        writer,
-        page_size: config.page_size,
-        cancel: CancellationToken::new(),
-        progress: Arc::new(Progress::default()),
-    });
-    let cancel = ctx.cancel.clone();
+    let client = Arc::new(client);
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.cancel();
+            on_interrupt.cancel();
         }
     });
-    let bar = show_progress.then(|| progress_bar(ctx.progress.clone()));
+    let display = show_progress.then(Display::start);
     let limit = Arc::new(Semaphore::new(config.concurrent_stores));
     let mut tasks = tokio::task::JoinSet::new();
     for store in stores {
-        let (ctx, limit) = (ctx.clone(), limit.clone());
+        // Each store counts its own progress, for its own bar.
+        let ctx = SyncContext {
+            client: client.clone(),
+            writer: writer.clone(),
+            page_size: config.page_size,
+            cancel: cancel.clone(),
+            progress: Arc::new(Progress::default()),
+        };
+        let (limit, display) = (limit.clone(), display.clone());
         tasks.spawn(async move {
             let _slot = limit.acquire_owned().await.expect("semaphore stays open");
+            let bar = display
+                .as_ref()
+                .map(|d| d.add(&store.name, ctx.progress.clone()));
             let started = Instant::now();
             let result = sync_store(&ctx, &store).await;
-            (store, started.elapsed(), result)
+            let line = result
+                .as_ref()
+                .ok()
+                .filter(|_| !quiet)
+                .map(|counts| summary(&store.name, counts, started.elapsed()));
+            match (display, bar) {
+                (Some(display), Some(bar)) => display.finish(bar, line.as_deref()),
+                _ => line.iter().for_each(|line| super::print_line(line)),
+            }
+            result
         });
     }
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (store, elapsed, result) = joined.expect("sync task does not panic");
-        match result {
-            Ok(counts) => super::print_line(&summary(&store.name, &counts, elapsed)),
-            Err(e) => failures.push(one_line(&e.to_string())),
+        if let Err(e) = joined.expect("sync task does not panic") {
+            failures.push(one_line(&e));
         }
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
+    if let Some(display) = display {
+        display.close();
+    }
+    if cancel.is_cancelled() {
+        for failure in &failures {
+            eprintln!("shopmirror: {failure}");
+        }
+        return Err(Failure::Interrupted(
+            "interrupted: pages written so far are kept; the next sync resumes".into(),
+        ));
     }
     match failures.len() {
         0 => Ok(()),
@@ -83,9 +112,14 @@ async fn sync_all(
 fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64();
     let seen = c.new + c.changed + c.unchanged;
+    let quarantined = match (c.quarantined, c.deletions_inconclusive) {
+        (0, _) => String::new(),
+        (n, false) => format!(", {n} quarantined"),
+        (n, true) => format!(", {n} quarantined (one without id: deletions not checked)"),
+    };
     format!(
         "{store}: {status}{capped}, {seen} products seen ({new} new, {changed} changed, \
-         {unchanged} unchanged, {deleted} deleted) in {seconds:.1}s, {pages} pages, \
+         {unchanged} unchanged, {deleted} deleted{quarantined}) in {seconds:.1}s, {pages} pages, \
          {requests} requests",
         status = c.status,
         capped = if c.status == "capped" {
@@ -100,29 +134,4 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
         pages = c.pages,
         requests = c.requests,
     )
-}
-
-/// A spinner on stderr showing pages, products and rate; ticks until finished.
-fn progress_bar(progress: Arc<Progress>) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new_spinner();
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
-            .expect("static template"),
-    );
-    let shown = bar.clone();
-    let started = Instant::now();
-    tokio::spawn(async move {
-        while !shown.is_finished() {
-            let products = progress.products.load(Ordering::Relaxed);
-            let rate = products as f64 / started.elapsed().as_secs_f64().max(0.001);
-            shown.set_message(format!(
-                "{} pages, {products} products ({rate:.0}/s), {} requests",
-                progress.pages.load(Ordering::Relaxed),
-                progress.requests.load(Ordering::Relaxed),
-            ));
-            shown.tick();
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
-    bar
 }

@@ -94,10 +94,46 @@ fn url_targets_are_named_by_host_and_port() {
 }
 
 #[test]
-fn the_shipped_example_config_is_valid() {
+fn the_shipped_example_config_is_valid_crawls_nobody_and_names_the_units_database() {
     let file = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"));
     let config = Config::load(Some(file), None).unwrap();
-    assert!(!config.stores.is_empty());
+    assert!(
+        config.stores.is_empty(),
+        "the example store must stay commented out"
+    );
+    // The unit passes no --db: the installed config's path is the service's database.
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/systemd/shopmirror.service"
+    ))
+    .unwrap();
+    let exec = unit.lines().find(|l| l.starts_with("ExecStart=")).unwrap();
+    assert!(!exec.contains("--db"), "{exec}");
+    assert!(
+        exec.contains("--config /etc/shopmirror/config.toml"),
+        "{exec}"
+    );
+    assert!(unit.contains("StateDirectory=shopmirror"));
+    assert_eq!(
+        config.db_path,
+        PathBuf::from("/var/lib/shopmirror/shopmirror.db")
+    );
+    // It ships as /etc/shopmirror/config.toml: no live store, but its example is one
+    // uncommenting away from working.
+    let text = std::fs::read_to_string(file).unwrap();
+    let uncommented: String = text
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .filter(|l| l.starts_with("[stores.") || l.starts_with("url ="))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let edited = write(dir.path(), "config.toml", &uncommented);
+    let config = Config::load(Some(&edited), None).unwrap();
+    assert_eq!(config.stores.len(), 1);
 }
 
 #[test]

@@ -101,6 +101,7 @@ impl Checker<'_> {
                 url,
                 collections: store.collections,
                 collection_handles: store.collection_handles,
+                ad_hoc: false,
             },
         })
     }

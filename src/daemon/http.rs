@@ -1,5 +1,6 @@
 //! The health and metrics endpoint: /healthz (the process answers), /readyz (database open and
-//! scheduler running, else 503) and /metrics (Prometheus text). Serves until cancelled.
+//! scheduler running, else 503) and /metrics (Prometheus text, with process memory, open file
+//! descriptors and CPU collected at each scrape). Serves until cancelled.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +27,7 @@ pub struct Health {
 struct Shared {
     health: Arc<Health>,
     metrics: PrometheusHandle,
+    process: Arc<metrics_process::Collector>,
 }
 
 /// Installs the process-wide Prometheus recorder (once per process).
@@ -34,6 +36,11 @@ pub fn install_recorder() -> Result<PrometheusHandle, String> {
         .set_buckets_for_metric(
             Matcher::Full("shopmirror_run_duration_seconds".into()),
             &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0],
+        )
+        .map_err(|e| e.to_string())?
+        .set_buckets_for_metric(
+            Matcher::Full("shopmirror_http_request_duration_seconds".into()),
+            &crate::telemetry::REQUEST_BUCKETS,
         )
         .map_err(|e| e.to_string())?
         .install_recorder()
@@ -47,11 +54,17 @@ pub async fn serve(
     metrics: PrometheusHandle,
     stop: CancellationToken,
 ) {
+    let process = metrics_process::Collector::default();
+    process.describe();
     let app = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
-        .with_state(Shared { health, metrics });
+        .with_state(Shared {
+            health,
+            metrics,
+            process: Arc::new(process),
+        });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;
@@ -71,6 +84,7 @@ async fn readyz(State(shared): State<Shared>) -> (StatusCode, &'static str) {
 
 async fn render_metrics(State(shared): State<Shared>) -> String {
     record_file_sizes(&shared.health.db_path);
+    shared.process.collect();
     shared.metrics.run_upkeep();
     shared.metrics.render()
 }

@@ -7,7 +7,6 @@ pub mod http;
 mod live;
 pub mod notify;
 pub mod schedule;
-pub mod shard;
 pub mod signals;
 
 use std::net::SocketAddr;
@@ -71,6 +70,7 @@ pub async fn run(
     controls: mpsc::Receiver<Control>,
 ) -> Result<(), Error> {
     let metrics = http::install_recorder().map_err(Error::Setup)?;
+    crate::telemetry::describe();
     let writer = Writer::open(&config.db_path)?;
     let health = Arc::new(Health {
         db_open: AtomicBool::new(true),
@@ -101,6 +101,12 @@ pub async fn run(
     live.restore_last_successes().await?;
     health.scheduling.store(true, Ordering::Relaxed);
     let stores = live.store_count();
+    if stores == 0 {
+        tracing::warn!(
+            "no stores configured: the daemon crawls nothing until [stores.NAME] \
+                        tables are added to the config (then reload with SIGHUP)"
+        );
+    }
     info!(%addr, stores, "daemon ready: health and metrics on http://{addr}/");
     notifier.ready(&format!("ready: {stores} stores scheduled; http {addr}"));
     live.run(controls).await;

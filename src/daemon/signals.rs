@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_tokio::Signals;
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use super::Control;
 
@@ -29,7 +29,8 @@ pub fn forward(controls: mpsc::Sender<Control>) -> std::io::Result<()> {
                     std::process::exit(FORCED_EXIT);
                 }
                 _ => {
-                    warn!(
+                    // A normal stop (systemctl stop, SIGTERM) is no reason for a warning.
+                    info!(
                         signal,
                         "stop signal: finishing in-flight pages, then exiting"
                     );

@@ -9,9 +9,10 @@ use std::collections::HashSet;
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::products::{add_counts, upsert_products, WriteCounts};
+use super::quarantine::{idless_this_run, quarantine};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::storefront::{ParsedCollection, ParsedProduct};
+use crate::storefront::{ParsedCollection, ParsedProduct, Unusable};
 
 /// One /collections.json page and the page to resume at once it is committed.
 pub struct CollectionsPageWrite {
@@ -27,11 +28,15 @@ pub struct CollectionPageWrite {
     pub store_id: i64,
     pub run_id: i64,
     pub collection_id: i64,
-    /// Every product id of the page, in the collection's order.
+    /// Every product id of the page, in the collection's order (products without a usable id
+    /// are left out: they are in `unusable`).
     pub members: Vec<i64>,
     /// The page's products this run had not seen yet, fully parsed; the others were written
     /// from an earlier page of this run and only their membership is recorded.
     pub products: Vec<ParsedProduct>,
+    /// The page's unusable products, for the quarantine, and the page's URL.
+    pub unusable: Vec<Unusable>,
+    pub url: String,
     /// Position (1-based, in the collection's order) of the page's first product.
     pub first_position: i64,
     pub next_page: i64,
@@ -43,6 +48,9 @@ pub struct CollectionPageWrite {
 pub struct CollectionRef {
     pub collection_id: i64,
     pub handle: String,
+    /// Deletion candidates only: this run listed another collection under the same handle,
+    /// so this one is gone (handles are unique within a store).
+    pub handle_taken: bool,
 }
 
 impl WriteDb {
@@ -103,13 +111,22 @@ impl WriteDb {
         let path = self.path.clone();
         self.conn
             .prepare_cached(
-                "SELECT collection_id, handle FROM collections
-                 WHERE store_id = ?1 AND deleted_at IS NULL AND last_seen_run != ?2
-                 ORDER BY collection_id",
+                "SELECT c.collection_id, c.handle,
+                     EXISTS (SELECT 1 FROM collections o
+                             WHERE o.store_id = c.store_id AND o.handle = c.handle
+                               AND o.last_seen_run = ?2 AND o.collection_id != c.collection_id)
+                 FROM collections c
+                 WHERE c.store_id = ?1 AND c.deleted_at IS NULL AND c.last_seen_run != ?2
+                 ORDER BY c.collection_id",
             )
             .and_then(|mut s| {
-                s.query_map(params![store_id, run_id], collection_ref)?
-                    .collect()
+                s.query_map(params![store_id, run_id], |r| {
+                    Ok(CollectionRef {
+                        handle_taken: r.get(2)?,
+                        ..collection_ref(r)?
+                    })
+                })?
+                .collect()
             })
             .ctx(&path, "listing collection candidates")
     }
@@ -198,7 +215,12 @@ impl WriteDb {
     ) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
             let now = now_text();
-            let counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let mut counts = upsert_products(tx, path, page.store_id, page.run_id, &page.products)?;
+            let (store_id, run_id) = (page.store_id, page.run_id);
+            let (quarantined, restored) =
+                quarantine(tx, path, store_id, run_id, &page.url, &page.unusable, &now)?;
+            counts.quarantined = quarantined;
+            counts.restored += restored;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO collection_products (store_id, collection_id, product_id,
@@ -241,7 +263,8 @@ impl WriteDb {
     }
 
     /// Ends the walk of a collection: when it was walked completely, the members this run did
-    /// not see are removed and recorded. The cursor moves to the next collection.
+    /// not see are removed and recorded, unless the run has quarantined a product without a
+    /// usable id (it may be one of them). The cursor moves to the next collection.
     pub fn finish_collection(
         &mut self,
         store_id: i64,
@@ -251,7 +274,9 @@ impl WriteDb {
         requests: i64,
     ) -> Result<(), Error> {
         self.transaction(|tx, path| {
-            if complete {
+            let idless = idless_this_run(tx, store_id, run_id)
+                .ctx(path, "looking for quarantined products without id")?;
+            if complete && !idless {
                 tx.prepare_cached(
                     "INSERT INTO collection_changes (store_id, collection_id, product_id, change,
                          observed_at, run_id)
@@ -283,6 +308,7 @@ fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
     Ok(CollectionRef {
         collection_id: r.get(0)?,
         handle: r.get(1)?,
+        handle_taken: false,
     })
 }
 

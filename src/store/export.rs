@@ -20,6 +20,10 @@ pub struct ExportFilter {
     pub changed_since: Option<String>,
     /// Tombstoned products too.
     pub include_deleted: bool,
+    /// Per store, mark every product whose handle another product should keep in an import
+    /// (`ExportProduct::handle_kept_by`): a live product before deleted ones, the one deleted
+    /// last before those deleted earlier, then the higher product id.
+    pub one_per_handle: bool,
 }
 
 /// One product with shopmirror's own fields and, when asked for, its children.
@@ -31,6 +35,7 @@ pub struct ExportProduct {
     pub title: String,
     pub vendor: String,
     pub product_type: String,
+    /// Sorted, as the content hash reads them; `tags_as_sent` has the store's order.
     pub tags: Vec<String>,
     pub body_html: String,
     pub published_at: Option<String>,
@@ -42,9 +47,20 @@ pub struct ExportProduct {
     pub last_seen_at: String,
     pub content_changed_at: String,
     pub deleted_at: Option<String>,
+    /// With `ExportFilter::one_per_handle`: the product of the same store that keeps this
+    /// product's handle, when it is not this one.
+    pub handle_kept_by: Option<i64>,
     pub options: Vec<ExportOption>,
     pub variants: Vec<ExportVariant>,
     pub images: Vec<ExportImage>,
+}
+
+impl ExportProduct {
+    /// The tags in the order the store sent them (read from the stored JSON; the sorted
+    /// column when that JSON has no readable tags).
+    pub fn tags_as_sent(&self) -> Vec<String> {
+        crate::storefront::tags_as_sent(&self.raw_json).unwrap_or_else(|| self.tags.clone())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +100,16 @@ pub struct ExportImage {
 
 const COLUMNS: &str = "s.name, p.store_id, p.product_id, p.handle, p.title, p.vendor,
     p.product_type, p.tags, p.body_html, p.published_at, p.created_at, p.content_hash,
-    p.raw_json, p.first_seen_at, ps.last_seen_at, p.content_changed_at, p.deleted_at";
+    p.raw_json, p.first_seen_at, ps.last_seen_at, p.content_changed_at, p.deleted_at,
+    CASE WHEN ?4 THEN (
+        SELECT o.product_id FROM products o
+        WHERE o.store_id = p.store_id AND o.handle = p.handle AND o.product_id != p.product_id
+          AND ((o.deleted_at IS NULL AND (p.deleted_at IS NOT NULL OR o.product_id > p.product_id))
+            OR (o.deleted_at IS NOT NULL AND p.deleted_at IS NOT NULL
+                AND (o.deleted_at > p.deleted_at
+                  OR (o.deleted_at = p.deleted_at AND o.product_id > p.product_id))))
+        ORDER BY o.deleted_at IS NOT NULL, o.deleted_at DESC, o.product_id DESC LIMIT 1)
+    END";
 
 const SEEN: &str =
     "JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id";
@@ -94,6 +119,14 @@ const FILTERS: &str = "(?1 IS NULL OR s.name = ?1)
     AND (?3 IS NULL OR p.content_changed_at >= ?3 OR (?2 AND p.deleted_at >= ?3))";
 
 impl Reader {
+    /// The names of every store in the database, sorted.
+    pub fn store_names(&self) -> Result<Vec<String>, Error> {
+        self.conn
+            .prepare("SELECT name FROM stores ORDER BY name")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .ctx(&self.path, "listing stores")
+    }
+
     /// Whether a store of this name has been synced.
     pub fn store_exists(&self, name: &str) -> Result<bool, Error> {
         self.conn
@@ -139,7 +172,7 @@ impl Reader {
             ),
             Some(_) => format!(
                 "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id) {SEEN}
-                 JOIN collections c ON c.store_id = p.store_id AND c.handle = ?4
+                 JOIN collections c ON c.store_id = p.store_id AND c.handle = ?5
                      AND c.deleted_at IS NULL
                  JOIN collection_products cp ON cp.store_id = p.store_id
                      AND cp.collection_id = c.collection_id AND cp.product_id = p.product_id
@@ -151,6 +184,7 @@ impl Reader {
             &filter.store,
             &filter.include_deleted,
             &filter.changed_since,
+            &filter.one_per_handle,
         ];
         if filter.collection.is_some() {
             args.push(&filter.collection);
@@ -242,6 +276,7 @@ fn product_row(r: &Row) -> rusqlite::Result<(i64, ExportProduct)> {
         last_seen_at: r.get(14)?,
         content_changed_at: r.get(15)?,
         deleted_at: r.get(16)?,
+        handle_kept_by: r.get(17)?,
         ..ExportProduct::default()
     };
     Ok((r.get(1)?, product))
@@ -344,6 +379,57 @@ mod tests {
             ..since
         };
         assert_eq!(ids(&path, &since_with_deleted), [10, 11], "deleted after");
+    }
+
+    #[test]
+    fn one_per_handle_marks_products_whose_handle_another_keeps() {
+        let (_dir, path) = database();
+        // 12 was deleted before live 10 took its handle; 13 and 11 are both deleted as 'gone',
+        // 13 later; 21 in the other store shares a handle with nobody there.
+        crate::store::schema::open_writer(&path)
+            .unwrap()
+            .execute_batch(
+                "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
+                     tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+                     written_run, deleted_at) VALUES
+                     (1, 12, 'live', 'Old', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
+                      '2025-06-01 00:00:00'),
+                     (1, 13, 'gone', 'Gone2', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
+                      '2026-01-25 00:00:00'),
+                     (2, 21, 'gone', 'Other', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, NULL);
+                 INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at)
+                     VALUES (1, 12, 1, 'x'), (1, 13, 1, 'x'), (2, 21, 1, 'x');",
+            )
+            .unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let kept_by = |one_per_handle| {
+            let filter = ExportFilter {
+                include_deleted: true,
+                one_per_handle,
+                ..ExportFilter::default()
+            };
+            let mut seen = Vec::new();
+            reader
+                .for_each_product(&filter, false, |p| {
+                    seen.push((p.product_id, p.handle_kept_by));
+                    Ok::<_, Error>(())
+                })
+                .unwrap();
+            seen
+        };
+        assert_eq!(
+            kept_by(true),
+            [
+                (10, None),
+                (11, Some(13)),
+                (12, Some(10)),
+                (13, None),
+                (20, None),
+                (21, None)
+            ]
+        );
+        assert!(kept_by(false).iter().all(|(_, by)| by.is_none()));
+        assert_eq!(reader.store_names().unwrap(), ["a", "b"]);
     }
 
     #[test]

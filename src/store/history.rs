@@ -136,7 +136,8 @@ impl Reader {
                 "SELECT c.variant_id, v.title, c.field, c.old_value, c.new_value, c.observed_at,
                      c.run_id
                  FROM variant_changes c
-                 LEFT JOIN variants v ON v.store_id = c.store_id AND v.variant_id = c.variant_id
+                 LEFT JOIN variants v ON v.store_id = c.store_id AND v.product_id = c.product_id
+                     AND v.variant_id = c.variant_id
                  WHERE c.store_id = ?1 AND c.product_id = ?2 ORDER BY c.change_id DESC",
             )
             .and_then(|mut s| {

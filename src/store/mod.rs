@@ -3,10 +3,13 @@
 //! It knows nothing about HTTP or stores' wire formats.
 
 mod breaker;
+mod children;
 mod collections;
 mod export;
 mod history;
+mod lifecycle;
 mod products;
+mod quarantine;
 mod read;
 mod runs;
 mod schedule;
@@ -20,6 +23,7 @@ pub use breaker::HttpTotals;
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
+pub use lifecycle::Renamed;
 pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};

@@ -28,6 +28,8 @@ pub struct StoreStatus {
     pub last_run_new: Option<i64>,
     pub last_run_changed: Option<i64>,
     pub last_run_deleted: Option<i64>,
+    /// Products currently in quarantine (see the quarantine table).
+    pub quarantined: i64,
     pub listing_capped: Option<bool>,
     pub next_sync_at: Option<String>,
     pub breaker_state: String,
@@ -53,7 +55,8 @@ impl Reader {
                       WHERE p.store_id = s.store_id AND p.deleted_at IS NOT NULL),
                      r.run_id, r.status, r.started_at, r.finished_at, r.products_new,
                      r.products_changed, r.products_deleted, r.listing_capped,
-                     s.next_sync_at, s.breaker_state, s.last_error
+                     s.next_sync_at, s.breaker_state, s.last_error,
+                     (SELECT count(*) FROM quarantine q WHERE q.store_id = s.store_id)
                  FROM stores s
                  LEFT JOIN sync_runs r ON r.run_id =
                      (SELECT max(run_id) FROM sync_runs WHERE store_id = s.store_id)
@@ -73,6 +76,7 @@ impl Reader {
                         last_run_new: r.get(8)?,
                         last_run_changed: r.get(9)?,
                         last_run_deleted: r.get(10)?,
+                        quarantined: r.get(15)?,
                         listing_capped: r.get(11)?,
                         next_sync_at: r.get(12)?,
                         breaker_state: r.get(13)?,

@@ -6,6 +6,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::breaker::HttpTotals;
 use super::products::{add_counts, insert_event, WriteCounts};
+use super::quarantine::clear_resolved;
 use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
@@ -107,6 +108,10 @@ pub struct RunCounts {
     pub deleted: i64,
     pub restored: i64,
     pub listing_capped: bool,
+    /// Unusable products this run put in quarantine.
+    pub quarantined: i64,
+    /// A quarantined product had no usable id: no product was tombstoned by this run.
+    pub deletions_inconclusive: bool,
 }
 
 /// A live product the run did not see: possibly deleted, to be checked.
@@ -114,6 +119,8 @@ pub struct RunCounts {
 pub struct DeletionCandidate {
     pub product_id: i64,
     pub handle: String,
+    /// An earlier complete run, whose deletions were checked, did not see it either.
+    pub missed_before: bool,
 }
 
 /// The result of checking a batch of candidates.
@@ -122,8 +129,9 @@ pub struct DeletionChecks {
     pub run_id: i64,
     /// Confirmed gone (the single-product endpoint answered 404).
     pub gone: Vec<i64>,
-    /// Still there (the single-product endpoint answered): only their seen-marker moves; the
-    /// next listing pass brings their content up to date.
+    /// Still there (the single-product endpoint answered with the same product): only their
+    /// seen-marker moves; the next listing pass brings their content up to date. Candidates
+    /// in neither list (their handle answered another product) stay live and unseen.
     pub alive: Vec<i64>,
     /// Last product id covered by this batch: the cursor moves here.
     pub position: i64,
@@ -256,7 +264,8 @@ impl WriteDb {
         })
     }
 
-    /// Live products of the store not seen by this run, after `after_id`, in id order.
+    /// Live products of the store not seen by this run, after `after_id`, in id order, each
+    /// with whether an earlier complete run (deletions checked) missed it too.
     pub fn deletion_candidates(
         &mut self,
         store_id: i64,
@@ -267,7 +276,12 @@ impl WriteDb {
         let path = self.path.clone();
         self.conn
             .prepare_cached(
-                "SELECT p.product_id, p.handle FROM product_seen s JOIN products p
+                "SELECT p.product_id, p.handle,
+                     EXISTS (SELECT 1 FROM sync_runs r
+                             WHERE r.store_id = ?1 AND r.status = 'complete'
+                               AND r.deletions_inconclusive = 0
+                               AND r.run_id > s.last_seen_run AND r.run_id < ?2)
+                 FROM product_seen s JOIN products p
                      ON p.store_id = s.store_id AND p.product_id = s.product_id
                  WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id > ?3
                    AND p.deleted_at IS NULL
@@ -278,6 +292,7 @@ impl WriteDb {
                     Ok(DeletionCandidate {
                         product_id: r.get(0)?,
                         handle: r.get(1)?,
+                        missed_before: r.get(2)?,
                     })
                 })?
                 .collect()
@@ -372,6 +387,9 @@ impl WriteDb {
                 tx.execute("DELETE FROM sync_cursor WHERE run_id = ?1", [run_id])
                     .ctx(path, "dropping cursor")?;
             }
+            if outcome == RunOutcome::Complete {
+                clear_resolved(tx, path, store_id, run_id)?;
+            }
             tx.execute(
                 "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
                 params![store_id, error],
@@ -379,7 +397,8 @@ impl WriteDb {
             .ctx(path, "recording store error")?;
             tx.query_row(
                 "SELECT run_id, status, pages, requests, products_new, products_changed,
-                     products_unchanged, products_deleted, products_restored, listing_capped
+                     products_unchanged, products_deleted, products_restored, listing_capped,
+                     quarantined, deletions_inconclusive
                  FROM sync_runs WHERE run_id = ?1",
                 [run_id],
                 |r| {
@@ -394,6 +413,8 @@ impl WriteDb {
                         deleted: r.get(7)?,
                         restored: r.get(8)?,
                         listing_capped: r.get(9)?,
+                        quarantined: r.get(10)?,
+                        deletions_inconclusive: r.get(11)?,
                     })
                 },
             )

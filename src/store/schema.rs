@@ -20,6 +20,8 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 /// never edited, since databases in the field have already applied it.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
+    include_str!("../../migrations/0003_corners.sql"),
+    include_str!("../../migrations/0007_time_indices.sql"),
     include_str!("../../migrations/0006_product_seen.sql"),
 ];
 
@@ -113,20 +115,44 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), Error> {
         .ctx(path, "switching foreign keys back on")
 }
 
-/// A new database: the current schema in one transaction.
+/// A new database: the current schema in one transaction. Two processes opening a new file
+/// at once both saw version 0: the version is read again inside the write transaction, and
+/// the later one upgrades (or keeps) what the first created instead of creating it twice.
 fn create(conn: &Connection, path: &Path) -> Result<(), Error> {
-    let batch =
-        format!("BEGIN IMMEDIATE; {SCHEMA}\n; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
-    conn.execute_batch(&batch).or_else(|source| {
-        let _ = conn.execute_batch("ROLLBACK");
-        Err(source).ctx(path, "creating the schema")
-    })
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .ctx(path, "creating the schema")?;
+    let step = || -> Result<bool, Error> {
+        if user_version(conn, path)? != 0 {
+            return Ok(false);
+        }
+        let batch = format!("{SCHEMA}\n; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;");
+        conn.execute_batch(&batch)
+            .ctx(path, "creating the schema")?;
+        Ok(true)
+    };
+    match step() {
+        Ok(true) => Ok(()),
+        Ok(false) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            migrate(conn, path)
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 /// One migration in its own transaction, committed only if every foreign key still holds.
 fn apply(conn: &Connection, path: &Path, sql: &str, target: i64) -> Result<(), Error> {
     let step = || -> rusqlite::Result<()> {
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}\n;"))?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        // Another process may have applied it since this one read the version.
+        let now: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= target {
+            return conn.execute_batch("ROLLBACK");
+        }
+        conn.execute_batch(&format!("{sql}\n;"))?;
         let broken: i64 =
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                 r.get(0)
@@ -244,6 +270,18 @@ mod tests {
             }
         }
         shape
+    }
+
+    /// SHA-256 of each released migration: a released migration is never edited.
+    const RELEASED: &[&str] = &["c9270b5ab32f4858d6229644b662cc298417b29f40ac453c32c35013f4364591"];
+
+    #[test]
+    fn released_migrations_are_unchanged() {
+        use sha2::{Digest, Sha256};
+        for (index, expected) in RELEASED.iter().enumerate() {
+            let found = hex::encode(Sha256::digest(MIGRATIONS[index].as_bytes()));
+            assert_eq!(&found, expected, "migration {} was edited", index + 1);
+        }
     }
 
     #[test]

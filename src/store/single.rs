@@ -4,10 +4,12 @@
 
 use rusqlite::params;
 
+use super::now_text;
 use super::products::{add_counts, upsert_products, WriteCounts};
+use super::quarantine::quarantine;
 use super::write::WriteDb;
 use super::{Context, Error};
-use crate::storefront::ParsedProduct;
+use crate::storefront::{ParsedProduct, Unusable};
 
 /// A batch of products fetched from /products/{handle}.json and where the sitemap walk
 /// resumes once it is committed.
@@ -15,6 +17,8 @@ pub struct SingleBatch {
     pub store_id: i64,
     pub run_id: i64,
     pub products: Vec<ParsedProduct>,
+    /// Unusable answers, each with the URL it came from, for the quarantine.
+    pub unusable: Vec<(String, Unusable)>,
     /// The product sitemap in progress (0-based) and the entries of it already handled.
     pub sitemap_index: i64,
     pub position: i64,
@@ -52,7 +56,16 @@ impl WriteDb {
     /// Writes a batch of singly fetched products and moves the sitemap cursor, atomically.
     pub fn apply_single_batch(&mut self, batch: SingleBatch) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
-            let counts = upsert_products(tx, path, batch.store_id, batch.run_id, &batch.products)?;
+            let (store_id, run_id) = (batch.store_id, batch.run_id);
+            let mut counts = upsert_products(tx, path, store_id, run_id, &batch.products)?;
+            let now = now_text();
+            for (url, unusable) in &batch.unusable {
+                let one = std::slice::from_ref(unusable);
+                let (quarantined, restored) =
+                    quarantine(tx, path, store_id, run_id, url, one, &now)?;
+                counts.quarantined += quarantined;
+                counts.restored += restored;
+            }
             add_counts(tx, path, batch.run_id, counts, 0, batch.requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET sitemap_index = ?2, position = ?3 WHERE store_id = ?1",

@@ -1,25 +1,27 @@
 //! One product at a time inside a page's transaction: looks up what is stored (content hash,
 //! seen row, raw hash) and decides new, changed (rewritten), unchanged (seen row moved) or
-//! restored, counting each.
+//! restored, counting each. A product met twice in one run (a shifting listing) is counted
+//! once: a later sighting with the same content counts nothing, one with new content is
+//! written and moves the product from unchanged to changed.
 
 use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::products::{
-    insert_event, record_variant_changes, restore, supersede_version, write_product, WriteCounts,
-};
+use super::children::record_variant_changes;
+use super::products::{insert_event, restore, supersede_version, write_product, WriteCounts};
 use super::seen::mark_seen;
 use super::{now_text, Context, Error};
 use crate::storefront::ParsedProduct;
 
 /// What the database holds for a product: content hash, the run that last saw it, whether it
-/// is tombstoned, and the raw hash of its stored content.
+/// is tombstoned, the raw hash of its stored content and the run that last wrote it.
 struct Stored {
     hash: String,
     last_run: i64,
     deleted: bool,
     raw_hash: Option<i64>,
+    written_run: i64,
 }
 
 /// Products of one transaction, one by one, with their counts.
@@ -52,7 +54,8 @@ impl<'a> Upsert<'a> {
     fn stored(&self, id: i64) -> Result<Option<Stored>, Error> {
         self.tx
             .prepare_cached(
-                "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash
+                "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash,
+                     p.written_run
                  FROM products p JOIN product_seen s
                      ON s.store_id = p.store_id AND s.product_id = p.product_id
                  WHERE p.store_id = ?1 AND p.product_id = ?2",
@@ -64,6 +67,7 @@ impl<'a> Upsert<'a> {
                         last_run: r.get(1)?,
                         deleted: r.get(2)?,
                         raw_hash: r.get(3)?,
+                        written_run: r.get(4)?,
                     })
                 })
                 .optional()
@@ -92,7 +96,7 @@ impl<'a> Upsert<'a> {
         let now = self.now.clone();
         match self.stored(id)? {
             None => {
-                write_product(tx, path, store_id, run_id, parsed, &now, true)?;
+                write_product(tx, path, store_id, run_id, parsed, &now, None)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
                 self.counts.new += 1;
             }
@@ -100,18 +104,39 @@ impl<'a> Upsert<'a> {
                 self.unchanged(id, &stored, Some(parsed.raw_hash))?
             }
             Some(stored) => {
-                record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
+                let stated =
+                    record_variant_changes(tx, path, store_id, run_id, &parsed.product, &now)?;
                 supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, store_id, run_id, parsed, &now, false)?;
+                write_product(tx, path, store_id, run_id, parsed, &now, Some(&stated))?;
                 insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
                 if stored.deleted {
                     restore(tx, path, store_id, id, run_id, &now)?;
                     self.counts.restored += 1;
                 }
-                self.counts.changed += 1;
+                if stored.last_run != run_id {
+                    self.counts.changed += 1;
+                } else if stored.written_run != run_id {
+                    // Counted unchanged (or restored) at its first sighting this run.
+                    self.counts.changed += 1;
+                    if !self.restored_this_run(id)? {
+                        self.counts.unchanged -= 1;
+                    }
+                }
             }
         }
         Ok(())
+    }
+
+    /// Whether the product was restored earlier in this run (then it was not counted unchanged).
+    fn restored_this_run(&self, id: i64) -> Result<bool, Error> {
+        self.tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM product_events
+                                WHERE store_id = ?1 AND product_id = ?2 AND run_id = ?3
+                                  AND event = 'restored')",
+            )
+            .and_then(|mut s| s.query_row(params![self.store_id, id, self.run_id], |r| r.get(0)))
+            .ctx(self.path, "looking up restore")
     }
 
     /// Same content as stored: the seen row moves (with the new raw hash, when it differs);

@@ -215,7 +215,13 @@ impl Client {
         expect: Expect,
     ) -> Result<Bytes, Failure> {
         let turn = self.pacer.turn(&host_key(url)).await;
+        let in_flight = crate::telemetry::InFlight::start(store);
+        let started = std::time::Instant::now();
         let (status, result) = fetch(http, url, self.settings.max_body_bytes, expect).await;
+        drop(in_flight);
+        metrics::histogram!("shopmirror_http_request_duration_seconds", "store" => store.to_string(),
+                            "endpoint" => crate::telemetry::endpoint_kind(url.path()))
+        .record(started.elapsed().as_secs_f64());
         let class = match status {
             Some(s) => format!("{}xx", s / 100),
             None => "error".to_string(),
@@ -398,7 +404,9 @@ fn classify_reqwest(error: reqwest::Error) -> ErrorKind {
     } else if error.is_redirect() {
         ErrorKind::Refused(detail)
     } else if error.is_connect() {
-        if detail.contains("private address") || detail.contains("metadata address") {
+        if detail.contains(guard::NO_SUCH_HOST) {
+            ErrorKind::NoSuchHost(detail)
+        } else if detail.contains("private address") || detail.contains("metadata address") {
             ErrorKind::Refused(detail)
         } else {
             ErrorKind::Connect(detail)

@@ -19,6 +19,10 @@ pub enum ErrorKind {
     Connect(String),
     #[error("timed out")]
     Timeout,
+    /// The host name does not exist (NXDOMAIN): final, neither retried nor held against the
+    /// breaker.
+    #[error("no such host: {0}")]
+    NoSuchHost(String),
     #[error("connection dropped before the whole answer arrived: {0}")]
     Dropped(String),
     #[error("request failed: {0}")]
@@ -37,12 +41,6 @@ pub enum ErrorKind {
     NotJson { content_type: String },
     #[error("invalid JSON: {0}")]
     BadJson(String),
-    #[error("product #{index} ({product}) is unusable: {reason}")]
-    BadProduct {
-        index: usize,
-        product: String,
-        reason: String,
-    },
     #[error("collection #{index} ({collection}) is unusable: {reason}")]
     BadCollection {
         index: usize,
@@ -93,18 +91,40 @@ pub fn snippet(body: &[u8]) -> String {
 /// Names an object (product or collection) that failed to parse by whatever id and handle can
 /// still be read from its JSON.
 pub fn label_of(raw: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct Identity {
-        id: Option<i64>,
-        handle: Option<String>,
-    }
-    let identity = serde_json::from_str::<Identity>(raw).ok();
-    let (id, handle) = identity.map_or((None, None), |i| (i.id, i.handle));
+    let (id, handle) = identity_of(raw);
     ProductLabel {
         id,
         handle: handle.as_deref(),
     }
     .to_string()
+}
+
+/// The id and handle of an object whatever else is wrong with it: the id as a JSON integer or
+/// a string of digits (as some stores send it), the handle when it is a string.
+pub fn identity_of(raw: &str) -> (Option<i64>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Identity {
+        #[serde(default)]
+        id: serde_json::Value,
+        #[serde(default)]
+        handle: serde_json::Value,
+    }
+    let identity = match serde_json::from_str::<Identity>(raw) {
+        Ok(identity) if is_object(raw.as_bytes()) => identity,
+        _ => return (None, None),
+    };
+    let id = match identity.id {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let handle = identity.handle.as_str().map(str::to_owned);
+    (id, handle)
+}
+
+/// True when the JSON text is an object (its first non-blank byte is `{`).
+pub fn is_object(json: &[u8]) -> bool {
+    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 /// Display helper for "product id N (handle)" when only part of it is known.
@@ -121,5 +141,19 @@ impl fmt::Display for ProductLabel<'_> {
             (None, Some(handle)) => write!(f, "handle {handle:?}"),
             (None, None) => f.write_str("no id or handle"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unusable_object_is_named_by_its_id_even_when_sent_as_a_string() {
+        let label = label_of(r#"{"id":"123","handle":"h","variants":[]}"#);
+        assert_eq!(label, r#"id 123, handle "h""#);
+        assert_eq!(label_of(r#"{"id":77}"#), "id 77");
+        assert_eq!(label_of(r#"{"id":"abc","handle":5}"#), "no id or handle");
+        assert_eq!(label_of("[1]"), "no id or handle");
     }
 }

@@ -117,6 +117,22 @@ pub fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
     })
 }
 
+/// Marks a resolver answer saying the name does not exist, through reqwest's error chain.
+pub(super) const NO_SUCH_HOST: &str = "the name does not exist (NXDOMAIN)";
+
+/// getaddrinfo's "no such name" answers (EAI_NONAME, EAI_NODATA), as the standard library
+/// words them; a temporary failure (EAI_AGAIN) is not one of them.
+fn is_nxdomain(e: &std::io::Error) -> bool {
+    let text = e.to_string();
+    [
+        "Name or service not known",
+        "No address associated with hostname",
+        "nodename nor servname",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
 /// Resolves names with the system resolver and refuses the answer if any address is not
 /// allowed. Runs for every new connection, so on every redirect hop too.
 pub struct CheckedResolver {
@@ -127,7 +143,10 @@ impl CheckedResolver {
     pub async fn lookup(host: &str, allow_private: bool) -> Result<Vec<SocketAddr>, String> {
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, 0))
             .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .map_err(|e| match is_nxdomain(&e) {
+                true => format!("{host}: {NO_SUCH_HOST}"),
+                false => format!("cannot resolve {host}: {e}"),
+            })?
             .collect();
         for addr in &addrs {
             check_ip(addr.ip(), allow_private)

@@ -27,7 +27,7 @@ pub use money::Money;
 pub use product::{Image, InvalidProduct, Product, ProductOption, Variant};
 pub use retry::RetryPolicy;
 
-use error::label_of;
+use error::{identity_of, label_of};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -57,13 +57,13 @@ pub struct RawEntry {
 /// Splits a /products.json page into its products' byte ranges and raw digests, without the
 /// typed parse. A page that is not valid JSON of that shape fails as `parse_products_page` does.
 pub fn digest_products_page(body: &[u8]) -> Result<Vec<RawEntry>, ErrorKind> {
-    let page: wire::ProductsPage = match serde_json::from_slice(body) {
+    let page = match read_products_page(body) {
         Ok(page) => page,
         // The reference parse names what is wrong (or accepts a page without products).
-        Err(e) => {
+        Err(kind) => {
             return match parse_products_page(body) {
-                Ok(products) if products.is_empty() => Ok(Vec::new()),
-                Ok(_) => Err(ErrorKind::BadJson(e.to_string())),
+                Ok(page) if page.entries() == 0 => Ok(Vec::new()),
+                Ok(_) => Err(kind),
                 Err(kind) => Err(kind),
             }
         }
@@ -84,16 +84,17 @@ pub fn digest_products_page(body: &[u8]) -> Result<Vec<RawEntry>, ErrorKind> {
 }
 
 /// Parses the products of a page read by `digest_products_page` for which `wanted(index)` is
-/// true; None in the places of the others. A page wanted whole takes the one-pass parse.
+/// true, each usable or for the quarantine; None in the places of the others. A page wanted
+/// whole takes the one-pass parse.
 pub fn parse_page_entries(
     body: &[u8],
     entries: &[RawEntry],
     wanted: impl Fn(usize) -> bool,
-) -> Result<Vec<Option<ParsedProduct>>, ErrorKind> {
+) -> Result<Vec<Option<Result<ParsedProduct, Unusable>>>, ErrorKind> {
     if (0..entries.len()).all(&wanted) {
-        let products = parse_products_page(body)?;
-        if products.len() == entries.len() {
-            return Ok(products.into_iter().map(Some).collect());
+        let page = parse_products_page(body)?;
+        if page.unusable.is_empty() && page.products.len() == entries.len() {
+            return Ok(page.products.into_iter().map(|p| Some(Ok(p))).collect());
         }
     }
     let mut scratch = Vec::with_capacity(16 * 1024);
@@ -106,13 +107,40 @@ pub fn parse_page_entries(
             }
             let raw: &RawValue = serde_json::from_slice(&body[entry.range.clone()])
                 .map_err(|e| ErrorKind::BadJson(e.to_string()))?;
-            parse_raw_product(raw, index, &mut scratch).map(Some)
+            Ok(Some(parse_raw_product(raw, index, &mut scratch)))
         })
         .collect()
 }
 
-/// Parses a /products.json page. Any unusable product fails the whole page, naming it.
-pub fn parse_products_page(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind> {
+/// A product the store sent as valid JSON that cannot be used (no variants, a field of the
+/// wrong type, ...): kept raw for the quarantine, with whatever identity can still be read.
+#[derive(Debug, Clone)]
+pub struct Unusable {
+    /// Its id, when one can be read (a JSON integer or a string of digits).
+    pub id: Option<i64>,
+    pub handle: Option<String>,
+    /// What is wrong with it, naming its place in the page and its id or handle.
+    pub reason: String,
+    pub raw_json: String,
+}
+
+/// One page of products: the usable ones, and those for the quarantine.
+#[derive(Debug, Default)]
+pub struct ParsedPage {
+    pub products: Vec<ParsedProduct>,
+    pub unusable: Vec<Unusable>,
+}
+
+impl ParsedPage {
+    /// Every product the page held, usable or not (what decides whether the page was full).
+    pub fn entries(&self) -> usize {
+        self.products.len() + self.unusable.len()
+    }
+}
+
+/// Parses a /products.json page. Only invalid JSON (or another shape) fails the page; each
+/// unusable product goes to `unusable`, and the rest of the page is parsed.
+pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
     let mut scratch = Vec::with_capacity(16 * 1024);
     match wire::split_products_page(body, |raw, wire| {
         let product = Product::from_wire(wire).ok()?;
@@ -124,22 +152,36 @@ pub fn parse_products_page(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind>
             raw_hash: raw_digest(raw.as_bytes()).hash,
         })
     }) {
-        Some(products) => Ok(products),
-        // Anything unusual: the two-pass parse below, which also names the failure.
+        Some(products) => Ok(ParsedPage {
+            products,
+            unusable: Vec::new(),
+        }),
+        // Anything unusual: the two-pass parse below, which also names the failures.
         None => parse_products_page_checked(body),
     }
 }
 
 /// The reference parse: the whole page as raw values first, then each product on its own.
-fn parse_products_page_checked(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorKind> {
-    let page: wire::ProductsPage =
-        serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+fn parse_products_page_checked(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
+    let page = read_products_page(body)?;
     let mut scratch = Vec::with_capacity(16 * 1024);
-    page.products
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| parse_raw_product(raw, index, &mut scratch))
-        .collect()
+    let mut parsed = ParsedPage::default();
+    for (index, raw) in page.products.iter().enumerate() {
+        match parse_raw_product(raw, index, &mut scratch) {
+            Ok(product) => parsed.products.push(product),
+            Err(unusable) => parsed.unusable.push(unusable),
+        }
+    }
+    Ok(parsed)
+}
+
+/// The page as raw products. Only a JSON object is a page (serde would also read a struct from
+/// an array).
+fn read_products_page(body: &[u8]) -> Result<wire::ProductsPage<'_>, ErrorKind> {
+    if !error::is_object(body) {
+        return Err(ErrorKind::BadJson("not a JSON object".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))
 }
 
 /// A products page read lazily: every product's id in page order, and the full parse only of
@@ -147,28 +189,26 @@ fn parse_products_page_checked(body: &[u8]) -> Result<Vec<ParsedProduct>, ErrorK
 /// already costs an id scan instead of a parse and a hash per product).
 pub struct LazyPage<'a> {
     raws: Vec<&'a RawValue>,
-    pub ids: Vec<i64>,
+    /// Each product's id in page order; None when it has no usable id.
+    pub ids: Vec<Option<i64>>,
 }
 
 impl<'a> LazyPage<'a> {
-    /// Reads the page's structure and ids; a product without an id fails the page, named.
+    /// Reads the page's structure and ids; only invalid JSON fails the page.
     pub fn read(body: &'a [u8]) -> Result<LazyPage<'a>, ErrorKind> {
         #[derive(Deserialize)]
         struct Id {
             id: i64,
         }
-        let page: wire::ProductsPage =
-            serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+        let page = read_products_page(body)?;
         let ids = page
             .products
             .iter()
-            .enumerate()
-            .map(|(index, raw)| match serde_json::from_str::<Id>(raw.get()) {
-                Ok(id) => Ok(id.id),
-                // The full parse names the product and says what is wrong with it.
-                Err(_) => parse_raw_product(raw, index, &mut Vec::new()).map(|p| p.product.id),
+            .map(|raw| match serde_json::from_str::<Id>(raw.get()) {
+                Ok(id) => Some(id.id),
+                Err(_) => identity_of(raw.get()).0,
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
         Ok(LazyPage {
             raws: page.products,
             ids,
@@ -176,37 +216,63 @@ impl<'a> LazyPage<'a> {
     }
 
     /// Fully parses the products for which `wanted(index)` is true, in page order.
-    pub fn parse(&self, wanted: impl Fn(usize) -> bool) -> Result<Vec<ParsedProduct>, ErrorKind> {
+    pub fn parse(&self, wanted: impl Fn(usize) -> bool) -> ParsedPage {
         let mut scratch = Vec::with_capacity(16 * 1024);
-        self.raws
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| wanted(*index))
-            .map(|(index, raw)| parse_raw_product(raw, index, &mut scratch))
-            .collect()
+        let mut parsed = ParsedPage::default();
+        for (index, raw) in self.raws.iter().enumerate().filter(|(i, _)| wanted(*i)) {
+            match parse_raw_product(raw, index, &mut scratch) {
+                Ok(product) => parsed.products.push(product),
+                Err(unusable) => parsed.unusable.push(unusable),
+            }
+        }
+        parsed
     }
 }
 
-/// Parses a /products/{handle}.json answer (the older single shape).
-pub fn parse_single_product(body: &[u8]) -> Result<ParsedProduct, ErrorKind> {
+/// Parses a /products/{handle}.json answer (the older single shape). Invalid JSON is an
+/// error; a valid answer whose product cannot be used is `Ok(Err(..))`, for the quarantine.
+pub fn parse_single_product(body: &[u8]) -> Result<Result<ParsedProduct, Unusable>, ErrorKind> {
     let single: wire::SingleProduct =
         serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
-    parse_raw_product(single.product, 0, &mut Vec::new())
+    Ok(parse_raw_product(single.product, 0, &mut Vec::new()))
+}
+
+/// The id of the product in a /products/{handle}.json answer, whatever else is wrong with it;
+/// None when the answer is not that shape or the id cannot be read.
+pub fn single_product_id(body: &[u8]) -> Option<i64> {
+    let single: wire::SingleProduct = serde_json::from_slice(body).ok()?;
+    identity_of(single.product.get()).0
+}
+
+/// The tags of a stored product JSON in the order the store sent them (the canonical product
+/// sorts them for the hash); None when the JSON is not a product object.
+pub fn tags_as_sent(raw_json: &str) -> Option<Vec<String>> {
+    serde_json::from_str::<wire::WireTags>(raw_json)
+        .ok()
+        .map(|t| t.tags)
 }
 
 fn parse_raw_product(
     raw: &RawValue,
     index: usize,
     scratch: &mut Vec<u8>,
-) -> Result<ParsedProduct, ErrorKind> {
-    let bad = |reason: String| ErrorKind::BadProduct {
-        index,
-        product: label_of(raw.get()),
-        reason,
+) -> Result<ParsedProduct, Unusable> {
+    let unusable = |reason: String| {
+        let (id, handle) = identity_of(raw.get());
+        let reason = format!(
+            "product #{index} ({}) is unusable: {reason}",
+            label_of(raw.get())
+        );
+        Unusable {
+            id,
+            handle,
+            reason,
+            raw_json: raw.get().to_owned(),
+        }
     };
     let wire: wire::WireProduct =
-        serde_json::from_str(raw.get()).map_err(|e| bad(e.to_string()))?;
-    let product = Product::from_wire(wire).map_err(|e| bad(e.to_string()))?;
+        serde_json::from_str(raw.get()).map_err(|e| unusable(e.to_string()))?;
+    let product = Product::from_wire(wire).map_err(|e| unusable(e.to_string()))?;
     let content_hash = product.content_hash(scratch);
     Ok(ParsedProduct {
         product,

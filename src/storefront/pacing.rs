@@ -156,7 +156,8 @@ mod tests {
             pacer.turn("h").await.finish(Pace::Answered);
             let gap = start.elapsed();
             assert!(gap >= Duration::from_secs(1), "{gap:?}");
-            assert!(gap < Duration::from_millis(1500), "{gap:?}");
+            // Jitter is below 1.5, but the paused clock wakes timers on whole milliseconds.
+            assert!(gap <= Duration::from_millis(1500), "{gap:?}");
         }
         // Another host is not held up by the first.
         let start = Instant::now();

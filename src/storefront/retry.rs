@@ -173,7 +173,7 @@ where
         let wait = match failure.retry_after {
             Some(asked) if asked > policy.max_retry_after => {
                 tracing::warn!(
-                    store,
+                    store = %store,
                     seconds = asked.as_secs(),
                     "Retry-After longer than http.max_retry_after: backing off"
                 );
@@ -186,8 +186,10 @@ where
         stats.retries.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("shopmirror_http_retries_total", "store" => store.to_string())
             .increment(1);
-        tracing::debug!(store, attempt = attempts, wait_ms = wait.as_millis() as u64,
-                        error = %failure.kind, "retrying");
+        // Once per retry: a retry, a 429 and a Retry-After wait are each worth a warning.
+        tracing::warn!(store = %store, attempt = attempts, wait_ms = wait.as_millis() as u64,
+                       retry_after = failure.retry_after.is_some(), error = %failure.kind,
+                       "retrying");
         let started = Instant::now();
         tokio::time::sleep(wait).await;
         stats.add_wait(started.elapsed());

@@ -35,7 +35,7 @@ fn with_updated_at(body: &[u8], stamp: &str) -> Vec<u8> {
 #[test]
 fn every_list_fixture_parses_completely() {
     for (name, count) in LIST_FIXTURES {
-        let products = parse_products_page(&fixture(name)).unwrap();
+        let products = parse_products_page(&fixture(name)).unwrap().products;
         assert_eq!(products.len(), *count, "{name}");
         assert!(products.iter().all(|p| !p.product.variants.is_empty()));
     }
@@ -51,7 +51,7 @@ fn bare_collection_array_is_rejected_but_wrapped_parses() {
     let mut wrapped = b"{\"products\":".to_vec();
     wrapped.extend_from_slice(&body);
     wrapped.push(b'}');
-    let products = parse_products_page(&wrapped).unwrap();
+    let products = parse_products_page(&wrapped).unwrap().products;
     assert_eq!(products.len(), 12);
     let variants: usize = products.iter().map(|p| p.product.variants.len()).sum();
     assert_eq!(variants, 99);
@@ -61,8 +61,12 @@ fn bare_collection_array_is_rejected_but_wrapped_parses() {
 fn volatile_updated_at_does_not_change_the_hash() {
     for (name, _) in LIST_FIXTURES {
         let body = fixture(name);
-        let a = parse_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00")).unwrap();
-        let b = parse_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00")).unwrap();
+        let a = parse_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00"))
+            .unwrap()
+            .products;
+        let b = parse_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00"))
+            .unwrap()
+            .products;
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(
                 x.content_hash, y.content_hash,
@@ -77,10 +81,12 @@ fn volatile_updated_at_does_not_change_the_hash() {
 #[test]
 fn a_real_price_change_changes_the_hash() {
     let body = fixture("shopify-toolkit-extension__products.json");
-    let before = parse_products_page(&body).unwrap();
+    let before = parse_products_page(&body).unwrap().products;
     let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
     value["products"][3]["variants"][0]["price"] = "1.23".into();
-    let after = parse_products_page(&serde_json::to_vec(&value).unwrap()).unwrap();
+    let after = parse_products_page(&serde_json::to_vec(&value).unwrap())
+        .unwrap()
+        .products;
     for (index, (x, y)) in before.iter().zip(&after).enumerate() {
         assert_eq!(
             x.content_hash == y.content_hash,
@@ -94,7 +100,9 @@ fn a_real_price_change_changes_the_hash() {
 fn compare_at_none_forms_are_equivalent() {
     let body = fixture("shopify-toolkit-extension__products.json");
     let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    let base = parse_products_page(&body).unwrap()[0].content_hash.clone();
+    let base = parse_products_page(&body).unwrap().products[0]
+        .content_hash
+        .clone();
     for none in [
         serde_json::Value::Null,
         "".into(),
@@ -102,7 +110,9 @@ fn compare_at_none_forms_are_equivalent() {
         "0".into(),
     ] {
         value["products"][0]["variants"][0]["compare_at_price"] = none;
-        let page = parse_products_page(&serde_json::to_vec(&value).unwrap()).unwrap();
+        let page = parse_products_page(&serde_json::to_vec(&value).unwrap())
+            .unwrap()
+            .products;
         assert_eq!(page[0].content_hash, base);
         assert_eq!(page[0].product.variants[0].compare_at_price_cents, None);
     }
@@ -110,8 +120,12 @@ fn compare_at_none_forms_are_equivalent() {
 
 #[test]
 fn list_and_single_shape_of_the_same_product_hash_the_same() {
-    let list = parse_products_page(&fixture("localboxes-shopify__products.json")).unwrap();
-    let single = parse_single_product(&fixture("localboxes-shopify__product.json")).unwrap();
+    let list = parse_products_page(&fixture("localboxes-shopify__products.json"))
+        .unwrap()
+        .products;
+    let single = parse_single_product(&fixture("localboxes-shopify__product.json"))
+        .unwrap()
+        .unwrap();
     let same = list
         .iter()
         .find(|p| p.product.handle == single.product.handle)
@@ -122,7 +136,9 @@ fn list_and_single_shape_of_the_same_product_hash_the_same() {
 
 #[test]
 fn prices_keep_the_exact_string_and_exact_cents() {
-    let products = parse_products_page(&fixture("coros-colombia_corosBot__products.json")).unwrap();
+    let products = parse_products_page(&fixture("coros-colombia_corosBot__products.json"))
+        .unwrap()
+        .products;
     let variant = &products[0].product.variants[0];
     assert!(variant.price.contains('.'), "{}", variant.price);
     assert_eq!(
@@ -136,13 +152,24 @@ fn prices_keep_the_exact_string_and_exact_cents() {
 }
 
 #[test]
-fn a_product_without_id_fails_the_page_naming_it() {
-    let body = br#"{"products":[{"title":"T","handle":"no-id","variants":[]}]}"#;
-    let message = parse_products_page(body).unwrap_err().to_string();
+fn an_unusable_product_is_set_aside_naming_it_and_the_rest_of_the_page_is_parsed() {
+    let body = br#"{"products":[{"title":"T","handle":"no-id","variants":[]},
+        {"id":"42","title":"S","handle":"string-id","variants":[{"id":1,"price":"1"}]},
+        {"id":7,"title":"G","handle":"good","variants":[{"id":2,"price":"1"}]}]}"#;
+    let page = parse_products_page(body).unwrap();
+    assert_eq!(page.entries(), 3);
+    assert_eq!(page.products.len(), 1);
+    assert_eq!(page.products[0].product.id, 7);
+    let (no_id, string_id) = (&page.unusable[0], &page.unusable[1]);
+    assert_eq!(no_id.id, None);
     assert!(
-        message.contains("no-id") && message.contains("id"),
-        "{message}"
+        no_id.reason.contains("#0") && no_id.reason.contains("no-id"),
+        "{}",
+        no_id.reason
     );
+    assert_eq!(string_id.id, Some(42));
+    assert!(string_id.reason.contains("id 42"), "{}", string_id.reason);
+    assert!(string_id.raw_json.starts_with(r#"{"id":"42""#));
 }
 
 #[test]
@@ -153,7 +180,6 @@ fn hostile_bodies_are_classified_errors() {
         b"{\"products\":[{\"id\":1,".to_vec(),
         b"{\"products\":[{\"id\":1,\"title\":\"\xff\xfe\"}]}".to_vec(),
         deep.into_bytes(),
-        b"{\"products\":[{\"id\":1,\"title\":\"a\",\"handle\":\"h\",\"variants\":[{\"id\":2,\"price\":\"abc\"}]}]}".to_vec(),
     ];
     for body in cases {
         assert!(parse_products_page(&body).is_err());
@@ -161,15 +187,20 @@ fn hostile_bodies_are_classified_errors() {
 }
 
 #[test]
-fn absurd_nesting_fails_the_page_without_overflowing_the_stack() {
+fn absurd_nesting_is_unusable_without_overflowing_the_stack() {
     let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
     let inside = format!(r#"{{"products":[{{"id":1,"handle":"h","title":"t","x":{deep}}}]}}"#);
     let outside = format!(r#"{{"products":[{deep}]}}"#);
-    for body in [inside, outside] {
-        assert!(parse_products_page(body.as_bytes()).is_err());
+    for (body, id) in [(inside, Some(1)), (outside, None)] {
+        let page = parse_products_page(body.as_bytes()).unwrap();
+        assert_eq!((page.products.len(), page.unusable.len()), (0, 1));
+        assert_eq!(page.unusable[0].id, id);
     }
     let single = format!(r#"{{"product":{deep}}}"#);
-    assert!(parse_single_product(single.as_bytes()).is_err());
+    assert!(matches!(
+        parse_single_product(single.as_bytes()),
+        Ok(Err(_))
+    ));
 }
 
 #[test]
@@ -184,8 +215,8 @@ fn one_pass_page_parse_matches_the_two_pass_parse() {
                 one_pass.is_some(),
                 "{name}: one-pass parse refused the page"
             );
-            let fast = parse_products_page(&body).unwrap();
-            let checked = parse_products_page_checked(&body).unwrap();
+            let fast = parse_products_page(&body).unwrap().products;
+            let checked = parse_products_page_checked(&body).unwrap().products;
             assert_eq!(fast.len(), checked.len(), "{name}");
             for (x, y) in fast.iter().zip(&checked) {
                 assert_eq!(x.raw_json, y.raw_json, "{name}");
@@ -199,10 +230,10 @@ fn one_pass_page_parse_matches_the_two_pass_parse() {
 #[test]
 fn pages_of_another_shape_take_the_checked_parse() {
     let empty = br#" { "products" : [ ] } "#;
-    assert_eq!(parse_products_page(empty).unwrap().len(), 0);
+    assert_eq!(parse_products_page(empty).unwrap().products.len(), 0);
     let other_key = br#"{"products":[],"extra":1}"#;
     assert!(wire::split_products_page(other_key, |_, _| Some(())).is_none());
-    assert_eq!(parse_products_page(other_key).unwrap().len(), 0);
+    assert_eq!(parse_products_page(other_key).unwrap().products.len(), 0);
     let trailing = br#"{"products":[]} x"#;
     assert!(parse_products_page(trailing).is_err());
 }
@@ -212,7 +243,7 @@ fn raw_digests_ignore_updated_at_and_find_every_id_on_real_pages() {
     for (name, count) in LIST_FIXTURES {
         let body = fixture(name);
         let entries = digest_products_page(&body).unwrap();
-        let parsed = parse_products_page(&body).unwrap();
+        let parsed = parse_products_page(&body).unwrap().products;
         assert_eq!(entries.len(), *count, "{name}");
         for (entry, product) in entries.iter().zip(&parsed) {
             assert_eq!(entry.digest.id, Some(product.product.id), "{name}");
@@ -235,8 +266,8 @@ fn a_different_raw_text_of_the_same_content_keeps_its_content_hash() {
         let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let pretty = serde_json::to_vec_pretty(&value).unwrap();
         let (before, after) = (
-            parse_products_page(&body).unwrap(),
-            parse_products_page(&pretty).unwrap(),
+            parse_products_page(&body).unwrap().products,
+            parse_products_page(&pretty).unwrap().products,
         );
         for (b, a) in before.iter().zip(&after) {
             assert_ne!(b.raw_hash, a.raw_hash, "{name}");
@@ -249,11 +280,12 @@ fn a_different_raw_text_of_the_same_content_keeps_its_content_hash() {
 fn a_page_parsed_in_part_keeps_its_order_and_the_rest_unparsed() {
     let body = fixture("kiids-kingdom_chatty__shopify_products.json");
     let entries = digest_products_page(&body).unwrap();
-    let whole = parse_products_page(&body).unwrap();
+    let whole = parse_products_page(&body).unwrap().products;
     let part = parse_page_entries(&body, &entries, |i| i % 3 == 0).unwrap();
     for (i, (p, w)) in part.iter().zip(&whole).enumerate() {
         match p {
-            Some(p) => {
+            Some(Err(u)) => panic!("product {i} unusable: {}", u.reason),
+            Some(Ok(p)) => {
                 assert_eq!(i % 3, 0);
                 assert_eq!(p.content_hash, w.content_hash);
                 assert_eq!(p.raw_json, w.raw_json);
@@ -261,4 +293,35 @@ fn a_page_parsed_in_part_keeps_its_order_and_the_rest_unparsed() {
             None => assert_ne!(i % 3, 0),
         }
     }
+}
+
+#[test]
+fn a_page_parsed_in_part_or_whole_keeps_its_unusable_products_in_place() {
+    let body = br#"{"products":[
+        {"id":1,"title":"a","handle":"a","variants":[{"id":11,"price":"1.00"}]},
+        {"id":2,"title":"b","handle":"b","variants":[{"id":21,"price":"1.00"}],"images":null},
+        {"id":3,"title":"c","handle":"c","variants":[{"id":31,"price":"1.00"}]}]}"#;
+    let entries = digest_products_page(body).unwrap();
+    assert_eq!(entries.len(), 3);
+    let cases: [fn(usize) -> bool; 2] = [|_| true, |i| i != 0];
+    for wanted in cases {
+        let parsed = parse_page_entries(body, &entries, wanted).unwrap();
+        assert_eq!(parsed.len(), 3);
+        match &parsed[1] {
+            Some(Err(u)) => assert_eq!(u.id, Some(2)),
+            other => panic!("product 2 should be unusable: {other:?}"),
+        }
+        assert!(matches!(&parsed[2], Some(Ok(p)) if p.product.id == 3));
+        assert_eq!(parsed[0].is_some(), wanted(0));
+    }
+}
+
+#[test]
+fn tags_as_sent_keep_the_store_order_in_both_shapes() {
+    let list = r#"{"id": 1, "tags": ["zebra", "Apple", "mango"], "variants": []}"#;
+    assert_eq!(tags_as_sent(list).unwrap(), ["zebra", "Apple", "mango"]);
+    let single = r#"{"id": 1, "tags": "zebra, Apple ,, mango"}"#;
+    assert_eq!(tags_as_sent(single).unwrap(), ["zebra", "Apple", "mango"]);
+    assert_eq!(tags_as_sent(r#"{"id": 1}"#).unwrap(), Vec::<String>::new());
+    assert!(tags_as_sent("[1]").is_none());
 }

@@ -105,6 +105,13 @@ pub struct WireProduct {
     pub options: Vec<WireOption>,
 }
 
+/// Only the tags of a product, in the order the store sent them.
+#[derive(Deserialize)]
+pub struct WireTags {
+    #[serde(default, deserialize_with = "tags")]
+    pub tags: Vec<String>,
+}
+
 #[derive(Deserialize)]
 pub struct WireVariant {
     pub id: i64,

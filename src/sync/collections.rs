@@ -11,11 +11,14 @@ use bytes::Bytes;
 use tracing::info;
 use url::Url;
 
-use super::listing::{is_listing_cap, page_url};
-use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
+use super::listing::is_listing_cap;
+use super::urls;
+use super::{
+    bad_answer, fetch, is_not_found, report_quarantined, Error, RequestCounter, SyncContext,
+};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
-use crate::storefront::{self, LazyPage, LISTING_CAP};
+use crate::storefront::{self, LazyPage, ParsedPage, LISTING_CAP};
 
 /// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
 /// collections it no longer lists.
@@ -33,7 +36,7 @@ pub(super) async fn enumerate(
         if number * limit > i64::from(LISTING_CAP) {
             break false;
         }
-        let url = page_url(&store.url, &["collections.json"], limit, number);
+        let url = urls::page(store, &["collections.json"], limit, number);
         let body = match fetch(ctx, store, &url, false, requests).await {
             Ok(body) => body,
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
@@ -64,7 +67,9 @@ pub(super) async fn enumerate(
     Ok(())
 }
 
-/// Tombstones the live collections this run did not list whose products feed answers 404.
+/// Tombstones the live collections this run did not list whose handle this run listed under
+/// another collection id (handles are unique within a store: this one was deleted and
+/// re-created), or whose products feed answers 404.
 async fn tombstone_missing(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -80,12 +85,11 @@ async fn tombstone_missing(
         .map_err(store_err)?;
     let mut gone = Vec::new();
     for c in candidates {
-        let url = page_url(
-            &store.url,
-            &["collections", &c.handle, "products.json"],
-            1,
-            1,
-        );
+        if c.handle_taken {
+            gone.push(c.collection_id);
+            continue;
+        }
+        let url = urls::page(store, &["collections", &c.handle, "products.json"], 1, 1);
         match fetch(ctx, store, &url, false, requests).await {
             Ok(_) => {}
             Err(e) if is_not_found(&e) => gone.push(c.collection_id),
@@ -155,21 +159,26 @@ async fn walk_collection(
         if number * limit > i64::from(LISTING_CAP) {
             return Ok(false);
         }
-        let url = page_url(&store.url, &segments, limit, number);
+        let url = urls::page(store, &segments, limit, number);
         let body = match fetch(ctx, store, &url, false, requests).await {
             Ok(body) => body,
             Err(e) if is_not_found(&e) => return Ok(false),
             Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),
             Err(e) => return Err(e),
         };
-        let (members, products) = read_page(ctx, store, start, &url, body).await?;
-        let (count, full) = (members.len() as u64, members.len() as i64 == limit);
+        let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;
+        let full = ids.len() as i64 == limit;
+        let first_seen = parsed.products.len() as u64;
+        let url = storefront::redact(&url);
+        report_quarantined(store, &url, &parsed.unusable);
         let page = CollectionPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
             collection_id: collection.collection_id,
-            members,
-            products,
+            members: ids.into_iter().flatten().collect(),
+            products: parsed.products,
+            unusable: parsed.unusable,
+            url,
             first_position: (number - 1) * limit + 1,
             next_page: number + 1,
             requests: requests.take(),
@@ -178,7 +187,9 @@ async fn walk_collection(
             .call(move |db| db.apply_collection_page(page))
             .await
             .map_err(Error::store(store))?;
-        ctx.progress.add(1, count);
+        // Collection rows are memberships, not products: only products this run had not seen
+        // before (past the listing's cap) count as products.
+        ctx.progress.add(1, first_seen);
         if !full {
             return Ok(true);
         }
@@ -186,22 +197,24 @@ async fn walk_collection(
     }
 }
 
-/// Reads a collection page: every member id, and the full parse of only those products this
-/// run has not seen yet (most were written from the listing already).
+/// Reads a collection page: every member's id (None without a usable id), and the full parse
+/// of only those products this run has not seen yet (most were written from the listing
+/// already).
 async fn read_page(
     ctx: &SyncContext,
     store: &StoreConfig,
     start: &RunStart,
     url: &Url,
     body: Bytes,
-) -> Result<(Vec<i64>, Vec<storefront::ParsedProduct>), Error> {
+) -> Result<(Vec<Option<i64>>, ParsedPage), Error> {
     let bad = |kind| bad_answer(store, url, kind);
     let scan = body.clone();
     let ids = tokio::task::spawn_blocking(move || LazyPage::read(&scan).map(|page| page.ids))
         .await
         .expect("page reader does not panic")
         .map_err(bad)?;
-    let (store_id, run_id, lookup) = (start.store_id, start.run_id, ids.clone());
+    let lookup: Vec<i64> = ids.iter().flatten().copied().collect();
+    let (store_id, run_id) = (start.store_id, start.run_id);
     let seen = ctx
         .writer
         .call(move |db| db.seen_by_run(store_id, run_id, &lookup))
@@ -209,7 +222,7 @@ async fn read_page(
         .map_err(Error::store(store))?;
     let products = tokio::task::spawn_blocking(move || {
         let page = LazyPage::read(&body)?;
-        page.parse(|index| !seen.contains(&page.ids[index]))
+        Ok(page.parse(|index| page.ids[index].is_none_or(|id| !seen.contains(&id))))
     })
     .await
     .expect("page parser does not panic")

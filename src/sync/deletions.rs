@@ -1,7 +1,10 @@
 //! The deletions phase, run only after a complete listing: every live product the run did not
 //! see is a candidate, and each candidate is confirmed gone (its /products/{handle}.json answers
 //! 404) before it is tombstoned. A product skipped by a shifting listing answers 200 and stays.
-//! Candidates are read and decided in small batches, each committed with the cursor.
+//! A handle that now answers another product is inconclusive (the product may have been renamed
+//! and skipped): the product stays live and unseen, and is tombstoned only when an earlier
+//! complete run missed it too. Candidates are read and decided in small batches, each
+//! committed with the cursor.
 
 use super::{Error, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
@@ -43,10 +46,13 @@ pub(super) async fn confirm(
                 return Err(Error::Interrupted(store.name.clone()));
             }
             requests.record();
-            if is_gone(ctx, store, candidate).await? {
-                checks.gone.push(candidate.product_id);
-            } else {
-                checks.alive.push(candidate.product_id);
+            match check(ctx, store, candidate).await? {
+                Check::Gone => checks.gone.push(candidate.product_id),
+                Check::Alive => checks.alive.push(candidate.product_id),
+                Check::HandleTaken if candidate.missed_before => {
+                    checks.gone.push(candidate.product_id)
+                }
+                Check::HandleTaken => {}
             }
         }
         checks.requests = requests.take();
@@ -64,34 +70,35 @@ pub(super) async fn confirm(
     }
 }
 
-/// True when the store confirms the product is gone: 404 for its handle, or the handle now
-/// belongs to a different product.
-async fn is_gone(
+/// What the store says about a candidate.
+enum Check {
+    /// Its handle answers 404.
+    Gone,
+    /// Its handle answers this product.
+    Alive,
+    /// Its handle answers another product (or one whose id cannot be read): deleted, or
+    /// renamed and skipped by the listing; this answer cannot tell.
+    HandleTaken,
+}
+
+/// Asks /products/{handle}.json about a candidate; only the id of the answer is read, so a
+/// product that is unusable in other ways still answers for itself.
+async fn check(
     ctx: &SyncContext,
     store: &StoreConfig,
     candidate: &DeletionCandidate,
-) -> Result<bool, Error> {
-    let mut url = store.url.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .push("products")
-        .push(&format!("{}.json", candidate.handle));
+) -> Result<Check, Error> {
+    let url = super::urls::product(store, &candidate.handle);
     let result = tokio::select! {
         _ = ctx.cancel.cancelled() => return Err(Error::Interrupted(store.name.clone())),
         result = ctx.client.get_json(&store.name, &url) => result,
     };
     match result {
-        Ok(body) => match storefront::parse_single_product(&body) {
-            Ok(product) => Ok(product.product.id != candidate.product_id),
-            Err(kind) => Err(storefront::Error {
-                store: store.name.clone(),
-                url: storefront::redact(&url),
-                kind,
-            }
-            .into()),
-        },
-        Err(e) if matches!(e.kind, ErrorKind::NotFound) => Ok(true),
+        Ok(body) if storefront::single_product_id(&body) == Some(candidate.product_id) => {
+            Ok(Check::Alive)
+        }
+        Ok(_) => Ok(Check::HandleTaken),
+        Err(e) if matches!(e.kind, ErrorKind::NotFound) => Ok(Check::Gone),
         Err(e) => Err(e.into()),
     }
 }

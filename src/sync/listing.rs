@@ -10,18 +10,19 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tracing::{debug, info};
-use url::Url;
 
-use super::{Error, Listing, RequestCounter, SyncContext};
+use super::{report_quarantined, Error, Listing, RequestCounter, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
-use crate::storefront::{self, ErrorKind, RawEntry, LISTING_CAP};
+use crate::storefront::{self, ErrorKind, RawEntry, Unusable, LISTING_CAP};
 
 /// What the fetcher hands the writer loop.
 enum Fetched {
     Page {
         number: i64,
+        url: String,
         products: Vec<PageProduct>,
+        unusable: Vec<Unusable>,
     },
     End(Listing),
 }
@@ -56,12 +57,20 @@ pub(super) async fn enumerate(
         let mut tally = Tally::new();
         while let Some(item) = pages_rx.recv().await {
             match item? {
-                Fetched::Page { number, products } => {
+                Fetched::Page {
+                    number,
+                    url,
+                    products,
+                    unusable,
+                } => {
                     let count = products.len() as u64;
+                    report_quarantined(store, &url, &unusable);
                     let page = PageWrite {
                         store_id: start.store_id,
                         run_id: start.run_id,
                         products,
+                        unusable,
+                        url,
                         next_page: number + 1,
                         requests: requests.take(),
                     };
@@ -107,7 +116,7 @@ impl Tally {
         self.pages += 1;
         self.products += products;
         debug!(
-            store,
+            store = %store,
             page = number,
             products,
             new = written.new,
@@ -125,10 +134,10 @@ impl Tally {
         if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             info!(
-                store,
+                store = %store,
                 pages = self.pages,
                 products = self.products,
-                products_per_s = format!("{rate:.0}"),
+                products_per_s = rate.round() as u64,
                 "listing progress"
             );
         }
@@ -159,8 +168,8 @@ async fn fetch_pages(
             _ = pages.closed() => return,
             item = fetch_page(ctx, store, page, requests, pending, &mut sent) => item,
         };
-        let last =
-            !matches!(&item, Ok(Fetched::Page { products, .. }) if products.len() as i64 == limit);
+        let last = !matches!(&item, Ok(Fetched::Page { products, unusable, .. })
+                             if (products.len() + unusable.len()) as i64 == limit);
         let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
         if pages.send(item).await.is_err() {
             return;
@@ -198,7 +207,7 @@ async fn fetch_page(
     if number * limit > i64::from(LISTING_CAP) {
         return Ok(Fetched::End(Listing::Capped));
     }
-    let url = page_url(&store.url, &["products.json"], limit, number);
+    let url = super::urls::page(store, &["products.json"], limit, number);
     requests.record();
     ctx.progress
         .requests
@@ -228,26 +237,32 @@ async fn fetch_page(
     }
     let same = unchanged_by_raw_hash(ctx, store, page.store_id, &entries, pending, sent).await?;
     let ids = entries.iter().filter_map(|e| e.digest.id).collect();
-    let products = if same.iter().all(|s| *s) {
-        same_products(&entries)
+    let (products, unusable) = if same.iter().all(|s| *s) {
+        (same_products(&entries), Vec::new())
     } else {
         tokio::task::spawn_blocking(move || {
             let parsed = storefront::parse_page_entries(&body, &entries, |i| !same[i])?;
-            Ok(parsed
-                .into_iter()
-                .zip(&entries)
-                .map(|(parsed, entry)| match parsed {
-                    Some(parsed) => PageProduct::Parsed(Box::new(parsed)),
-                    None => same_product(entry),
-                })
-                .collect())
+            let (mut products, mut unusable) = (Vec::new(), Vec::new());
+            for (parsed, entry) in parsed.into_iter().zip(&entries) {
+                match parsed {
+                    Some(Ok(parsed)) => products.push(PageProduct::Parsed(Box::new(parsed))),
+                    Some(Err(u)) => unusable.push(u),
+                    None => products.push(same_product(entry)),
+                }
+            }
+            Ok((products, unusable))
         })
         .await
         .expect("page parser does not panic")
         .map_err(bad_page)?
     };
     sent.push_back((number, ids));
-    Ok(Fetched::Page { number, products })
+    Ok(Fetched::Page {
+        number,
+        url: storefront::redact(&url),
+        products,
+        unusable,
+    })
 }
 
 /// For each product of the page, whether its raw hash equals the stored one. Read after
@@ -302,19 +317,6 @@ fn same_product(entry: &RawEntry) -> PageProduct {
             .expect("only products with an id are taken as unchanged"),
         raw_hash: entry.digest.hash,
     }
-}
-
-/// `base/segments...?limit=L&page=P`, each segment percent-encoded.
-pub(super) fn page_url(base: &Url, segments: &[&str], limit: i64, page: i64) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .extend(segments);
-    url.query_pairs_mut()
-        .append_pair("limit", &limit.to_string())
-        .append_pair("page", &page.to_string());
-    url
 }
 
 /// Shopify's answer past page * limit = 25,000: HTTP 400 naming the limit.

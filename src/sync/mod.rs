@@ -1,24 +1,26 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
 //! (listing), complete a capped listing through the sitemap (sitemap), walk collections and
-//! their membership (collections), confirm deletions (deletions), and record how it ended. It
+//! their membership (collections), confirm deletions (deletions), and record how it ended; every request URL
+//! comes from urls. It
 //! owns the order of phases and the run's outcome; HTTP lives in storefront, SQL in store.
 
 mod collections;
 mod deletions;
 mod listing;
 mod sitemap;
+mod urls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 use url::Url;
 
 use crate::config::StoreConfig;
 use crate::store::{self, HttpTotals, Phase, RunCounts, RunOutcome, Writer};
-use crate::storefront::{self, Client};
+use crate::storefront::{self, Client, Unusable};
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +35,11 @@ pub enum Error {
     },
     #[error("store {0}: sync interrupted")]
     Interrupted(String),
+    /// Another process is crawling this store; nothing was written for it.
+    #[error("store {store}: being synced by another process ({}); not synced now", crate::lock::describe(*pid))]
+    Busy { store: String, pid: Option<u32> },
+    #[error(transparent)]
+    Lock(#[from] crate::lock::Error),
 }
 
 impl Error {
@@ -125,15 +132,50 @@ pub(crate) fn bad_answer(store: &StoreConfig, url: &Url, kind: storefront::Error
     })
 }
 
+/// Logs each unusable product put in quarantine (a warning: the store sends something
+/// shopmirror cannot mirror) and counts it.
+pub(crate) fn report_quarantined(store: &StoreConfig, url: &str, unusable: &[Unusable]) {
+    for u in unusable {
+        warn!(store = %store.name, url, product_id = u.id, reason = %u.reason,
+              "product quarantined");
+    }
+    if !unusable.is_empty() {
+        metrics::counter!("shopmirror_products_total", "store" => store.name.clone(),
+                          "change" => "quarantined")
+        .increment(unusable.len() as u64);
+    }
+}
+
 /// True for a 404 answer.
 pub(crate) fn is_not_found(e: &Error) -> bool {
     matches!(e, Error::Storefront(e) if matches!(e.kind, storefront::ErrorKind::NotFound))
 }
 
-/// Runs (or resumes) one sync of `store` to its end and returns the run's totals.
+/// Runs (or resumes) one sync of `store` to its end and returns the run's totals. Holds the
+/// store's lock (see `lock`) for the whole run: when another process holds it, returns
+/// `Error::Busy` at once without writing anything for the store.
 pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCounts, Error> {
+    let _lock = match crate::lock::try_lock(ctx.writer.path(), &store.name)? {
+        crate::lock::Acquired::Held(lock) => lock,
+        crate::lock::Acquired::Busy { pid } => {
+            return Err(Error::Busy {
+                store: store.name.clone(),
+                pid,
+            })
+        }
+    };
     let store_err = Error::store(store);
-    let (store_name, base) = (store.name.clone(), storefront::redact(&store.url));
+    let existed = match store.ad_hoc {
+        true => {
+            let name = store.name.clone();
+            ctx.writer
+                .call(move |db| db.has_store(&name))
+                .await
+                .map_err(store_err)?
+        }
+        false => true,
+    };
+    let (store_name, base) = (store.name.clone(), store.printable_url());
     let store_id = ctx
         .writer
         .call(move |db| db.ensure_store(&store_name, &base))
@@ -156,6 +198,23 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         Err(Error::Interrupted(_)) => (RunOutcome::Interrupted, None),
         Err(e) => (RunOutcome::Failed, Some(e.to_string())),
     };
+    if let (Err(e), false) = (&result, existed) {
+        // An ad-hoc URL whose first sync failed before mirroring anything (a typo, a host
+        // that is not a store) leaves nothing behind; one that got pages keeps its cursor.
+        let name = store.name.clone();
+        let forgotten = !matches!(e, Error::Interrupted(_))
+            && ctx
+                .writer
+                .call(move |db| match db.mirrored_nothing(&name)? {
+                    true => db.forget_store(&name),
+                    false => Ok(false),
+                })
+                .await
+                .map_err(store_err)?;
+        if forgotten {
+            return result.map(|_| RunCounts::default());
+        }
+    }
     let run_id = start.run_id;
     let message = error.clone();
     let unflushed = requests.take();
@@ -185,7 +244,9 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             info!(store = %store.name, run = run_id, status = %counts.status,
                   pages = counts.pages, requests = counts.requests, new = counts.new,
                   changed = counts.changed, unchanged = counts.unchanged,
-                  deleted = counts.deleted, retries = report.retries,
+                  deleted = counts.deleted, quarantined = counts.quarantined,
+                  deletions_inconclusive = counts.deletions_inconclusive,
+                  retries = report.retries,
                   wait_ms = report.wait_ms, "sync finished");
             Ok(counts)
         }
@@ -263,6 +324,17 @@ async fn run_phases(
     }
     if capped && !sitemap_done {
         return Ok(Listing::Capped);
+    }
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let inconclusive = ctx
+        .writer
+        .call(move |db| db.deletions_inconclusive(store_id, run_id))
+        .await
+        .map_err(store_err)?;
+    if inconclusive {
+        warn!(store = %store.name, run = run_id,
+              "a quarantined product has no usable id: deletions not checked this run");
+        return Ok(Listing::Complete);
     }
     deletions::confirm(ctx, store, start, position, requests).await?;
     Ok(Listing::Complete)

@@ -10,10 +10,12 @@
 use tracing::warn;
 use url::Url;
 
-use super::{bad_answer, fetch, is_not_found, Error, RequestCounter, SyncContext};
+use super::{
+    bad_answer, fetch, is_not_found, report_quarantined, Error, RequestCounter, SyncContext,
+};
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
-use crate::storefront::{self, sitemap, ParsedProduct};
+use crate::storefront::{self, sitemap, ParsedProduct, Unusable};
 
 /// Handles checked against the database (and products written) per transaction.
 const BATCH: usize = 50;
@@ -29,7 +31,7 @@ pub(super) async fn walk(
     skip: i64,
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
-    let index_url = store.url.join("sitemap.xml").expect("static path joins");
+    let index_url = super::urls::sitemap_index(store);
     let index = match fetch(ctx, store, &index_url, true, requests).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => {
@@ -78,10 +80,15 @@ async fn walk_file(
             .call(move |db| db.unseen_handles(store_id, run_id, &batch))
             .await
             .map_err(store_err)?;
-        let mut products = Vec::with_capacity(unseen.len());
+        let (mut products, mut unusable) = (Vec::with_capacity(unseen.len()), Vec::new());
         for handle in &unseen {
-            if let Some(product) = fetch_single(ctx, store, handle, requests).await? {
-                products.push(product);
+            match fetch_single(ctx, store, handle, requests).await? {
+                Some((_, Ok(product))) => products.push(product),
+                Some((url, Err(bad))) => {
+                    report_quarantined(store, &url, std::slice::from_ref(&bad));
+                    unusable.push((url, bad));
+                }
+                None => {}
             }
         }
         // The file's end moves the cursor to the start of the next one.
@@ -96,6 +103,7 @@ async fn walk_file(
             store_id,
             run_id,
             products,
+            unusable,
             sitemap_index,
             position,
             requests: requests.take(),
@@ -111,46 +119,21 @@ async fn walk_file(
     }
 }
 
-/// /products/{handle}.json, parsed; None when the product is gone (404) since the sitemap
-/// listed it.
+/// /products/{handle}.json, parsed (or unusable, for the quarantine), with its URL; None
+/// when the product is gone (404) since the sitemap listed it.
 async fn fetch_single(
     ctx: &SyncContext,
     store: &StoreConfig,
     handle: &str,
     requests: &RequestCounter,
-) -> Result<Option<ParsedProduct>, Error> {
-    let url = product_url(&store.url, handle);
+) -> Result<Option<(String, Result<ParsedProduct, Unusable>)>, Error> {
+    let url = super::urls::product(store, handle);
     let body = match fetch(ctx, store, &url, false, requests).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
     };
     storefront::parse_single_product(&body)
-        .map(Some)
+        .map(|parsed| Some((storefront::redact(&url), parsed)))
         .map_err(|kind| bad_answer(store, &url, kind))
-}
-
-/// `base/products/{handle}.json`, the handle percent-encoded as one path segment.
-fn product_url(base: &Url, handle: &str) -> Url {
-    let mut url = base.clone();
-    url.path_segments_mut()
-        .expect("store URLs are http(s) with a path")
-        .pop_if_empty()
-        .push("products")
-        .push(&format!("{handle}.json"));
-    url
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn product_urls_encode_the_handle_as_one_segment() {
-        let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        assert_eq!(
-            product_url(&base, "café/x").as_str(),
-            "http://127.0.0.1:9/products/caf%C3%A9%2Fx.json"
-        );
-    }
 }

@@ -45,6 +45,7 @@ fn catalogue(shop: &FakeShop) -> BTreeMap<i64, String> {
     let page = serde_json::json!({ "products": Value::Array(shop.expected_products()) });
     let parsed = parse_products_page(page.to_string().as_bytes()).unwrap();
     parsed
+        .products
         .into_iter()
         .map(|p| (p.product.id, p.content_hash))
         .collect()
@@ -171,7 +172,6 @@ async fn hostile_pages_fail_the_run_without_writing_anything() {
     s.max_body_bytes = 1 << 20;
     let ctx = context(&db, s, 25);
     let cases = [
-        (Fault::MissingId, "product #0"),
         (Fault::TruncatedShort, "invalid JSON"),
         (Fault::InvalidUtf8, "invalid JSON"),
         (Fault::Html200, "not a Shopify storefront"),

@@ -91,6 +91,7 @@ pub fn expected_from(products: Vec<Value>) -> BTreeMap<i64, ProductShape> {
     let body = serde_json::to_vec(&serde_json::json!({ "products": products })).unwrap();
     shopmirror::storefront::parse_products_page(&body)
         .expect("the fake's catalogue parses")
+        .products
         .into_iter()
         .map(|parsed| {
             let p = parsed.product;

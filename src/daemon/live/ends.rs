@@ -25,13 +25,18 @@ impl Live {
         let (result, status) = match &ended {
             Ended::Done(counts) => (RunResult::Succeeded, counts.status.clone()),
             Ended::Interrupted => (RunResult::Interrupted, "interrupted".to_string()),
+            Ended::Busy(_) => (RunResult::Busy, String::new()),
             Ended::Failed(_) => (RunResult::Failed, "failed".to_string()),
         };
         let seconds = elapsed.as_secs_f64();
-        metrics::counter!("shopmirror_runs_total", "store" => store.clone(), "status" => status.clone())
+        // A store skipped because another process crawls it did not run: no run metrics.
+        let ran = !matches!(ended, Ended::Busy(_));
+        if ran {
+            metrics::counter!("shopmirror_runs_total", "store" => store.clone(), "status" => status.clone())
             .increment(1);
-        metrics::histogram!("shopmirror_run_duration_seconds", "store" => store.clone())
-            .record(seconds);
+            metrics::histogram!("shopmirror_run_duration_seconds", "store" => store.clone())
+                .record(seconds);
+        }
         match &ended {
             Ended::Done(_) => {
                 metrics::gauge!("shopmirror_last_success_timestamp_seconds", "store" => store.clone())
@@ -39,6 +44,12 @@ impl Live {
                 info!(store = %store, status = %status, seconds, "run ended");
             }
             Ended::Interrupted => info!(store = %store, seconds, "run interrupted"),
+            Ended::Busy(pid) => {
+                metrics::counter!("shopmirror_skipped_busy_total", "store" => store.clone())
+                    .increment(1);
+                info!(store = %store, holder = %crate::lock::describe(*pid),
+                                      "store is being synced by another process; skipped")
+            }
             Ended::Failed(e) => warn!(store = %store, seconds, error = %e, "run failed"),
         }
         if let Some((next, failures)) = self.planner.finished(&store, result) {
@@ -67,7 +78,7 @@ impl Live {
             .call(move |db| db.set_next_sync(&name, next))
             .await
         {
-            warn!(store, error = %e, "cannot record the next sync time");
+            warn!(store = %store, error = %e, "cannot record the next sync time");
         }
     }
 

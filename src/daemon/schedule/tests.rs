@@ -26,18 +26,6 @@ fn every_6h() -> Schedule {
 }
 
 #[test]
-fn cron_has_six_fields_with_seconds() {
-    let s = every_6h();
-    assert_eq!(s.next_after(at(1, 0, 0)), Some(at(6, 0, 0)));
-    assert_eq!(s.next_after(at(6, 0, 0)), Some(at(12, 0, 0)));
-    let s = Schedule::parse("30 * * * * *").unwrap();
-    assert_eq!(s.next_after(at(1, 0, 0)), Some(at(1, 0, 30)));
-    for bad in ["", "every day", "0 0 */6 * * * * *", "61 * * * * *"] {
-        assert!(Schedule::parse(bad).is_err(), "{bad:?}");
-    }
-}
-
-#[test]
 fn backoff_doubles_up_to_the_cap() {
     let (base, cap) = (Duration::from_secs(60), 6 * H);
     let delays: Vec<u64> = (1..=11).map(|n| backoff(n, base, cap).as_secs()).collect();

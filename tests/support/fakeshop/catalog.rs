@@ -55,6 +55,8 @@ pub enum Rule {
         k: u64,
         modulus: u64,
     },
+    /// Exactly these products (tests that need a small, controlled collection).
+    Ids(Vec<u64>),
 }
 
 #[derive(Clone, Debug)]
@@ -89,6 +91,7 @@ impl Rule {
             Rule::Bucket { k, modulus } => {
                 splitmix(p.id() ^ k.wrapping_mul(0x5851_F42D)).is_multiple_of(*modulus)
             }
+            Rule::Ids(ids) => ids.contains(&p.id()),
         }
     }
 }
@@ -237,6 +240,29 @@ impl Catalog {
         }
         cat.collections = make_collections(&cat, n, seed);
         cat
+    }
+
+    /// A store holding exactly `products` (list shape, store order) and no collections.
+    pub fn from_products(products: &[Value]) -> Catalog {
+        let mut cat = Catalog::generate(0, 0);
+        cat.collections.clear();
+        cat.set_products(products);
+        cat
+    }
+
+    /// Replaces every product with `products` (list shape, in this store order).
+    pub fn set_products(&mut self, products: &[Value]) {
+        self.products.clear();
+        self.by_id.clear();
+        self.by_handle.clear();
+        for p in products {
+            let (tmpl, ids) = Template::build(p);
+            let pub_ts = DateTime::parse_from_rfc3339(&ids.published_at)
+                .map(|d| d.timestamp())
+                .unwrap_or(BASE_PUBLISHED);
+            self.push_back(Arc::new(tmpl), ids, pub_ts);
+        }
+        self.version += 1;
     }
 
     fn push_back(&mut self, tmpl: Arc<Template>, ids: Ids, pub_ts: i64) {

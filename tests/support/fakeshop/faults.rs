@@ -50,10 +50,30 @@ pub enum Fault {
     DeepNesting(usize),
     /// The first product of the page has no `id`.
     MissingId,
+    /// The first product of the answer (`products[0]`, or `product` for a single product) is
+    /// edited by this function: valid JSON, any shape.
+    EditFirst(Edit),
     /// 302 to an arbitrary Location.
     Redirect(String),
     /// Drops the connection without any response.
     Reset,
+}
+
+/// An edit applied by `Fault::EditFirst`.
+#[derive(Clone, Copy)]
+pub struct Edit(pub fn(&mut serde_json::Value));
+
+impl std::fmt::Debug for Edit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Edit")
+    }
+}
+
+/// Edits are functions: no two are taken to be equal.
+impl PartialEq for Edit {
+    fn eq(&self, _: &Edit) -> bool {
+        false
+    }
 }
 
 /// What to do with the 2nd+ request on one keep-alive connection.
@@ -344,6 +364,16 @@ pub async fn perform(
             let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
             if let Some(p) = v["products"].get_mut(0).and_then(|p| p.as_object_mut()) {
                 p.remove("id");
+            }
+            text(s.as_u16(), JSON, v.to_string())
+        }
+        Fault::EditFirst(Edit(edit)) => {
+            let (s, b) = real_body(real()).await;
+            let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
+            if let Some(p) = v.get_mut("product") {
+                edit(p);
+            } else if let Some(p) = v["products"].get_mut(0) {
+                edit(p);
             }
             text(s.as_u16(), JSON, v.to_string())
         }

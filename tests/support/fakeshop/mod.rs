@@ -97,6 +97,8 @@ impl FakeShop {
             coll_cache: Mutex::new(Default::default()),
             faults: Mutex::new(faults::FaultState::new(faults)),
             stop: watch::channel(false).0,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         });
         tokio::spawn(server::run(sh.clone(), listener));
         FakeShop { sh, addr }
@@ -174,6 +176,12 @@ impl FakeShop {
     /// Number of records in the request log.
     pub fn request_count(&self) -> usize {
         self.sh.log.lock().unwrap().len()
+    }
+    /// The most requests this store was ever answering at the same moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.sh
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
     pub fn clear_request_log(&self) {
         self.sh.log.lock().unwrap().clear();
@@ -273,6 +281,16 @@ impl FakeShop {
             hidden: true,
             lastmod: p.lastmod.clone(),
         });
+    }
+    /// Replaces the whole catalogue with `products` (list shape, store order).
+    pub fn set_products(&self, products: &[Value]) {
+        self.sh.cat.write().unwrap().set_products(products);
+    }
+    /// Replaces the collections (served by `/collections.json` in this order).
+    pub fn set_collections(&self, collections: Vec<Collection>) {
+        let mut cat = self.sh.cat.write().unwrap();
+        cat.collections = collections;
+        cat.version += 1;
     }
     /// Sets the `page * limit` cap (default 25000).
     pub fn set_cap(&self, cap: usize) {

@@ -41,6 +41,26 @@ pub struct Shared {
     pub coll_cache: Mutex<CollCache>,
     pub faults: Mutex<FaultState>,
     pub stop: watch::Sender<bool>,
+    /// Requests being handled now, and the most ever handled at once.
+    pub in_flight: AtomicUsize,
+    pub max_in_flight: AtomicUsize,
+}
+
+/// Counts one request as in flight from its arrival until its response (or abort).
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(sh: &'a Shared) -> InFlight<'a> {
+        let now = sh.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        sh.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(sh)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Returned to hyper to drop a connection without answering.
@@ -189,6 +209,7 @@ pub fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
 }
 
 async fn handle(sh: Arc<Shared>, req: Request<Incoming>, ctx: ConnCtx) -> Option<Response<Body>> {
+    let _in_flight = InFlight::enter(&sh);
     let received = Instant::now();
     let received_at = SystemTime::now();
     let path = req.uri().path().to_string();

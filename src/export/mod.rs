@@ -3,12 +3,13 @@
 //! product-import CSV, written row by row to any `io::Write`. Knows no SQL and no files: the
 //! `export` command chooses the destination, `store::Reader` supplies the rows.
 
+mod jsonl;
 mod shopify;
 
+use std::fmt;
 use std::io::{self, Write};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use serde::Serialize;
 
 use crate::store::{self, ExportFilter, ExportProduct, Reader};
 
@@ -72,61 +73,118 @@ pub fn parse_time(text: &str) -> Result<String, BadTime> {
     Ok(utc.format(STORED).to_string())
 }
 
-/// Writes every product matching `filter` to `out` in `format`, one row at a time; returns how
-/// many products were written. `target` names the destination in errors.
+/// The UTF-8 byte-order mark some spreadsheet programs need to read a CSV as UTF-8.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What an export wrote.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Products written.
+    pub products: u64,
+    /// Products a Shopify import CSV leaves out because another product keeps their handle.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// A product left out of a Shopify import CSV: rows sharing a handle are merged into one
+/// product by Shopify's importer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    pub store: String,
+    pub product_id: i64,
+    pub handle: String,
+    pub kept_by: i64,
+}
+
+impl fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "store {}: product {} left out of the Shopify CSV: its handle {:?} is product {}'s \
+             (an import would merge them)",
+            self.store, self.product_id, self.handle, self.kept_by
+        )
+    }
+}
+
+/// Writes every product matching `filter` to `out` in `format` (after a byte-order mark when
+/// `bom`), one row at a time. `target` names the destination in errors.
 pub fn write<W: Write>(
     reader: &Reader,
     filter: &ExportFilter,
     format: Format,
-    out: W,
+    bom: bool,
+    mut out: W,
     target: &str,
-) -> Result<u64, Error> {
+) -> Result<Summary, Error> {
     let io_err = |source: io::Error| Error::Write {
         target: target.to_string(),
         source,
     };
-    let csv_err = |e: csv::Error| io_err(e.into());
+    // A csv write error keeps its io::Error, so a closed pipe stays recognisable.
+    let csv_err = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(source) => io_err(source),
+        other => io_err(io::Error::other(format!("{other:?}"))),
+    };
+    if bom {
+        out.write_all(BOM).map_err(io_err)?;
+    }
+    let mut summary = Summary::default();
     match format {
         Format::Jsonl => {
             let mut out = io::BufWriter::new(out);
-            let n = reader.for_each_product(filter, false, |p| jsonl_line(p, &mut out, &io_err))?;
+            summary.products = reader
+                .for_each_product(filter, false, |p| jsonl::jsonl_line(p, &mut out, &io_err))?;
             out.flush().map_err(io_err)?;
-            Ok(n)
         }
         Format::Csv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(PRODUCT_COLUMNS).map_err(csv_err)?;
-            let n = reader.for_each_product(filter, false, |p| {
+            summary.products = reader.for_each_product(filter, false, |p| {
                 csv.write_record(product_record(p)).map_err(csv_err)
             })?;
             csv.flush().map_err(io_err)?;
-            Ok(n)
         }
         Format::VariantsCsv => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(VARIANT_COLUMNS).map_err(csv_err)?;
-            let n = reader.for_each_product(filter, true, |p| {
+            summary.products = reader.for_each_product(filter, true, |p| {
                 for record in variant_records(p) {
                     csv.write_record(record).map_err(csv_err)?;
                 }
                 Ok::<_, Error>(())
             })?;
             csv.flush().map_err(io_err)?;
-            Ok(n)
         }
         Format::ShopifyCsv => {
+            // One product per handle: the importer merges rows that share one.
+            let filter = ExportFilter {
+                one_per_handle: true,
+                ..filter.clone()
+            };
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(shopify::COLUMNS).map_err(csv_err)?;
-            let n = reader.for_each_product(filter, true, |p| {
+            let mut left_out = Vec::new();
+            let written = reader.for_each_product(&filter, true, |p| {
+                if let Some(kept_by) = p.handle_kept_by {
+                    left_out.push(LeftOut {
+                        store: p.store.clone(),
+                        product_id: p.product_id,
+                        handle: p.handle.clone(),
+                        kept_by,
+                    });
+                    return Ok(());
+                }
                 for record in shopify::records(p) {
                     csv.write_record(record).map_err(csv_err)?;
                 }
                 Ok::<_, Error>(())
             })?;
             csv.flush().map_err(io_err)?;
-            Ok(n)
+            summary.products = written - left_out.len() as u64;
+            summary.left_out = left_out;
         }
     }
+    Ok(summary)
 }
 
 /// Columns of the product CSV.
@@ -156,7 +214,7 @@ fn product_record(p: &ExportProduct) -> [String; 15] {
         p.title.clone(),
         p.vendor.clone(),
         p.product_type.clone(),
-        p.tags.join(", "),
+        p.tags_as_sent().join(", "),
         text(&p.published_at),
         text(&p.created_at),
         p.first_seen_at.clone(),
@@ -250,57 +308,6 @@ fn flag(value: Option<bool>) -> String {
     }
 }
 
-/// shopmirror's own fields, added to each JSON line under `_shopmirror`.
-#[derive(Serialize)]
-struct Meta<'a> {
-    store: &'a str,
-    first_seen_at: &'a str,
-    last_seen_at: &'a str,
-    content_changed_at: &'a str,
-    deleted_at: Option<&'a str>,
-    content_hash: &'a str,
-}
-
-/// Writes the stored JSON object exactly as the store sent it (key order and values kept; line
-/// breaks, which JSON allows only between tokens, removed) with `_shopmirror` appended.
-fn jsonl_line<W: Write>(
-    p: &ExportProduct,
-    out: &mut W,
-    io_err: &impl Fn(io::Error) -> Error,
-) -> Result<(), Error> {
-    let inner = p
-        .raw_json
-        .trim()
-        .strip_prefix('{')
-        .and_then(|rest| rest.strip_suffix('}'))
-        .ok_or_else(|| Error::NotAnObject {
-            store: p.store.clone(),
-            product_id: p.product_id,
-        })?;
-    let meta = Meta {
-        store: &p.store,
-        first_seen_at: &p.first_seen_at,
-        last_seen_at: &p.last_seen_at,
-        content_changed_at: &p.content_changed_at,
-        deleted_at: p.deleted_at.as_deref(),
-        content_hash: &p.content_hash,
-    };
-    let meta = serde_json::to_string(&meta).expect("meta serializes");
-    let mut write = || -> io::Result<()> {
-        out.write_all(b"{")?;
-        for piece in inner.split(['\n', '\r']) {
-            out.write_all(piece.as_bytes())?;
-        }
-        if !inner.trim().is_empty() {
-            out.write_all(b",")?;
-        }
-        out.write_all(b"\"_shopmirror\":")?;
-        out.write_all(meta.as_bytes())?;
-        out.write_all(b"}\n")
-    };
-    write().map_err(io_err)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,46 +330,6 @@ mod tests {
         ] {
             assert!(parse_time(bad).is_err(), "{bad}");
         }
-    }
-
-    fn product(raw: &str) -> ExportProduct {
-        ExportProduct {
-            store: "s".into(),
-            product_id: 7,
-            raw_json: raw.into(),
-            content_hash: "h".into(),
-            ..ExportProduct::default()
-        }
-    }
-
-    fn line(raw: &str) -> Result<String, Error> {
-        let mut out = Vec::new();
-        let err = |source| Error::Write {
-            target: "t".into(),
-            source,
-        };
-        jsonl_line(&product(raw), &mut out, &err)?;
-        Ok(String::from_utf8(out).unwrap())
-    }
-
-    #[test]
-    fn json_lines_keep_the_store_json_on_one_line() {
-        let raw = "{\n  \"id\": 7,\r\n  \"title\": \"a\\nb\",\n  \"z\": [1,\n 2]\n}\n";
-        let text = line(raw).unwrap();
-        assert_eq!(text.matches('\n').count(), 1);
-        assert!(text.ends_with('\n'));
-        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let meta = v.as_object_mut().unwrap().remove("_shopmirror").unwrap();
-        assert_eq!(v, serde_json::from_str::<serde_json::Value>(raw).unwrap());
-        assert_eq!(meta["store"], "s");
-        assert_eq!(meta["deleted_at"], serde_json::Value::Null);
-        assert!(text.starts_with("{  \"id\": 7,"), "key order kept: {text}");
-        let empty: serde_json::Value = serde_json::from_str(&line("{ }").unwrap()).unwrap();
-        assert_eq!(empty["_shopmirror"]["content_hash"], "h");
-        assert!(matches!(
-            line("[1]"),
-            Err(Error::NotAnObject { product_id: 7, .. })
-        ));
     }
 
     #[test]

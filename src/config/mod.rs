@@ -13,20 +13,22 @@ use figment::Figment;
 use url::Url;
 
 mod raw;
+mod schedule;
+mod shard;
 mod validate;
 
 use raw::{Overrides, RawConfig, RawDatabase};
 
-pub use crate::daemon::schedule::Schedule;
-pub use crate::daemon::shard::Shard;
 use crate::storefront::{ClientSettings, StoreOptions};
+pub use schedule::Schedule;
+pub use shard::Shard;
 
 /// The database used when neither config nor flag names one.
 pub const DEFAULT_DB: &str = "shopmirror.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid config: {}", without_profile(.0))]
+    #[error("invalid config: {}", describe_load(.0))]
     Load(#[from] Box<figment::Error>),
     #[error("invalid config{}: key `{key}`: {message}", in_file(.file))]
     Invalid {
@@ -36,10 +38,49 @@ pub enum Error {
     },
     #[error("config file {0} does not exist")]
     Missing(PathBuf),
+    /// A sync target that is neither a configured store nor a usable URL (a usage error).
+    #[error("{0}")]
+    Target(String),
 }
 
-/// figment names keys with its profile ("default.http.x"); people wrote "http.x".
-fn without_profile(error: &figment::Error) -> String {
+/// figment names keys with its profile ("default.http.x"); people wrote "http.x". An unknown
+/// key is named as written (the environment variable when it came from one) with the closest
+/// valid key.
+fn describe_load(error: &figment::Error) -> String {
+    if let figment::error::Kind::UnknownField(found, expected) = &error.kind {
+        let path: Vec<String> = error.path.iter().map(|p| p.to_ascii_lowercase()).collect();
+        let section = &path[..path.len().saturating_sub(1)];
+        let key = |name: &str| {
+            let mut parts = section.to_vec();
+            parts.push(name.to_string());
+            parts.join(".")
+        };
+        let from_env = error
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name.contains("environment"));
+        let source = if from_env {
+            format!(
+                " (environment variable SHOPMIRROR_{})",
+                path.join("__").to_uppercase()
+            )
+        } else {
+            error
+                .metadata
+                .as_ref()
+                .and_then(|m| m.source.as_ref())
+                .map(|s| format!(" in {s}"))
+                .unwrap_or_default()
+        };
+        let closest = expected
+            .iter()
+            .map(|valid| (strsim::jaro_winkler(found, valid), valid))
+            .filter(|(score, _)| *score > 0.8)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, valid)| format!("; did you mean `{}`?", key(valid)))
+            .unwrap_or_default();
+        return format!("unknown key `{}`{source}{closest}", key(found));
+    }
     error.to_string().replace("key \"default.", "key \"")
 }
 
@@ -48,6 +89,9 @@ fn in_file(file: &Option<PathBuf>) -> String {
         .map(|f| format!(" in {}", f.display()))
         .unwrap_or_default()
 }
+
+/// Top-level keys (not tables) that the environment may set as `SHOPMIRROR_KEY`.
+const TOP_LEVEL_ENV: &[&str] = &["shard"];
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -112,6 +156,9 @@ pub struct StoreConfig {
     pub collections: bool,
     /// Restrict the membership walk to these handles; None walks every collection.
     pub collection_handles: Option<Vec<String>>,
+    /// Given as a URL on the command line, not configured: a first sync that fails leaves
+    /// no row behind.
+    pub ad_hoc: bool,
 }
 
 impl StoreConfig {
@@ -122,7 +169,14 @@ impl StoreConfig {
             url,
             collections: true,
             collection_handles: None,
+            ad_hoc: false,
         }
+    }
+
+    /// The store's URL as it may be stored, printed, logged or exported: without
+    /// `user:password@`. The only printable form of a store URL.
+    pub fn printable_url(&self) -> String {
+        crate::storefront::redact(&self.url)
     }
 }
 
@@ -140,9 +194,14 @@ impl Config {
                 figment.merge(Toml::file_exact(file))
             };
         }
+        // Nested keys as SHOPMIRROR_SECTION__KEY, top-level ones (shard) as SHOPMIRROR_KEY;
+        // SHOPMIRROR_CONFIG and SHOPMIRROR_DB belong to the command line.
         figment = figment.merge(
             Env::prefixed("SHOPMIRROR_")
-                .filter(|key| key.as_str().contains("__"))
+                .filter(|key| {
+                    let key = key.as_str();
+                    key.contains("__") || TOP_LEVEL_ENV.iter().any(|k| key.eq_ignore_ascii_case(k))
+                })
                 .split("__"),
         );
         if let Some(db) = db {
@@ -214,32 +273,47 @@ impl Config {
                     return Ok(store.clone());
                 }
                 if !target.contains("://") {
-                    return Err(Error::Invalid {
-                        key: "TARGET".into(),
-                        file: self.file.clone(),
-                        message: format!("{target:?} is neither a configured store nor a URL"),
-                    });
+                    let hint = if target.contains('.') {
+                        format!("; for a URL write the scheme: https://{target}")
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::Target(format!(
+                        "sync target {target:?} is neither a configured store nor a URL{hint}"
+                    )));
                 }
-                let url = parse_store_url(target).map_err(|message| Error::Invalid {
-                    key: "TARGET".into(),
-                    file: None,
-                    message,
-                })?;
+                let url = parse_store_url(target)
+                    .map_err(|message| Error::Target(format!("sync target: {message}")))?;
+                // A URL a configured store already has means that store.
+                if let Some(store) = self.stores.iter().find(|s| same_site(&s.url, &url)) {
+                    return Ok(store.clone());
+                }
                 let name = match url.port() {
                     Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
                     None => url.host_str().unwrap_or_default().to_string(),
                 };
-                Ok(StoreConfig::new(name, url))
+                let mut store = StoreConfig::new(name, url);
+                store.ad_hoc = true;
+                Ok(store)
             })
             .collect()
     }
 }
 
+/// Two store URLs for the same site: same host and port, whatever the scheme or credentials.
+fn same_site(a: &Url, b: &Url) -> bool {
+    a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 /// A store's base URL: http(s) with a host; any path is dropped.
 fn parse_store_url(text: &str) -> Result<Url, String> {
-    let mut url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    let shown = crate::storefront::redact_text(text);
+    let mut url = Url::parse(text.trim()).map_err(|e| format!("{shown:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(format!("{text:?} must be an http or https URL with a host"));
+        return Err(format!(
+            "{shown:?} must be an http or https URL with a host"
+        ));
     }
     url.set_path("/");
     url.set_query(None);

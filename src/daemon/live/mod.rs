@@ -28,6 +28,8 @@ mod ends;
 enum Ended {
     Done(RunCounts),
     Interrupted,
+    /// Another process holds the store's lock: skipped, not a failure.
+    Busy(Option<u32>),
     Failed(String),
 }
 
@@ -108,7 +110,8 @@ impl Live {
     pub(super) async fn register_stores(&mut self) -> Result<(), store::Error> {
         let mut fresh = Vec::new();
         for store in self.stores.values() {
-            let (name, url) = (store.name.clone(), store.url.to_string());
+            crate::telemetry::register_store(&store.name);
+            let (name, url) = (store.name.clone(), store.printable_url());
             self.writer
                 .call(move |db| db.ensure_store(&name, &url))
                 .await?;
@@ -126,7 +129,7 @@ impl Live {
             .filter_map(|name| {
                 let schedule = self.config.daemon.schedule_of(name);
                 let next = self.planner.upsert(name, schedule, due.contains(name))?;
-                info!(store = %name, schedule = schedule.as_str(), next = %when(next),
+                info!(store = %name, schedule = %schedule.as_str(), next = %when(next),
                       "store scheduled");
                 Some((name.clone(), next))
             })
@@ -205,7 +208,8 @@ impl Live {
                 let ended = match task.await {
                     Ok(Ok(counts)) => Ended::Done(counts),
                     Ok(Err(sync::Error::Interrupted(_))) => Ended::Interrupted,
-                    Ok(Err(e)) => Ended::Failed(crate::commands::one_line(&e.to_string())),
+                    Ok(Err(sync::Error::Busy { pid, .. })) => Ended::Busy(pid),
+                    Ok(Err(e)) => Ended::Failed(crate::message::one_line(&e)),
                     Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}")),
                 };
                 let _ = done.send(Finished {

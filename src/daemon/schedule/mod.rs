@@ -1,71 +1,15 @@
-//! When each store syncs: cron schedules (parsed and stepped by tokio-cron-scheduler), random
+//! When each store syncs: cron schedules (see config::Schedule), random
 //! jitter, exponential backoff after failures, and the rule that one store never runs twice at
 //! once. Pure bookkeeping driven by a `Clock`, so tests run it on tokio's paused clock; it
 //! starts nothing and touches no database.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
+use crate::config::Schedule;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::time::Instant;
-use tokio_cron_scheduler::job::job_data::JobStoredData;
-use tokio_cron_scheduler::Job;
-
-/// A cron schedule with seconds: `sec min hour day-of-month month day-of-week`.
-#[derive(Clone)]
-pub struct Schedule {
-    expr: String,
-    job: JobStoredData,
-}
-
-impl Schedule {
-    /// Parses a 6-field cron expression such as `"0 0 */6 * * *"` (every 6 hours).
-    pub fn parse(text: &str) -> Result<Schedule, String> {
-        let expr = text.trim().to_string();
-        let refuse = |why: String| {
-            format!(
-                "{text:?} is not a cron schedule with 6 fields \
-                 (sec min hour day month weekday, e.g. \"0 0 */6 * * *\"): {why}"
-            )
-        };
-        let mut job = Job::new_async(expr.as_str(), |_, _| Box::pin(async {}))
-            .map_err(|e| refuse(format!("{e:?}")))?;
-        let job = job.job_data().map_err(|e| refuse(format!("{e:?}")))?;
-        let schedule = Schedule { expr, job };
-        if schedule.job.schedule().is_none() {
-            return Err(refuse("not a cron job".into()));
-        }
-        if schedule.next_after(Utc::now()).is_none() {
-            return Err(refuse("it never fires again".into()));
-        }
-        Ok(schedule)
-    }
-
-    /// The first firing strictly after `t`.
-    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.job.schedule()?.find_next_occurrence(&t, false).ok()
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.expr
-    }
-}
-
-impl PartialEq for Schedule {
-    fn eq(&self, other: &Self) -> bool {
-        self.expr == other.expr
-    }
-}
-
-impl Eq for Schedule {}
-
-impl fmt::Debug for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Schedule({:?})", self.expr)
-    }
-}
 
 /// Wall-clock time as the planner sees it.
 #[derive(Debug, Clone, Copy)]
@@ -119,6 +63,9 @@ pub enum RunResult {
     Failed,
     /// Stopped on purpose: resume as soon as the store is dispatched again.
     Interrupted,
+    /// Another process was crawling the store: try again after the retry base delay,
+    /// without counting a failure.
+    Busy,
 }
 
 /// The delay before retry number `failures` (1 = first retry): base * 2^(failures-1), capped.
@@ -279,6 +226,7 @@ impl Planner {
                 Some(now + delay)
             }
             RunResult::Interrupted => Some(now),
+            RunResult::Busy => Some(now + timing.retry_base),
         };
         Some((entry.next, entry.failures))
     }

@@ -1,0 +1,322 @@
+//! One crawl per store across processes, through the real binary: a second `sync` of a store
+//! another process is crawling refuses at once (exit 1, one line naming the store and the
+//! holder's pid, nothing written); a daemon skips a store held elsewhere and retries it later
+//! without counting a failure; `status` shows a run as running only while its holder lives.
+//! The fake store never sees two requests at once, each product is counted once, and the
+//! mirror is exact.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use support::fakeshop::{Catalog, FakeShop};
+use support::{assert_mirror_equals, scalar, shopmirror};
+use tokio::net::UnixDatagram;
+use tokio::process::{Child, Command};
+
+const WAIT: Duration = Duration::from_secs(60);
+const PRODUCTS: i64 = 600;
+
+/// A config naming the store `a` at `shop`, pages of 100, a yearly schedule (so the daemon
+/// runs a store only because it is new, resumes or retries) and retries after 1 s.
+fn config(dir: &Path, shop: &FakeShop) -> PathBuf {
+    let text = format!(
+        "[database]\npath = {db:?}\n[sync]\npage_size = 100\n[daemon]\n\
+         listen = \"127.0.0.1:0\"\ngrace = \"3s\"\njitter = \"0s\"\nretry_base = \"1s\"\n\
+         schedule = \"0 0 0 1 1 *\"\n[stores.a]\nurl = {url:?}\n",
+        db = dir.join("mirror.db"),
+        url = shop.url()
+    );
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut command = shopmirror();
+    command
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(args);
+    command
+}
+
+fn spawn_sync(dir: &Path) -> Child {
+    command(dir, &["sync", "a"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Starts the daemon and returns it with its HTTP address, read from its READY status.
+async fn start_daemon(dir: &Path) -> (Child, String) {
+    let socket = dir.join("notify.sock");
+    let notify = UnixDatagram::bind(&socket).unwrap();
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let child = command(dir, &["daemon"])
+        .env("NOTIFY_SOCKET", &socket)
+        .env_remove("WATCHDOG_USEC")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let mut buf = vec![0; 4096];
+    loop {
+        let n = tokio::time::timeout(WAIT, notify.recv(&mut buf))
+            .await
+            .expect("daemon gets ready in time")
+            .unwrap();
+        let message = String::from_utf8_lossy(&buf[..n]).to_string();
+        if message.lines().any(|l| l == "READY=1") {
+            let http = message
+                .lines()
+                .find_map(|l| l.strip_prefix("STATUS="))
+                .and_then(|s| s.split(" http ").nth(1))
+                .expect("READY status names the http address")
+                .to_string();
+            return (child, http);
+        }
+    }
+}
+
+async fn metrics(http: &str) -> String {
+    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).await.unwrap();
+    text
+}
+
+/// The value of the metric line starting with `name_and_labels`, if present.
+fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
+}
+
+/// Polls until `check` is true, within WAIT.
+async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn status_json(dir: &Path) -> serde_json::Value {
+    let done = support::run(command(dir, &["status", "--json"])).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    serde_json::from_str(&done.stdout).unwrap()
+}
+
+/// Products counted by every run of the database, summed: new + changed + unchanged.
+fn counted(db: &Path) -> i64 {
+    scalar(
+        db,
+        "SELECT sum(products_new + products_changed + products_unchanged) FROM sync_runs",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sync_of_a_store_being_crawled_refuses_naming_the_holder() {
+    let shop = FakeShop::start(Catalog::generate(PRODUCTS as usize, 5)).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &shop);
+    let db = dir.path().join("mirror.db");
+    let gate = shop.pause_nth("/products.json", 2);
+    let first = spawn_sync(dir.path());
+    let holder = first.id().unwrap();
+    gate.reached().await;
+
+    let second = support::run(command(dir.path(), &["sync", "a"])).await;
+    assert_eq!(second.code, Some(1), "{}", second.stderr);
+    let line = second.stderr.trim();
+    assert_eq!(line.lines().count(), 1, "{line}");
+    assert!(
+        line.contains("store a") && line.contains(&format!("pid {holder}")),
+        "{line}"
+    );
+    let status = status_json(dir.path()).await;
+    assert_eq!(status[0]["last_run_status"], "running", "{status}");
+
+    gate.release();
+    let first = first.wait_with_output().await.unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        shop.max_in_flight(),
+        1,
+        "two requests reached the store at once"
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
+    assert_eq!(scalar(&db, "SELECT products_new FROM sync_runs"), PRODUCTS);
+    assert_eq!(counted(&db), PRODUCTS);
+    // Every request the store answered belongs to the one run, and was counted once.
+    let requests = scalar(&db, "SELECT requests FROM sync_runs");
+    assert_eq!(requests, shop.request_count() as i64);
+    assert_mirror_equals(&shop, &db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_started_together_crawl_the_store_once_at_a_time() {
+    let shop = FakeShop::start(Catalog::generate(PRODUCTS as usize, 6)).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &shop);
+    let db = dir.path().join("mirror.db");
+    // The first listing request waits: whichever process sent it is mid-crawl, and the other
+    // one runs while it waits.
+    let gate = shop.pause_nth("/products.json", 1);
+    let (a, b) = (spawn_sync(dir.path()), spawn_sync(dir.path()));
+    gate.reached().await;
+    let (a_pid, b_pid) = (a.id().unwrap(), b.id().unwrap());
+    let (a, b) = (a.wait_with_output(), b.wait_with_output());
+    tokio::pin!(a, b);
+    // The other process ends while the first is held (refused, or crawling on its own).
+    let (other, holder, a_ended) = tokio::time::timeout(WAIT, async {
+        tokio::select! {
+            out = &mut a => (out.unwrap(), b_pid, true),
+            out = &mut b => (out.unwrap(), a_pid, false),
+        }
+    })
+    .await
+    .expect("one process ends while the other waits");
+    gate.release();
+    assert_eq!(
+        other.status.code(),
+        Some(1),
+        "the second process must refuse"
+    );
+    let line = String::from_utf8_lossy(&other.stderr);
+    assert!(line.contains(&format!("pid {holder}")), "{line}");
+    let held = if a_ended { b.await } else { a.await }.unwrap();
+    assert!(
+        held.status.success(),
+        "{}",
+        String::from_utf8_lossy(&held.stderr)
+    );
+    assert_eq!(
+        shop.max_in_flight(),
+        1,
+        "two requests reached the store at once"
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
+    assert_eq!(scalar(&db, "SELECT products_new FROM sync_runs"), PRODUCTS);
+    assert_eq!(counted(&db), PRODUCTS);
+    assert_mirror_equals(&shop, &db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_holder_leaves_an_interrupted_run_that_the_next_sync_resumes() {
+    let shop = FakeShop::start(Catalog::generate(PRODUCTS as usize, 7)).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &shop);
+    let db = dir.path().join("mirror.db");
+    let gate = shop.pause_nth("/products.json", 3);
+    let mut first = spawn_sync(dir.path());
+    gate.reached().await;
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+    gate.release();
+
+    let status = status_json(dir.path()).await;
+    assert_eq!(status[0]["last_run_status"], "interrupted", "{status}");
+    let done = support::run(command(dir.path(), &["sync", "a"])).await;
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
+    assert_eq!(scalar(&db, "SELECT resumes FROM sync_runs"), 1);
+    assert_eq!(counted(&db), PRODUCTS);
+    assert_mirror_equals(&shop, &db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_sync_is_refused_while_the_daemon_crawls_the_store() {
+    let shop = FakeShop::start(Catalog::generate(PRODUCTS as usize, 8)).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &shop);
+    let db = dir.path().join("mirror.db");
+    let gate = shop.pause_nth("/products.json", 2);
+    let (mut daemon, _http) = start_daemon(dir.path()).await;
+    gate.reached().await;
+
+    let manual = support::run(command(dir.path(), &["sync", "a"])).await;
+    assert_eq!(manual.code, Some(1), "{}", manual.stderr);
+    let pid = daemon.id().unwrap();
+    assert!(
+        manual.stderr.contains(&format!("pid {pid}")),
+        "{}",
+        manual.stderr
+    );
+
+    gate.release();
+    let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
+    until("the daemon's run", async || scalar(&db, complete) == 1).await;
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    assert_eq!(
+        shop.max_in_flight(),
+        1,
+        "two requests reached the store at once"
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
+    assert_eq!(counted(&db), PRODUCTS);
+    assert_mirror_equals(&shop, &db);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_failure() {
+    let shop = FakeShop::start(Catalog::generate(PRODUCTS as usize, 9)).await;
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &shop);
+    let db = dir.path().join("mirror.db");
+    let gate = shop.pause_nth("/products.json", 2);
+    let manual = spawn_sync(dir.path());
+    gate.reached().await;
+    let (mut daemon, http) = start_daemon(dir.path()).await;
+    let skipped = "shopmirror_skipped_busy_total{store=\"a\"}";
+    let mut text = String::new();
+    until("the daemon to skip the held store", async || {
+        text = metrics(&http).await;
+        metric(&text, skipped).is_some()
+    })
+    .await;
+
+    gate.release();
+    let manual = manual.wait_with_output().await.unwrap();
+    assert!(
+        manual.status.success(),
+        "{}",
+        String::from_utf8_lossy(&manual.stderr)
+    );
+    // The daemon retries after retry_base and completes a second, fresh run.
+    let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
+    until("the daemon's retry", async || scalar(&db, complete) == 2).await;
+    let text = metrics(&http).await;
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    assert_eq!(
+        metric(
+            &text,
+            "shopmirror_runs_total{store=\"a\",status=\"failed\"}"
+        ),
+        None
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 2);
+    assert_eq!(
+        shop.max_in_flight(),
+        1,
+        "two requests reached the store at once"
+    );
+    assert_eq!(
+        scalar(&db, "SELECT sum(products_new) FROM sync_runs"),
+        PRODUCTS
+    );
+    assert_eq!(counted(&db), 2 * PRODUCTS);
+    assert_mirror_equals(&shop, &db);
+}
