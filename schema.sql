@@ -38,10 +38,13 @@ CREATE TABLE sync_runs (
     -- failed: a page or request failed (the next run resumes it); complete: whole catalogue
     -- enumerated (the listing, or a capped listing completed through the sitemap) and
     -- deletions checked (unless deletions_inconclusive; products seen before a resume count
-    -- as seen, so one deleted during an interruption is tombstoned by the next run); capped: finished, but /products.json hit Shopify's 25,000 listing cap
-    -- and the sitemap could not complete it, so deletions were not checked.
+    -- as seen, so one deleted during an interruption is tombstoned by the next run); capped:
+    -- finished, but /products.json hit Shopify's 25,000 listing cap and the sitemap could not
+    -- complete it, so deletions were not checked; abandoned: left unfinished because the
+    -- store's URL changed (the next run starts afresh on the new URL).
     status             TEXT NOT NULL CHECK (status IN
-                           ('running', 'interrupted', 'failed', 'complete', 'capped')),
+                           ('running', 'interrupted', 'failed', 'complete', 'capped',
+                            'abandoned')),
     pages              INTEGER NOT NULL DEFAULT 0,  -- pages written by this run
     requests           INTEGER NOT NULL DEFAULT 0,  -- HTTP requests made by this run
     products_new       INTEGER NOT NULL DEFAULT 0,
@@ -60,11 +63,13 @@ CREATE TABLE sync_runs (
     breaker_state      TEXT,                        -- the store's circuit breaker when the run
                                                     -- ended: closed, open, half-open
     quarantined        INTEGER NOT NULL DEFAULT 0,  -- unusable products put in quarantine
-    deletions_inconclusive INTEGER NOT NULL DEFAULT 0 -- 1 when a quarantined product had no
+    deletions_inconclusive INTEGER NOT NULL DEFAULT 0, -- 1 when a quarantined product had no
                                                     -- usable id, so this run could not tell
                                                     -- which products it saw: no product was
                                                     -- tombstoned (and, from then on, no
                                                     -- collection member removed)
+    base_url           TEXT                         -- the store URL (credentials removed) the run
+                                                    -- enumerates; its cursor is only resumed there
 );
 CREATE INDEX sync_runs_by_store ON sync_runs(store_id, run_id);
 

@@ -16,7 +16,7 @@ const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "error"];
 const RUN_STATUSES: [&str; 4] = ["complete", "capped", "failed", "interrupted"];
 
 /// Product changes of `shopmirror_products_total`.
-const CHANGES: [&str; 3] = ["new", "changed", "deleted"];
+const CHANGES: [&str; 4] = ["new", "changed", "deleted", "quarantined"];
 
 /// Buckets of `shopmirror_http_request_duration_seconds`: 10 ms to 2 minutes.
 pub const REQUEST_BUCKETS: [f64; 12] = [
@@ -31,7 +31,7 @@ pub fn describe() {
     );
     describe_counter!(
         "shopmirror_products_total",
-        "Products written by change: new, changed, deleted."
+        "Products written by change: new, changed, deleted, quarantined."
     );
     describe_counter!(
         "shopmirror_runs_total",
@@ -53,6 +53,10 @@ pub fn describe() {
         "Unix time of the store's next planned run."
     );
     describe_gauge!("shopmirror_running_syncs", "Syncs in progress.");
+    describe_counter!(
+        "shopmirror_skipped_busy_total",
+        "Planned runs skipped because another process was crawling the store."
+    );
     describe_counter!(
         "shopmirror_config_reloads_total",
         "Config reloads by result: applied, invalid."
@@ -123,6 +127,7 @@ pub fn register_store(store: &str) {
             .increment(0);
     }
     metrics::counter!("shopmirror_http_retries_total", "store" => s()).increment(0);
+    metrics::counter!("shopmirror_skipped_busy_total", "store" => s()).increment(0);
     metrics::counter!("shopmirror_http_429_total", "store" => s()).increment(0);
     metrics::gauge!("shopmirror_http_requests_in_flight", "store" => s()).increment(0.0);
     metrics::gauge!("shopmirror_breaker_open", "store" => s()).increment(0.0);

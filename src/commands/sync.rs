@@ -89,6 +89,10 @@ async fn sync_all(
     if let Some(display) = display {
         display.close();
     }
+    // Everything into the .db file before exit, so copying that file alone copies the mirror.
+    if let Err(e) = writer.call(|db| db.checkpoint()).await {
+        eprintln!("shopmirror: warning: {}", one_line(&e));
+    }
     if cancel.is_cancelled() {
         for failure in &failures {
             eprintln!("shopmirror: {failure}");

@@ -172,6 +172,7 @@ pub(super) fn client_settings(h: RawHttp, stores: HashMap<String, StoreOptions>)
             base: h.backoff_base,
             cap: h.backoff_cap,
             max_retry_after: h.max_retry_after,
+            max_breaker_wait: h.max_retry_after,
         },
         breaker_threshold: h.breaker_threshold,
         breaker_cooldown: h.breaker_cooldown,

@@ -1,10 +1,12 @@
-//! The health and metrics endpoint: /healthz (the process answers), /readyz (database open and
-//! scheduler running, else 503) and /metrics (Prometheus text, with process memory, open file
-//! descriptors and CPU collected at each scrape). Serves until cancelled.
+//! The health and metrics endpoint: /healthz (the process answers), /readyz (database working
+//! and scheduler running, else 503) and /metrics (Prometheus text, with process memory, open
+//! file descriptors and CPU collected at each scrape, without the series of stores a reload
+//! removed). Serves until cancelled.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -15,12 +17,37 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
-/// What /readyz reports, set by the live loop.
+/// What /readyz reports, set by the live loop, and the stores whose series /metrics leaves
+/// out (removed by a reload; the recorder itself cannot forget a series).
 #[derive(Debug)]
 pub struct Health {
+    /// False while the database fails (a run ended on a storage error, or the file was
+    /// deleted or replaced); true again once a run gets through.
     pub db_open: AtomicBool,
     pub scheduling: AtomicBool,
     pub db_path: PathBuf,
+    pub removed_stores: Mutex<BTreeSet<String>>,
+}
+
+impl Health {
+    pub fn new(db_path: PathBuf) -> Health {
+        Health {
+            db_open: AtomicBool::new(true),
+            scheduling: AtomicBool::new(false),
+            db_path,
+            removed_stores: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// Leaves the series of `store` out of /metrics (true) or shows them again (false).
+    pub fn set_removed(&self, store: &str, removed: bool) {
+        let mut stores = self.removed_stores.lock().expect("health lock");
+        if removed {
+            stores.insert(store.to_string());
+        } else {
+            stores.remove(store);
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -86,7 +113,25 @@ async fn render_metrics(State(shared): State<Shared>) -> String {
     record_file_sizes(&shared.health.db_path);
     shared.process.collect();
     shared.metrics.run_upkeep();
-    shared.metrics.render()
+    let text = shared.metrics.render();
+    let removed = shared.health.removed_stores.lock().expect("health lock");
+    if removed.is_empty() {
+        return text;
+    }
+    let labels: Vec<String> = removed.iter().map(|s| store_label(s)).collect();
+    text.lines()
+        .filter(|line| !labels.iter().any(|label| line.contains(label.as_str())))
+        .flat_map(|line| [line, "\n"])
+        .collect()
+}
+
+/// The `store` label as the exporter renders it (backslash, quote and newline escaped).
+fn store_label(store: &str) -> String {
+    let escaped = store
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("store=\"{escaped}\"")
 }
 
 /// Database and WAL file sizes, measured at scrape time.

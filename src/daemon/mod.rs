@@ -11,7 +11,7 @@ pub mod signals;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -72,11 +72,7 @@ pub async fn run(
     let metrics = http::install_recorder().map_err(Error::Setup)?;
     crate::telemetry::describe();
     let writer = Writer::open(&config.db_path)?;
-    let health = Arc::new(Health {
-        db_open: AtomicBool::new(true),
-        scheduling: AtomicBool::new(false),
-        db_path: config.db_path.clone(),
-    });
+    let health = Arc::new(Health::new(config.db_path.clone()));
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Listen {

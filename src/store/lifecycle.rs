@@ -112,7 +112,7 @@ mod tests {
             writer
                 .call(move |db| {
                     let id = db.ensure_store(&name, "http://x/")?;
-                    db.begin_run(id).map(|_| ())
+                    db.begin_run(id, "http://x/").map(|_| ())
                 })
                 .await
                 .unwrap();

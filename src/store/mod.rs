@@ -2,6 +2,7 @@
 //! versioning), owns the single writer connection, and serves read-only queries.
 //! It knows nothing about HTTP or stores' wire formats.
 
+mod begin;
 mod breaker;
 mod children;
 mod collections;
@@ -27,6 +28,7 @@ pub use lifecycle::Renamed;
 pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use runs::{DeletionCandidate, DeletionChecks, Phase, RunCounts, RunOutcome, RunStart};
+pub use schedule::Checkpoint;
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};
@@ -74,6 +76,14 @@ pub enum Error {
          the run resumes from its cursor"
     )]
     RawHashMoved { path: PathBuf, product_id: i64 },
+    #[error("database {path} was deleted under the running process: {source}; restart it")]
+    FileGone {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database {path} was replaced by another file under the running process; restart it")]
+    FileReplaced { path: PathBuf },
 }
 
 /// Adds the database path and what was being done to a rusqlite result.

@@ -1,8 +1,8 @@
-//! Sync runs and their resume cursor: starting or resuming a run, moving between phases,
+//! Sync runs and their resume cursor: moving between phases,
 //! checking deletion candidates in batches, and finishing a run with its outcome. Every cursor
 //! move commits with the rows it vouches for.
 
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use super::breaker::HttpTotals;
 use super::products::{add_counts, insert_event, WriteCounts};
@@ -16,6 +16,8 @@ use super::{now_text, Context, Error};
 pub struct RunStart {
     pub store_id: i64,
     pub run_id: i64,
+    /// The unfinished run left behind because it was made for another URL of the store.
+    pub abandoned: Option<i64>,
     pub resumed: bool,
     pub phase: Phase,
     pub next_page: i64,
@@ -62,7 +64,7 @@ impl Phase {
     }
 
     /// Reads a stored phase name; an unknown name restarts at the listing.
-    fn parse(name: &str) -> Phase {
+    pub(super) fn parse(name: &str) -> Phase {
         Phase::ALL
             .into_iter()
             .find(|p| p.as_str() == name)
@@ -149,78 +151,6 @@ impl WriteDb {
             )
             .and_then(|mut s| s.query_row(params![name, base_url, now_text()], |r| r.get(0)))
             .ctx(path, "registering store")
-        })
-    }
-
-    /// Resumes the store's unfinished run from its cursor, or starts a new run.
-    pub fn begin_run(&mut self, store_id: i64) -> Result<RunStart, Error> {
-        self.transaction(|tx, path| {
-            let cursor: Option<(i64, String, i64, i64, i64, bool, bool)> = tx
-                .query_row(
-                    "SELECT c.run_id, c.phase, c.next_page, c.position, c.sitemap_index,
-                         c.sitemap_complete, r.listing_capped
-                     FROM sync_cursor c JOIN sync_runs r USING (run_id)
-                     WHERE c.store_id = ?1",
-                    [store_id],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                        ))
-                    },
-                )
-                .optional()
-                .ctx(path, "reading cursor")?;
-            if let Some((run_id, phase, next_page, position, sitemap_index, sitemap, capped)) =
-                cursor
-            {
-                tx.execute(
-                    "UPDATE sync_runs SET status = 'running', error = NULL, finished_at = NULL,
-                         resumes = resumes + 1
-                     WHERE run_id = ?1",
-                    [run_id],
-                )
-                .ctx(path, "resuming run")?;
-                return Ok(RunStart {
-                    store_id,
-                    run_id,
-                    resumed: true,
-                    phase: Phase::parse(&phase),
-                    next_page,
-                    position,
-                    sitemap_index,
-                    listing_capped: capped,
-                    sitemap_complete: sitemap,
-                });
-            }
-            tx.execute(
-                "INSERT INTO sync_runs (store_id, started_at, status) VALUES (?1, ?2, 'running')",
-                params![store_id, now_text()],
-            )
-            .ctx(path, "starting run")?;
-            let run_id = tx.last_insert_rowid();
-            tx.execute(
-                "INSERT INTO sync_cursor (store_id, run_id, phase, next_page)
-                 VALUES (?1, ?2, 'products', 1)",
-                params![store_id, run_id],
-            )
-            .ctx(path, "writing cursor")?;
-            Ok(RunStart {
-                store_id,
-                run_id,
-                resumed: false,
-                phase: Phase::Products,
-                next_page: 1,
-                position: 0,
-                sitemap_index: 0,
-                listing_capped: false,
-                sitemap_complete: false,
-            })
         })
     }
 
@@ -366,8 +296,12 @@ impl WriteDb {
         http: &HttpTotals,
     ) -> Result<RunCounts, Error> {
         let counts = self.transaction(|tx, path| {
+            // An interruption says nothing about the store: the run and the store keep the
+            // error they had (a resumed failed run that was then interrupted still failed).
+            let interrupted = outcome == RunOutcome::Interrupted;
             tx.execute(
-                "UPDATE sync_runs SET status = ?2, finished_at = ?3, error = ?4,
+                "UPDATE sync_runs SET status = ?2, finished_at = ?3,
+                     error = CASE WHEN ?9 THEN error ELSE ?4 END,
                      requests = requests + ?5, retries = retries + ?6,
                      wait_ms = wait_ms + ?7, breaker_state = ?8
                  WHERE run_id = ?1",
@@ -379,7 +313,8 @@ impl WriteDb {
                     requests,
                     http.retries,
                     http.wait_ms,
-                    http.breaker_state
+                    http.breaker_state,
+                    interrupted
                 ],
             )
             .ctx(path, "finishing run")?;
@@ -390,11 +325,13 @@ impl WriteDb {
             if outcome == RunOutcome::Complete {
                 clear_resolved(tx, path, store_id, run_id)?;
             }
-            tx.execute(
-                "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
-                params![store_id, error],
-            )
-            .ctx(path, "recording store error")?;
+            if !interrupted {
+                tx.execute(
+                    "UPDATE stores SET last_error = ?2 WHERE store_id = ?1",
+                    params![store_id, error],
+                )
+                .ctx(path, "recording store error")?;
+            }
             tx.query_row(
                 "SELECT run_id, status, pages, requests, products_new, products_changed,
                      products_unchanged, products_deleted, products_restored, listing_capped,

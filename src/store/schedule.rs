@@ -60,10 +60,77 @@ impl WriteDb {
 
     /// Copies the WAL back into the database and truncates it when no reader needs it, so the
     /// -wal file does not grow without bound (journal_size_limit caps what is left otherwise).
-    pub fn checkpoint(&mut self) -> Result<(), Error> {
+    /// Returns whether it completed and the WAL's size afterwards.
+    pub fn checkpoint(&mut self) -> Result<Checkpoint, Error> {
         let path = self.path.clone();
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .ctx(&path, "checkpointing the WAL")
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .ctx(&path, "checkpointing the WAL")?;
+        let mut wal = path.into_os_string();
+        wal.push("-wal");
+        Ok(Checkpoint {
+            complete: busy == 0,
+            wal_bytes: std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+}
+
+/// How a WAL checkpoint went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// False when readers kept it from copying (and truncating) the whole WAL.
+    pub complete: bool,
+    pub wal_bytes: u64,
+}
+
+impl Checkpoint {
+    /// True when the WAL could not be emptied and is larger than the journal_size_limit it is
+    /// cut back to otherwise: it grows while something keeps checkpoints from completing.
+    pub fn wal_overgrown(&self) -> bool {
+        !self.complete && self.wal_bytes > super::schema::JOURNAL_SIZE_LIMIT
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Writer;
+
+    #[tokio::test]
+    async fn a_checkpoint_blocked_by_a_reader_reports_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let writer = Writer::open(&path).unwrap();
+        writer
+            .call(|db| db.ensure_store("a", "http://a/"))
+            .await
+            .unwrap();
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM stores;")
+            .unwrap();
+        // Written after the reader's snapshot: the checkpoint cannot copy it back yet.
+        writer
+            .call(|db| db.ensure_store("b", "http://b/"))
+            .await
+            .unwrap();
+        let blocked = writer.call(|db| db.checkpoint()).await.unwrap();
+        assert!(!blocked.complete);
+        assert!(blocked.wal_bytes > 0);
+        let overgrown = Checkpoint {
+            wal_bytes: super::super::schema::JOURNAL_SIZE_LIMIT + 1,
+            ..blocked
+        };
+        assert!(!blocked.wal_overgrown() && overgrown.wal_overgrown());
+        reader.execute_batch("COMMIT").unwrap();
+        let done = writer.call(|db| db.checkpoint()).await.unwrap();
+        assert_eq!(
+            done,
+            Checkpoint {
+                complete: true,
+                wal_bytes: 0
+            }
+        );
     }
 }

@@ -13,6 +13,9 @@ use super::{Context, Error};
 /// The schema version this binary writes. Databases with a larger user_version are refused.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// The size the WAL is cut back to after a checkpoint (bytes).
+pub const JOURNAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
 /// The current schema, for new databases.
 const SCHEMA: &str = include_str!("../../schema.sql");
 
@@ -22,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0003_corners.sql"),
     include_str!("../../migrations/0007_time_indices.sql"),
+    include_str!("../../migrations/0004_run_url.sql"),
     include_str!("../../migrations/0006_product_seen.sql"),
 ];
 
@@ -46,12 +50,12 @@ pub(super) fn open_writer(path: &Path) -> Result<Connection, Error> {
             source: rusqlite::Error::InvalidQuery,
         });
     }
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
-         PRAGMA journal_size_limit = 67108864;
-         PRAGMA analysis_limit = 400;",
-    )
+         PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT};
+         PRAGMA analysis_limit = 400;"
+    ))
     .ctx(path, "setting pragmas")?;
     migrate(&conn, path)?;
     Ok(conn)

@@ -23,16 +23,23 @@ pub struct Writer {
 pub struct WriteDb {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
+    /// (device, inode) of the file the connection opened.
+    identity: (u64, u64),
 }
 
 impl Writer {
     /// Opens (creating and migrating if needed) the database and starts the writer thread.
     pub fn open(path: &Path) -> Result<Writer, Error> {
         let conn = schema::open_writer(path)?;
+        let identity = file_identity(path).map_err(|source| Error::FileGone {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let (jobs, mut queue) = mpsc::channel::<Job>(16);
         let mut db = WriteDb {
             conn,
             path: path.to_path_buf(),
+            identity,
         };
         std::thread::Builder::new()
             .name("shopmirror-writer".into())
@@ -67,7 +74,29 @@ impl Writer {
     }
 }
 
+/// (device, inode) of the file at `path`.
+fn file_identity(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    Ok((meta.dev(), meta.ino()))
+}
+
 impl WriteDb {
+    /// Fails when the database file was deleted or replaced since it was opened: writes would
+    /// go into a file nobody can read any more.
+    pub fn check_file(&self) -> Result<(), Error> {
+        let found = file_identity(&self.path).map_err(|source| Error::FileGone {
+            path: self.path.clone(),
+            source,
+        })?;
+        if found != self.identity {
+            return Err(Error::FileReplaced {
+                path: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// Runs `body` in one BEGIN IMMEDIATE transaction: all of it commits, or none of it.
     pub(super) fn transaction<T>(
         &mut self,

@@ -53,8 +53,8 @@ enum State {
 #[derive(Debug)]
 pub struct Breaker {
     store: String,
-    threshold: u32,
-    cooldown: Duration,
+    /// (threshold, cool-down): changed by a config reload, the state stays.
+    limits: Mutex<(u32, Duration)>,
     state: Mutex<State>,
     changed: Notify,
 }
@@ -64,13 +64,29 @@ impl Breaker {
     pub fn new(store: &str, threshold: u32, cooldown: Duration) -> Breaker {
         let breaker = Breaker {
             store: store.to_string(),
-            threshold: threshold.max(1),
-            cooldown,
+            limits: Mutex::new((threshold.max(1), cooldown)),
             state: Mutex::new(State::Closed { failures: 0 }),
             changed: Notify::new(),
         };
         breaker.publish(BreakerState::Closed);
         breaker
+    }
+
+    /// New limits from a reloaded config; an open breaker stays open until its time.
+    pub fn set_limits(&self, threshold: u32, cooldown: Duration) {
+        *self.limits.lock().expect("breaker lock") = (threshold.max(1), cooldown);
+    }
+
+    fn limits(&self) -> (u32, Duration) {
+        *self.limits.lock().expect("breaker lock")
+    }
+
+    /// How long the breaker stays open from now; None when it is not open (or its time is up).
+    pub fn open_left(&self) -> Option<Duration> {
+        match *self.state.lock().expect("breaker lock") {
+            State::Open { until } if until > Instant::now() => Some(until - Instant::now()),
+            _ => None,
+        }
     }
 
     pub fn state(&self) -> BreakerState {
@@ -131,9 +147,10 @@ impl Breaker {
 
     /// A 429, 5xx, timeout or connection failure. Returns true if this opened the breaker.
     pub fn record_failure(&self) -> bool {
+        let (threshold, cooldown) = self.limits();
         let mut state = self.state.lock().expect("breaker lock");
         let open = match *state {
-            State::Closed { failures } if failures + 1 < self.threshold => {
+            State::Closed { failures } if failures + 1 < threshold => {
                 *state = State::Closed {
                     failures: failures + 1,
                 };
@@ -144,14 +161,14 @@ impl Breaker {
         };
         drop(state);
         if open {
-            self.open_for(self.cooldown);
+            self.open_for(cooldown);
         }
         open
     }
 
     /// Opens the breaker for `hold` (at least the cool-down): a long Retry-After or a block.
     pub fn open_for(&self, hold: Duration) {
-        let until = Instant::now() + hold.max(self.cooldown);
+        let until = Instant::now() + hold.max(self.limits().1);
         let mut state = self.state.lock().expect("breaker lock");
         let until = match *state {
             State::Open { until: old } => old.max(until),

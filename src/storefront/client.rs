@@ -146,6 +146,42 @@ impl Client {
         }
     }
 
+    /// A client for a reloaded config that keeps this one's per-store state (breakers, their
+    /// gauges, counters, fallback choice) for the stores in `keep`: a reload must not end the
+    /// silence an open breaker keeps. Runs still going on the old client share that state.
+    pub fn reloaded(
+        &self,
+        settings: ClientSettings,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Client, String> {
+        let client = Client::new(settings)?;
+        let kept: HashMap<String, Arc<StoreState>> = self
+            .stores
+            .lock()
+            .expect("client lock")
+            .iter()
+            .filter(|(name, _)| keep(name))
+            .map(|(name, state)| {
+                state.breaker.set_limits(
+                    client.settings.breaker_threshold,
+                    client.settings.breaker_cooldown,
+                );
+                (name.clone(), state.clone())
+            })
+            .collect();
+        *client.stores.lock().expect("client lock") = kept;
+        Ok(client)
+    }
+
+    /// How long the store's breaker stays open from now (None: it does not hold requests).
+    pub fn breaker_open_left(&self, store: &str) -> Option<Duration> {
+        self.stores
+            .lock()
+            .expect("client lock")
+            .get(store)
+            .and_then(|state| state.breaker.open_left())
+    }
+
     /// Takes the store's retries and waiting since the last call, with its breaker state.
     pub fn report(&self, store: &str) -> StoreReport {
         let state = self.state(store);

@@ -23,6 +23,9 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// The longest single wait (Retry-After or an open breaker) a request sits through.
     pub max_retry_after: Duration,
+    /// The longest a request waits for an open breaker to cool down; zero (the daemon's
+    /// choice) fails it at once, so the run ends and frees its slot for another store.
+    pub max_breaker_wait: Duration,
 }
 
 impl RetryPolicy {
@@ -81,12 +84,33 @@ impl RetryStats {
             .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
     }
 
+    /// Counts the time from now until the returned guard drops, also when the wait is
+    /// abandoned half-way (a run interrupted during a Retry-After).
+    fn waiting(&self) -> Waiting<'_> {
+        Waiting {
+            stats: self,
+            started: Instant::now(),
+        }
+    }
+
     /// (retries, milliseconds waited) since the last call.
     pub fn take(&self) -> (u64, u64) {
         (
             self.retries.swap(0, Ordering::Relaxed),
             self.wait_ms.swap(0, Ordering::Relaxed),
         )
+    }
+}
+
+/// A wait in progress; see [`RetryStats::waiting`].
+struct Waiting<'a> {
+    stats: &'a RetryStats,
+    started: Instant,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.stats.add_wait(self.started.elapsed());
     }
 }
 
@@ -137,13 +161,13 @@ where
 {
     let mut attempts = 0;
     loop {
-        match breaker.admit(policy.max_retry_after).await {
-            Ok(waited) => stats.add_wait(waited),
-            Err(left) => {
-                return Err(ErrorKind::BreakerOpen {
-                    seconds: left.as_secs_f64().ceil() as u64,
-                })
-            }
+        let waiting = stats.waiting();
+        let admitted = breaker.admit(policy.max_breaker_wait).await;
+        drop(waiting);
+        if let Err(left) = admitted {
+            return Err(ErrorKind::BreakerOpen {
+                seconds: left.as_secs_f64().ceil() as u64,
+            });
         }
         attempts += 1;
         let mut guard = ProbeGuard(breaker, false);
@@ -190,9 +214,8 @@ where
         tracing::warn!(store = %store, attempt = attempts, wait_ms = wait.as_millis() as u64,
                        retry_after = failure.retry_after.is_some(), error = %failure.kind,
                        "retrying");
-        let started = Instant::now();
+        let _waiting = stats.waiting();
         tokio::time::sleep(wait).await;
-        stats.add_wait(started.elapsed());
     }
 }
 

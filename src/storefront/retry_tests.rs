@@ -11,6 +11,7 @@ fn policy() -> RetryPolicy {
         base: Duration::from_secs(1),
         cap: Duration::from_secs(4),
         max_retry_after: Duration::from_secs(120),
+        max_breaker_wait: Duration::from_secs(120),
     }
 }
 
@@ -169,4 +170,57 @@ async fn a_block_opens_the_breaker_and_is_not_retried() {
     assert!(matches!(result, Err(ErrorKind::Blocked)));
     assert_eq!(calls, 1);
     assert_eq!(breaker.state(), super::super::breaker::BreakerState::Open);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_breaker_waits_an_open_breaker_ends_the_request_at_once() {
+    let cool = Duration::from_secs(100);
+    let (breaker, stats) = (Breaker::new("s", 2, cool), RetryStats::default());
+    let policy = RetryPolicy {
+        max_breaker_wait: Duration::ZERO,
+        ..policy()
+    };
+    let calls = Cell::new(0u32);
+    let start = Instant::now();
+    let result: Result<(), ErrorKind> = run(&policy, &breaker, "s", &stats, || {
+        calls.set(calls.get() + 1);
+        async { Err(status(503)) }
+    })
+    .await;
+    // What is left of the cool-down after the backoff before the refused third attempt.
+    assert!(
+        matches!(result, Err(ErrorKind::BreakerOpen { seconds: 95..=100 })),
+        "{result:?}"
+    );
+    assert_eq!(
+        calls.get(),
+        2,
+        "the request that opened the breaker was the last"
+    );
+    assert!(start.elapsed() < cool, "{:?}", start.elapsed());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_abandoned_wait_is_counted() {
+    let (breaker, stats) = (
+        Breaker::new("s", 10, Duration::from_secs(100)),
+        RetryStats::default(),
+    );
+    let asked = Failure {
+        kind: ErrorKind::Status {
+            status: 429,
+            detail: String::new(),
+        },
+        retry_after: Some(Duration::from_secs(60)),
+    };
+    let (mut script, policy) = (Some(asked), policy());
+    let waiting = run(&policy, &breaker, "s", &stats, || {
+        let next = script.take();
+        async move { next.map_or(Ok(()), Err) }
+    });
+    // Dropped (a cancelled run) ten seconds into the minute it was asked to wait.
+    assert!(tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .is_err());
+    assert_eq!(stats.take(), (1, 10_000));
 }

@@ -51,9 +51,11 @@ pub(super) async fn enumerate(
     requests: &RequestCounter,
 ) -> Result<Listing, Error> {
     let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
-    let pending = Pending::new();
-    let fetcher = fetch_pages(ctx, store, start, requests, &pending, pages_tx);
-    let writer = async {
+    let pending = &Pending::new();
+    let fetcher = fetch_pages(ctx, store, start, requests, pending, pages_tx);
+    // The writer loop owns the receiver: when it returns (a storage error, say) the receiver
+    // drops with it, and the fetcher, blocked or not, sees the channel closed and stops.
+    let writer = async move {
         let mut tally = Tally::new();
         while let Some(item) = pages_rx.recv().await {
             match item? {
@@ -88,7 +90,6 @@ pub(super) async fn enumerate(
         }
         Err(Error::Interrupted(store.name.clone()))
     };
-    // The fetcher stops by itself once the writer loop returns and drops the receiver.
     let (_, result) = tokio::join!(fetcher, writer);
     result
 }
@@ -171,16 +172,29 @@ async fn fetch_pages(
         let last = !matches!(&item, Ok(Fetched::Page { products, unusable, .. })
                              if (products.len() + unusable.len()) as i64 == limit);
         let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
-        if pages.send(item).await.is_err() {
+        if !hand_over(ctx, &pages, item).await {
             return;
         }
         if last {
             if ended_on_page {
-                let _ = pages.send(Ok(Fetched::End(Listing::Complete))).await;
+                hand_over(ctx, &pages, Ok(Fetched::End(Listing::Complete))).await;
             }
             return;
         }
         number += 1;
+    }
+}
+
+/// Sends one item to the writer loop; false when the loop is gone or the run was cancelled
+/// while waiting for room (then the loop ends on the closed channel).
+async fn hand_over(
+    ctx: &SyncContext,
+    pages: &mpsc::Sender<Result<Fetched, Error>>,
+    item: Result<Fetched, Error>,
+) -> bool {
+    tokio::select! {
+        _ = ctx.cancel.cancelled() => false,
+        sent = pages.send(item) => sent.is_ok(),
     }
 }
 

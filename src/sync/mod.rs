@@ -176,16 +176,20 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         false => true,
     };
     let (store_name, base) = (store.name.clone(), store.printable_url());
-    let store_id = ctx
-        .writer
-        .call(move |db| db.ensure_store(&store_name, &base))
-        .await
-        .map_err(store_err)?;
     let start = ctx
         .writer
-        .call(move |db| db.begin_run(store_id))
+        .call(move |db| {
+            db.check_file()?;
+            let store_id = db.ensure_store(&store_name, &base)?;
+            db.begin_run(store_id, &base)
+        })
         .await
         .map_err(store_err)?;
+    let store_id = start.store_id;
+    if let Some(old) = start.abandoned {
+        warn!(store = %store.name, abandoned = old, run = start.run_id,
+              "the store's URL changed: its unfinished run is abandoned, a fresh one starts");
+    }
     if start.resumed {
         info!(store = %store.name, run = start.run_id, page = start.next_page,
               phase = ?start.phase, "resuming interrupted run");
@@ -224,7 +228,7 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
         wait_ms: report.wait_ms as i64,
         breaker_state: Some(report.breaker.as_str().to_string()),
     };
-    let counts = ctx
+    let finished = ctx
         .writer
         .call(move |db| {
             db.set_breaker_state(store_id, report.breaker.as_str())?;
@@ -238,9 +242,15 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             )
         })
         .await
-        .map_err(store_err)?;
-    match result {
-        Ok(_) => {
+        .map_err(store_err);
+    // A run that failed on storage cannot record its end either: its own error says why.
+    let counts = match (finished, result) {
+        (Ok(counts), result) => result.map(|_| counts),
+        (Err(e), Ok(_)) => Err(e),
+        (Err(_), Err(e)) => Err(e),
+    };
+    match counts {
+        Ok(counts) => {
             info!(store = %store.name, run = run_id, status = %counts.status,
                   pages = counts.pages, requests = counts.requests, new = counts.new,
                   changed = counts.changed, unchanged = counts.unchanged,

@@ -1,16 +1,17 @@
-//! The live loop's reactions: a run ended (metrics, next plan), a reload (stores and schedules
-//! added, removed or changed; an invalid config keeps the old one), and the graceful stop.
+//! The live loop's reactions: a run ended (metrics, readiness, next plan, held back by an open
+//! breaker), a reload (stores, schedules and URLs added, removed or changed, breakers kept; an
+//! invalid config keeps the old one), and the graceful stop.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 use tokio::time::{Instant, Interval};
 use tracing::{error, info, warn};
 
-use super::{own_stores, tick, timing, unix, when, Ended, Finished, Live};
-use crate::config::Config;
+use super::{http_settings, own_stores, tick, timing, unix, when, Ended, Finished, Live};
+use crate::config::{Config, StoreConfig};
 use crate::daemon::schedule::RunResult;
-use crate::storefront::Client;
 
 impl Live {
     /// A run ended: emit its metrics, plan the store's next run and record it.
@@ -26,8 +27,14 @@ impl Live {
             Ended::Done(counts) => (RunResult::Succeeded, counts.status.clone()),
             Ended::Interrupted => (RunResult::Interrupted, "interrupted".to_string()),
             Ended::Busy(_) => (RunResult::Busy, String::new()),
-            Ended::Failed(_) => (RunResult::Failed, "failed".to_string()),
+            Ended::Failed(..) => (RunResult::Failed, "failed".to_string()),
         };
+        // Readiness follows the database: lost on a storage failure, back once a run gets
+        // through it (any end other than a storage failure recorded itself).
+        let storage_failed = matches!(ended, Ended::Failed(_, true));
+        self.health
+            .db_open
+            .store(!storage_failed, Ordering::Relaxed);
         let seconds = elapsed.as_secs_f64();
         // A store skipped because another process crawls it did not run: no run metrics.
         let ran = !matches!(ended, Ended::Busy(_));
@@ -50,9 +57,23 @@ impl Live {
                 info!(store = %store, holder = %crate::lock::describe(*pid),
                                       "store is being synced by another process; skipped")
             }
-            Ended::Failed(e) => warn!(store = %store, seconds, error = %e, "run failed"),
+            Ended::Failed(e, true) => {
+                error!(store = %store, seconds, error = %e, "run failed: the database failed")
+            }
+            Ended::Failed(e, false) => warn!(store = %store, seconds, error = %e, "run failed"),
         }
-        if let Some((next, failures)) = self.planner.finished(&store, result) {
+        let finished = self.planner.finished(&store, result);
+        let held = match self.client.breaker_open_left(&store) {
+            Some(left) if result == RunResult::Failed => {
+                let until = self.planner.now() + left;
+                info!(store = %store, until = %when(Some(until)),
+                      "circuit breaker open: the next attempt waits for it");
+                self.planner.hold_until(&store, until)
+            }
+            _ => None,
+        };
+        if let Some((next, failures)) = finished {
+            let next = held.or(next);
             if failures > 0 {
                 warn!(store = %store, failures, next = %when(next), "retrying after backoff");
             } else {
@@ -60,8 +81,14 @@ impl Live {
             }
             self.record_next(&store, next).await;
         }
-        if let Err(e) = self.writer.call(|db| db.checkpoint()).await {
-            warn!(error = %e, "WAL checkpoint failed");
+        match self.writer.call(|db| db.checkpoint()).await {
+            Ok(done) if done.wal_overgrown() => warn!(
+                wal_bytes = done.wal_bytes,
+                "WAL checkpoint incomplete (a reader holds an old snapshot) and the WAL is past \
+                 journal_size_limit: it keeps growing until checkpoints complete"
+            ),
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "WAL checkpoint failed"),
         }
         self.report_status();
     }
@@ -105,14 +132,17 @@ impl Live {
         if new.daemon.listen != self.config.daemon.listen {
             warn!("daemon.listen changes take effect at restart");
         }
-        let client = match Client::new(new.http.clone()) {
+        let wanted = own_stores(&new);
+        let client = match self
+            .client
+            .reloaded(http_settings(&new), |name| wanted.contains_key(name))
+        {
             Ok(client) => client,
             Err(e) => {
                 error!(error = %e, "config reload refused; the running config stays");
                 return;
             }
         };
-        let wanted = own_stores(&new);
         let removed: BTreeSet<String> = self
             .planner
             .names()
@@ -132,8 +162,10 @@ impl Live {
             {
                 warn!(store = %name, error = %e, "cannot clear the next sync time");
             }
+            self.health.set_removed(name, true);
             info!(store = %name, "store removed from the schedule");
         }
+        self.stop_moved_runs(&wanted);
         self.client = std::sync::Arc::new(client);
         self.planner.set_timing(timing(&new));
         self.stores = wanted;
@@ -149,6 +181,21 @@ impl Live {
             "config reloaded"
         );
         self.report_status();
+    }
+
+    /// A run's cursor belongs to its URL: a running store whose URL changes in `wanted` stops
+    /// now, and its next run abandons that cursor and starts afresh on the new URL.
+    fn stop_moved_runs(&self, wanted: &BTreeMap<String, StoreConfig>) {
+        for (name, store) in wanted {
+            let moved = self
+                .stores
+                .get(name)
+                .is_some_and(|old| old.url != store.url);
+            if let (true, Some(cancel)) = (moved, self.running.get(name)) {
+                info!(store = %name, "store URL changed: stopping its run");
+                cancel.cancel();
+            }
+        }
     }
 
     /// Stops: no more dispatching, running syncs are cancelled (finished pages stay committed,

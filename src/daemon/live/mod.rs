@@ -19,7 +19,7 @@ use super::schedule::{Planner, Timing};
 use super::{Control, Options};
 use crate::config::{Config, StoreConfig};
 use crate::store::{self, RunCounts, Writer};
-use crate::storefront::Client;
+use crate::storefront::{Client, ClientSettings};
 use crate::sync::{self, sync_store, Progress, SyncContext};
 
 mod ends;
@@ -30,7 +30,8 @@ enum Ended {
     Interrupted,
     /// Another process holds the store's lock: skipped, not a failure.
     Busy(Option<u32>),
-    Failed(String),
+    /// The error, and whether it was the database that failed.
+    Failed(String, bool),
 }
 
 struct Finished {
@@ -53,6 +54,14 @@ pub(super) struct Live {
     done_rx: mpsc::UnboundedReceiver<Finished>,
     notifier: Notifier,
     health: Arc<Health>,
+}
+
+/// The daemon's HTTP settings: a request never waits for an open breaker, so the run ends
+/// and its slot goes to a store that can work; the store's next run waits for the breaker.
+fn http_settings(config: &Config) -> ClientSettings {
+    let mut http = config.http.clone();
+    http.retry.max_breaker_wait = Duration::ZERO;
+    http
 }
 
 fn timing(config: &Config) -> Timing {
@@ -79,7 +88,7 @@ impl Live {
         notifier: Notifier,
         health: Arc<Health>,
     ) -> Result<Live, String> {
-        let client = Client::new(config.http.clone())?;
+        let client = Client::new(http_settings(&config))?;
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         if let Some(shard) = config.shard {
             info!(%shard, "sharded: syncing only this shard's stores");
@@ -111,6 +120,7 @@ impl Live {
         let mut fresh = Vec::new();
         for store in self.stores.values() {
             crate::telemetry::register_store(&store.name);
+            self.health.set_removed(&store.name, false);
             let (name, url) = (store.name.clone(), store.printable_url());
             self.writer
                 .call(move |db| db.ensure_store(&name, &url))
@@ -209,8 +219,11 @@ impl Live {
                     Ok(Ok(counts)) => Ended::Done(counts),
                     Ok(Err(sync::Error::Interrupted(_))) => Ended::Interrupted,
                     Ok(Err(sync::Error::Busy { pid, .. })) => Ended::Busy(pid),
-                    Ok(Err(e)) => Ended::Failed(crate::message::one_line(&e)),
-                    Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}")),
+                    Ok(Err(e)) => {
+                        let storage = matches!(e, sync::Error::Store { .. });
+                        Ended::Failed(crate::message::one_line(&e), storage)
+                    }
+                    Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}"), false),
                 };
                 let _ = done.send(Finished {
                     store: store_name,

@@ -204,6 +204,16 @@ impl Planner {
             .map(|at| self.clock.instant_at(at))
     }
 
+    /// Moves a waiting store's next run to no earlier than `at` (an open breaker's end);
+    /// returns its next planned time.
+    pub fn hold_until(&mut self, name: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let entry = self.entries.get_mut(name)?;
+        if !entry.running {
+            entry.next = Some(entry.next.map_or(at, |next| next.max(at)));
+        }
+        entry.next
+    }
+
     /// Records the end of a store's run and plans its next one. None when the store was
     /// removed meanwhile; otherwise the next planned time (None if its cron never fires).
     pub fn finished(

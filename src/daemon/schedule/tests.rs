@@ -129,3 +129,19 @@ async fn due_now_limit_removal_and_schedule_change() {
     );
     assert_eq!(p.names(), ["later", "resume"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_open_breaker_holds_a_failed_store_past_its_backoff() {
+    let mut planner = Planner::new(Clock::anchored(at(0, 0, 0)), timing(Duration::ZERO));
+    planner.upsert("s", &every_6h(), true);
+    assert_eq!(planner.take_due(1), ["s"]);
+    let (backoff, _) = planner.finished("s", RunResult::Failed).unwrap();
+    assert_eq!(backoff, Some(at(0, 1, 0)));
+    // The breaker ends after the backoff: the later one wins, and a shorter hold changes nothing.
+    assert_eq!(planner.hold_until("s", at(0, 2, 0)), Some(at(0, 2, 0)));
+    assert_eq!(planner.hold_until("s", at(0, 0, 30)), Some(at(0, 2, 0)));
+    advance(Duration::from_secs(90)).await;
+    assert!(planner.take_due(1).is_empty());
+    advance(Duration::from_secs(30)).await;
+    assert_eq!(planner.take_due(1), ["s"]);
+}
