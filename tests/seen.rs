@@ -1,6 +1,7 @@
 //! The seen-marker lives in the narrow product_seen table: an unchanged re-sync writes no page
 //! of the product tables (only seen rows move), and a re-sync killed half-way keeps what its
-//! committed pages saw, resumes, and confirms no deletion it should not.
+//! committed pages saw, resumes, and confirms no deletion it should not; an unusable copy of a
+//! stored product is parsed and quarantined every time, never taken as unchanged.
 
 mod support;
 
@@ -9,6 +10,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use support::fakeshop::faults::{Edit, Fault};
 use support::fakeshop::{Catalog, FakeShop};
 use support::{assert_mirror_equals, scalar, shopmirror, sync};
 
@@ -189,4 +191,87 @@ async fn a_raw_hash_miss_falls_through_to_the_content_hash() {
         ),
         0
     );
+}
+
+fn no_variants(p: &mut serde_json::Value) {
+    p["variants"] = serde_json::json!([]);
+}
+
+/// A stored product sent unusable is quarantined every time it is sent: its unusable copy
+/// never stores a raw hash, so it is never taken as unchanged without a parse. It stays seen
+/// and live with its stored content and raw hash; the stored copy sent again is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_copy_is_quarantined_every_time_it_is_sent_never_taken_as_unchanged() {
+    let shop = FakeShop::start(Catalog::generate(200, 14)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let first = sync(&db, &shop.url()).await;
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let raw_hashes = "SELECT count(*) FROM product_seen s JOIN stored t USING (product_id)
+                      WHERE s.raw_hash = t.raw_hash";
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("CREATE TABLE stored AS SELECT product_id, raw_hash FROM product_seen")
+        .unwrap();
+    drop(conn);
+
+    // The first product of the only listing page comes without variants in runs 2 and 3.
+    shop.script_fault(
+        "/products.json?limit=250&page=1",
+        2,
+        Fault::EditFirst(Edit(no_variants)),
+    );
+    for run in [2, 3] {
+        let done = sync(&db, &shop.url()).await;
+        assert_eq!(done.code, Some(0), "{}", done.stderr);
+        let counters = format!(
+            "SELECT quarantined * 1000 + products_unchanged + products_changed * 100000
+             FROM sync_runs WHERE run_id = {run}"
+        );
+        assert_eq!(scalar(&db, &counters), 1_199, "run {run}");
+        assert_eq!(
+            scalar(&db, "SELECT count(*) FROM quarantine"),
+            1,
+            "run {run}"
+        );
+        let id = scalar(&db, "SELECT product_id FROM quarantine");
+        let seen = format!("SELECT last_seen_run FROM product_seen WHERE product_id = {id}");
+        assert_eq!(scalar(&db, &seen), run);
+        let kept = format!(
+            "SELECT count(*) FROM product_seen s JOIN stored t USING (product_id)
+             WHERE product_id = {id} AND s.raw_hash = t.raw_hash"
+        );
+        assert_eq!(
+            scalar(&db, &kept),
+            1,
+            "run {run}: the stored raw hash stays"
+        );
+        assert_eq!(
+            scalar(
+                &db,
+                "SELECT count(*) FROM products WHERE deleted_at IS NULL AND written_run = 1"
+            ),
+            200
+        );
+    }
+
+    // The stored copy again: unchanged unparsed, nothing rewritten, the quarantine cleared.
+    let last = sync(&db, &shop.url()).await;
+    assert_eq!(last.code, Some(0), "{}", last.stderr);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT products_unchanged FROM sync_runs WHERE run_id = 4"
+        ),
+        200
+    );
+    assert_eq!(scalar(&db, "SELECT count(*) FROM quarantine"), 0);
+    assert_eq!(scalar(&db, raw_hashes), 200);
+    assert_eq!(
+        scalar(&db, "SELECT count(*) FROM products WHERE written_run = 1"),
+        200
+    );
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TABLE stored").unwrap();
+    drop(conn);
+    assert_mirror_equals(&shop, &db);
 }
