@@ -109,8 +109,6 @@ CREATE TABLE products (
     store_id           INTEGER NOT NULL REFERENCES stores(store_id),
     product_id         INTEGER NOT NULL,
     content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
-    last_seen_run      INTEGER NOT NULL,
-    last_seen_at       TEXT NOT NULL,
     deleted_at         TEXT,           -- set when the product is confirmed gone: its handle
                                        -- answers 404, or answered another product in two
                                        -- complete runs that did not see it
@@ -141,7 +139,22 @@ CREATE TABLE products (
 );
 CREATE INDEX products_by_handle ON products(store_id, handle);
 CREATE INDEX products_truncated ON products(store_id) WHERE variants_truncated = 1;
-CREATE INDEX products_by_seen_run ON products(store_id, last_seen_run);
+
+-- product_seen: when each product was last seen, kept out of the wide products row so that an
+-- unchanged product costs one update of a narrow row (about a hundred to a page) and no write
+-- in products. Written in the same transaction as the page that saw the product, so a resumed
+-- run knows what it has seen. raw_hash is a 64-bit hash of the product's JSON as last received
+-- with `updated_at` values left out: a later copy with the same raw hash is unchanged without
+-- being parsed; any other copy is parsed and its content_hash decides. NULL when unknown.
+CREATE TABLE product_seen (
+    store_id      INTEGER NOT NULL,
+    product_id    INTEGER NOT NULL,
+    last_seen_run INTEGER NOT NULL,
+    last_seen_at  TEXT NOT NULL,
+    raw_hash      INTEGER,
+    PRIMARY KEY (store_id, product_id),
+    FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
+) WITHOUT ROWID;
 
 -- variants: current variants of each product, keyed by their product: a store can show one
 -- variant id under two products (a move caught mid-crawl), and each product's rows are
@@ -202,7 +215,7 @@ CREATE TABLE options (
 );
 
 -- product_versions: every distinct content version of every product. The current version has
--- last_observed_at NULL (see products.last_seen_at) and raw_json NULL (see products.raw_json);
+-- last_observed_at NULL (see product_seen.last_seen_at) and raw_json NULL (see products.raw_json);
 -- both are filled in when a newer version supersedes it.
 CREATE TABLE product_versions (
     version_id        INTEGER PRIMARY KEY,
@@ -322,8 +335,9 @@ CREATE INDEX quarantine_by_store ON quarantine(store_id, product_id);
 
 -- current_products: the live catalogue with its store's name.
 CREATE VIEW current_products AS
-SELECT s.name AS store, p.*
+SELECT s.name AS store, p.*, ps.last_seen_run, ps.last_seen_at
 FROM products p JOIN stores s USING (store_id)
+JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id
 WHERE p.deleted_at IS NULL;
 
 -- current_variants: live variants with product title and handle.
@@ -408,12 +422,13 @@ WHERE e.event = 'deleted';
 CREATE VIEW product_history AS
 SELECT s.name AS store, v.product_id, p.handle, v.version_id, v.content_hash,
        v.first_observed_at,
-       COALESCE(v.last_observed_at, p.last_seen_at) AS last_observed_at,
+       COALESCE(v.last_observed_at, ps.last_seen_at) AS last_observed_at,
        COALESCE(v.raw_json, p.raw_json) AS raw_json,
        v.last_observed_at IS NULL AS is_current, v.run_id
 FROM product_versions v
 JOIN stores s USING (store_id)
-JOIN products p USING (store_id, product_id);
+JOIN products p USING (store_id, product_id)
+JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id;
 
 -- collection_contents: live products of each live collection, in the collection's order.
 -- Contents of one collection:

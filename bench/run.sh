@@ -9,7 +9,9 @@
 # Options: --sizes "N..."  --cap C (fake's page*limit cap, default 25000)  --no-stores
 #          --stores-only  --stores K  --store-products N  --concurrency "C..."
 #          --floor-repeat R (curl floor: best of R, default 3)  --repeat R (each N's four runs
-#          R times, fresh database each time, one row per run)  --no-build  --keep DIR
+#          R times, fresh database each time, one row per run)  --listing-only (the sizes
+#          table with the store's `collections = false`; default: collections walked)
+#          --no-build  --keep DIR
 # Prints Markdown tables on stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -25,6 +27,7 @@ FLOOR_REPEAT=3
 REPEAT=1
 BUILD=1
 KEEP=""
+LISTING_ONLY=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --sizes) SIZES=$2; shift 2 ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
         --floor-repeat) FLOOR_REPEAT=$2; shift 2 ;;
         --repeat) REPEAT=$2; shift 2 ;;
         --no-build) BUILD=0; shift ;;
+        --listing-only) LISTING_ONLY=1; shift ;;
         --keep) KEEP=$2; shift 2 ;;
         *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -141,7 +145,13 @@ db_bytes() { local total=0 f; for f in "$1" "$1-wal"; do [ -f "$f" ] && total=$(
 one_scenario() {
     local n=$1 label=$2 db=$3
     curl -sf -X POST "$CTL/_control/clear" >/dev/null
-    timed_sync "$db" "$(printf '%s\n' "$STORE_URLS" | head -n 1)"
+    if [ "$LISTING_ONLY" = 1 ]; then
+        printf '[stores.bench]\nurl = "%s"\ncollections = false\n' \
+            "$(printf '%s\n' "$STORE_URLS" | head -n 1)" >"$WORK/listing.toml"
+        timed_sync "$db" --config "$WORK/listing.toml" bench
+    else
+        timed_sync "$db" "$(printf '%s\n' "$STORE_URLS" | head -n 1)"
+    fi
     floor
     local run
     run=$(sqlite3 "$db" "SELECT max(run_id) FROM sync_runs")
@@ -176,6 +186,8 @@ machine() {
 }
 
 sizes() {
+    if [ "$LISTING_ONLY" = 1 ]; then echo "Listing only (\`collections = false\`)."; else echo "Collections walked (default settings)."; fi
+    echo
     echo "| N | run | wall s | curl floor s | wall / floor | CPU s (user+sys) | products seen | products/s | requests (run / fake log) | peak RSS MiB | DB MiB | rows written this run: products/variants/images/options/versions | status |"
     echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     local n

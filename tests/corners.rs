@@ -390,7 +390,7 @@ async fn an_unusable_product_is_quarantined_and_the_rest_is_mirrored() {
         assert_eq!(
             scalar(
                 &db,
-                "SELECT last_seen_run FROM products WHERE product_id = 2"
+                "SELECT last_seen_run FROM product_seen WHERE product_id = 2"
             ),
             run
         );

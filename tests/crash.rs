@@ -235,7 +235,8 @@ async fn killed_in_the_sitemap_phase_of_a_capped_store_the_next_run_resumes_ther
     );
     let committed = sqlite3(
         &db,
-        "SELECT handle FROM products WHERE source = 'single' AND last_seen_run = 1",
+        "SELECT p.handle FROM products p JOIN product_seen s USING (store_id, product_id)
+         WHERE p.source = 'single' AND s.last_seen_run = 1",
     );
     let committed: Vec<&str> = committed.lines().collect();
     assert!(committed.len() >= 50, "{} committed", committed.len());

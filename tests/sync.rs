@@ -44,7 +44,10 @@ async fn second_sync_of_unchanged_store_rewrites_nothing() {
         0
     );
     assert_eq!(
-        scalar(&db, "SELECT count(*) FROM products WHERE last_seen_run = 2"),
+        scalar(
+            &db,
+            "SELECT count(*) FROM product_seen WHERE last_seen_run = 2"
+        ),
         2_500
     );
     assert_eq!(scalar(&db, "SELECT count(*) FROM variants"), variants);

@@ -18,10 +18,7 @@ pub fn run(
     config: Config,
     listen: Option<SocketAddr>,
 ) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Failed(format!("cannot start runtime: {e}")))?;
+    let runtime = super::runtime()?;
     let options = Options {
         config_file: config_file.map(Path::to_path_buf),
         db: db.map(Path::to_path_buf),

@@ -18,6 +18,19 @@ use crate::cli::{Cli, Command};
 use crate::config::{self, Config};
 use crate::message::one_line;
 
+/// The runtime of `sync` and `daemon`. Blocking threads (page scans and parses, DNS lookups)
+/// are capped at the CPU count: glibc gives each allocating thread its own malloc arena, which
+/// keeps its peak, so an uncapped pool (one more thread per store in flight) made peak RSS grow
+/// with `concurrent_stores`. More threads than cores would not parse faster anyway.
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(cores.max(2))
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Failed(format!("cannot start runtime: {e}")))
+}
+
 /// A command's failure: its one-line message and its exit code.
 #[derive(Debug)]
 pub enum Failure {

@@ -28,10 +28,7 @@ pub fn run(
             "nothing to sync: give a store URL or configure [stores.NAME] in a config file".into(),
         ));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Failed(format!("cannot start runtime: {e}")))?;
+    let runtime = super::runtime()?;
     runtime.block_on(sync_all(config, stores, show_progress, quiet))
 }
 

@@ -197,9 +197,9 @@ impl WriteDb {
                 // Driven by the page's ids, one primary-key probe each (a join here lets the
                 // planner scan every product the run has seen, per page, before ANALYZE).
                 "SELECT j.value FROM json_each(?3) j
-                 WHERE EXISTS (SELECT 1 FROM products p
-                               WHERE p.store_id = ?1 AND p.product_id = j.value
-                                 AND p.last_seen_run = ?2)",
+                 WHERE EXISTS (SELECT 1 FROM product_seen s
+                               WHERE s.store_id = ?1 AND s.product_id = j.value
+                                 AND s.last_seen_run = ?2)",
             )
             .and_then(|mut s| {
                 s.query_map(params![store_id, run_id, ids_json], |r| r.get(0))?

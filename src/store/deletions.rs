@@ -3,8 +3,9 @@
 
 use rusqlite::params;
 
-use super::products::{add_counts, insert_event, mark_seen, WriteCounts};
+use super::products::{add_counts, insert_event, WriteCounts};
 use super::requests::Requests;
+use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 
@@ -49,11 +50,12 @@ impl WriteDb {
                      EXISTS (SELECT 1 FROM sync_runs r
                              WHERE r.store_id = ?1 AND r.status = 'complete'
                                AND r.deletions_inconclusive = 0
-                               AND r.run_id > p.last_seen_run AND r.run_id < ?2)
-                 FROM products p
-                 WHERE p.store_id = ?1 AND p.deleted_at IS NULL AND p.last_seen_run != ?2
-                   AND p.product_id > ?3
-                 ORDER BY p.product_id LIMIT ?4",
+                               AND r.run_id > s.last_seen_run AND r.run_id < ?2)
+                 FROM product_seen s JOIN products p
+                     ON p.store_id = s.store_id AND p.product_id = s.product_id
+                 WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id > ?3
+                   AND p.deleted_at IS NULL
+                 ORDER BY s.product_id LIMIT ?4",
             )
             .and_then(|mut s| {
                 s.query_map(params![store_id, run_id, after_id, limit], |r| {
@@ -72,14 +74,9 @@ impl WriteDb {
     pub fn apply_deletion_checks(&mut self, checks: DeletionChecks) -> Result<(), Error> {
         self.transaction(|tx, path| {
             let now = now_text();
-            mark_seen(
-                tx,
-                path,
-                checks.store_id,
-                checks.run_id,
-                &checks.alive,
-                &now,
-            )?;
+            for &id in &checks.alive {
+                mark_seen(tx, path, checks.store_id, checks.run_id, id, None, &now)?;
+            }
             let mut tombstone = tx
                 .prepare_cached(
                     "UPDATE products SET deleted_at = ?3

@@ -100,7 +100,7 @@ pub struct ExportImage {
 
 const COLUMNS: &str = "s.name, p.store_id, p.product_id, p.handle, p.title, p.vendor,
     p.product_type, p.tags, p.body_html, p.published_at, p.created_at, p.content_hash,
-    p.raw_json, p.first_seen_at, p.last_seen_at, p.content_changed_at, p.deleted_at,
+    p.raw_json, p.first_seen_at, ps.last_seen_at, p.content_changed_at, p.deleted_at,
     CASE WHEN ?4 THEN (
         SELECT o.product_id FROM products o
         WHERE o.store_id = p.store_id AND o.handle = p.handle AND o.product_id != p.product_id
@@ -110,6 +110,9 @@ const COLUMNS: &str = "s.name, p.store_id, p.product_id, p.handle, p.title, p.ve
                   OR (o.deleted_at = p.deleted_at AND o.product_id > p.product_id))))
         ORDER BY o.deleted_at IS NOT NULL, o.deleted_at DESC, o.product_id DESC LIMIT 1)
     END";
+
+const SEEN: &str =
+    "JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id";
 
 const FILTERS: &str = "(?1 IS NULL OR s.name = ?1)
     AND (?2 OR p.deleted_at IS NULL)
@@ -164,11 +167,11 @@ impl Reader {
             .ctx(path, "starting export read")?;
         let sql = match filter.collection {
             None => format!(
-                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id)
+                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id) {SEEN}
                  WHERE {FILTERS} ORDER BY p.store_id, p.product_id"
             ),
             Some(_) => format!(
-                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id)
+                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id) {SEEN}
                  JOIN collections c ON c.store_id = p.store_id AND c.handle = ?5
                      AND c.deleted_at IS NULL
                  JOIN collection_products cp ON cp.store_id = p.store_id
@@ -320,17 +323,17 @@ mod tests {
             "INSERT INTO stores (store_id, name, base_url, added_at) VALUES
                  (1, 'a', 'http://a', 'x'), (2, 'b', 'http://b', 'x');
              INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
-                 tags, body_html, content_hash, raw_json, first_seen_at, last_seen_at,
-                 last_seen_run, content_changed_at, written_run, deleted_at) VALUES
+                 tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+                 written_run, deleted_at) VALUES
                  (1, 10, 'live', 'Live', 'V', 'T', '[\"x\",\"y\"]', '', 'h', '{\"id\":10}',
-                  '2026-01-01 00:00:00', '2026-02-01 00:00:00', 1, '2026-01-15 00:00:00', 1,
-                  NULL),
+                  '2026-01-01 00:00:00', '2026-01-15 00:00:00', 1, NULL),
                  (1, 11, 'gone', 'Gone', 'V', 'T', '[]', '', 'h', '{\"id\":11}',
-                  '2026-01-01 00:00:00', '2026-01-02 00:00:00', 1, '2026-01-01 00:00:00', 1,
-                  '2026-01-20 00:00:00'),
+                  '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, '2026-01-20 00:00:00'),
                  (2, 20, 'old', 'Old', 'V', 'T', '[]', '', 'h', '{\"id\":20}',
-                  '2025-01-01 00:00:00', '2026-02-01 00:00:00', 1, '2025-01-01 00:00:00', 1,
-                  NULL);
+                  '2025-01-01 00:00:00', '2025-01-01 00:00:00', 1, NULL);
+             INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at) VALUES
+                 (1, 10, 1, '2026-02-01 00:00:00'), (1, 11, 1, '2026-01-02 00:00:00'),
+                 (2, 20, 1, '2026-02-01 00:00:00');
              INSERT INTO variants (store_id, variant_id, product_id, position, title, price,
                  price_cents, written_run) VALUES (1, 101, 10, 1, 'S', '1.50', 150, 1),
                  (1, 100, 10, 2, 'M', '2.00', 200, 1);",
@@ -387,14 +390,15 @@ mod tests {
             .unwrap()
             .execute_batch(
                 "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
-                     tags, body_html, content_hash, raw_json, first_seen_at, last_seen_at,
-                     last_seen_run, content_changed_at, written_run, deleted_at) VALUES
-                     (1, 12, 'live', 'Old', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, 'x', 1,
+                     tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+                     written_run, deleted_at) VALUES
+                     (1, 12, 'live', 'Old', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
                       '2025-06-01 00:00:00'),
-                     (1, 13, 'gone', 'Gone2', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, 'x', 1,
+                     (1, 13, 'gone', 'Gone2', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
                       '2026-01-25 00:00:00'),
-                     (2, 21, 'gone', 'Other', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, 'x', 1,
-                      NULL);",
+                     (2, 21, 'gone', 'Other', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, NULL);
+                 INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at)
+                     VALUES (1, 12, 1, 'x'), (1, 13, 1, 'x'), (2, 21, 1, 'x');",
             )
             .unwrap();
         let reader = Reader::open(&path).unwrap();

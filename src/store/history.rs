@@ -92,9 +92,10 @@ impl Reader {
             .conn
             .prepare(
                 "SELECT v.version_id, v.content_hash, v.first_observed_at,
-                     COALESCE(v.last_observed_at, p.last_seen_at), v.last_observed_at IS NULL,
+                     COALESCE(v.last_observed_at, ps.last_seen_at), v.last_observed_at IS NULL,
                      v.run_id, COALESCE(v.raw_json, p.raw_json)
                  FROM product_versions v JOIN products p USING (store_id, product_id)
+                 JOIN product_seen ps USING (store_id, product_id)
                  WHERE v.store_id = ?1 AND v.product_id = ?2 ORDER BY v.version_id DESC",
             )
             .and_then(|mut s| {
@@ -168,10 +169,11 @@ impl Reader {
     ) -> Result<Option<(i64, ProductHistory)>, Error> {
         let sql = format!(
             "SELECT p.store_id, s.name, p.product_id, p.handle, p.title, p.first_seen_at,
-                 p.last_seen_at, p.deleted_at
+                 ps.last_seen_at, p.deleted_at
              FROM products p {index} JOIN stores s USING (store_id)
+             JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id
              WHERE s.name = ?1 AND {condition}
-             ORDER BY p.deleted_at IS NULL DESC, p.last_seen_at DESC
+             ORDER BY p.deleted_at IS NULL DESC, ps.last_seen_at DESC
              LIMIT 1"
         );
         self.conn

@@ -17,7 +17,9 @@ mod requests;
 mod runs;
 mod schedule;
 mod schema;
+mod seen;
 mod single;
+mod upsert;
 mod variant_changes;
 mod write;
 
@@ -27,7 +29,7 @@ pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use lifecycle::Renamed;
-pub use products::{PageWrite, WriteCounts};
+pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
 pub use runs::{Phase, RunCounts, RunOutcome, RunStart};
@@ -74,6 +76,11 @@ pub enum Error {
     },
     #[error("database writer has stopped")]
     WriterGone,
+    #[error(
+        "database {path}: product {product_id} was rewritten while its page was being read; \
+         the run resumes from its cursor"
+    )]
+    RawHashMoved { path: PathBuf, product_id: i64 },
     #[error("database {path} was deleted under the running process: {source}; restart it")]
     FileGone {
         path: PathBuf,

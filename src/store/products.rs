@@ -1,16 +1,18 @@
 //! Writing products: one page (or one batch of checked products) per transaction, together with
 //! the run's counters and cursor. New and changed products are (re)written with their variants,
-//! images, options, a version row and history; unchanged ones only get their seen-marker moved,
-//! in one batched statement.
+//! images, options, a version row and history; unchanged ones only get their narrow seen row
+//! (seen.rs) moved, so they cost no write in the wide products table. A page's unusable
+//! products go to the quarantine (quarantine.rs) in the same transaction.
 
 use std::path::Path;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::children::write_children;
 use super::quarantine::quarantine;
 use super::requests::{add_requests, Requests};
-use super::variant_changes::{record_variant_changes, refresh_availability};
+use super::seen::{mark_seen, write_seen};
+use super::upsert::Upsert;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
 use crate::storefront::{ParsedProduct, Unusable};
@@ -37,7 +39,7 @@ impl Source {
 pub struct PageWrite {
     pub store_id: i64,
     pub run_id: i64,
-    pub products: Vec<ParsedProduct>,
+    pub products: Vec<PageProduct>,
     /// The page's unusable products, for the quarantine, and the page's URL.
     pub unusable: Vec<Unusable>,
     pub url: String,
@@ -45,6 +47,14 @@ pub struct PageWrite {
     pub next_page: i64,
     /// HTTP requests made since the last write, added to the run's counts.
     pub requests: Requests,
+}
+
+/// A listing page's product as the writer gets it.
+pub enum PageProduct {
+    /// Parsed and hashed: its content hash decides whether it changed.
+    Parsed(Box<ParsedProduct>),
+    /// Not parsed: its raw hash equals the stored one, so its content is the stored content.
+    Same { id: i64, raw_hash: i64 },
 }
 
 /// What a write did, product by product.
@@ -62,9 +72,15 @@ impl WriteDb {
     /// Writes one listing page and moves the cursor past it, atomically.
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.transaction(|tx, path| {
+            let mut upsert = Upsert::new(tx, path, (page.store_id, page.run_id), Source::Listing)?;
+            for item in &page.products {
+                match item {
+                    PageProduct::Parsed(parsed) => upsert.parsed(parsed)?,
+                    PageProduct::Same { id, raw_hash } => upsert.same(*id, *raw_hash)?,
+                }
+            }
+            let mut counts = upsert.counts;
             let (store_id, run_id) = (page.store_id, page.run_id);
-            let key = (store_id, run_id);
-            let mut counts = upsert_products(tx, path, key, &page.products, Source::Listing)?;
             let (quarantined, restored) = quarantine(
                 tx,
                 path,
@@ -117,10 +133,9 @@ pub(super) fn add_counts(
 }
 
 /// Inserts, rewrites or marks seen each product; returns what happened. A product met twice
-/// in one run (a shifting listing) is counted once: a later sighting with the same content
-/// counts nothing, one with new content is written and moves the product from unchanged to
-/// changed. An unchanged product whose availability came from the `.js` endpoint has that
-/// availability brought up to date (it is not part of the content hash).
+/// in one run (a shifting listing) is counted once (see `Upsert`). An unchanged product whose
+/// availability came from the `.js` endpoint has that availability brought up to date (it is
+/// not part of the content hash).
 pub(super) fn upsert_products(
     tx: &Transaction,
     path: &Path,
@@ -128,104 +143,11 @@ pub(super) fn upsert_products(
     products: &[ParsedProduct],
     source: Source,
 ) -> Result<WriteCounts, Error> {
-    let now = now_text();
-    let mut counts = WriteCounts::default();
-    let mut seen_unchanged: Vec<i64> = Vec::new();
-    let mut lookup = tx
-        .prepare_cached(
-            "SELECT content_hash, last_seen_run, deleted_at IS NOT NULL, written_run
-             FROM products WHERE store_id = ?1 AND product_id = ?2",
-        )
-        .ctx(path, "preparing product lookup")?;
+    let mut upsert = Upsert::new(tx, path, (store_id, run_id), source)?;
     for parsed in products {
-        let id = parsed.product.id;
-        let existing: Option<(String, i64, bool, i64)> = lookup
-            .query_row(params![store_id, id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .optional()
-            .ctx(path, "looking up product")?;
-        match existing {
-            None => {
-                write_product(tx, path, (store_id, run_id), parsed, source, &now, None)?;
-                insert_event(tx, path, store_id, id, "added", &now, run_id)?;
-                counts.new += 1;
-            }
-            Some((hash, last_run, deleted, _)) if hash == parsed.content_hash => {
-                if parsed.availability_from_js {
-                    refresh_availability(tx, path, (store_id, run_id), parsed, &now)?;
-                }
-                if deleted {
-                    restore(tx, path, store_id, id, run_id, &now)?;
-                    counts.restored += 1;
-                } else if last_run != run_id && !seen_unchanged.contains(&id) {
-                    seen_unchanged.push(id);
-                    counts.unchanged += 1;
-                }
-            }
-            Some((_, last_run, deleted, written_run)) => {
-                let stated = record_variant_changes(tx, path, (store_id, run_id), parsed, &now)?;
-                supersede_version(tx, path, store_id, id)?;
-                let key = (store_id, run_id);
-                write_product(tx, path, key, parsed, source, &now, Some(&stated))?;
-                insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
-                if deleted {
-                    restore(tx, path, store_id, id, run_id, &now)?;
-                    counts.restored += 1;
-                }
-                let seen_earlier = last_run == run_id || seen_unchanged.contains(&id);
-                if !seen_earlier {
-                    counts.changed += 1;
-                } else if written_run != run_id {
-                    // Counted unchanged (or restored) at its first sighting this run.
-                    counts.changed += 1;
-                    if !restored_this_run(tx, path, store_id, id, run_id)? {
-                        counts.unchanged -= 1;
-                    }
-                }
-            }
-        }
+        upsert.parsed(parsed)?;
     }
-    mark_seen(tx, path, store_id, run_id, &seen_unchanged, &now)?;
-    Ok(counts)
-}
-
-/// Whether the product was restored earlier in this run (then it was not counted unchanged).
-fn restored_this_run(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    id: i64,
-    run_id: i64,
-) -> Result<bool, Error> {
-    tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM product_events WHERE store_id = ?1 AND product_id = ?2
-                        AND run_id = ?3 AND event = 'restored')",
-    )
-    .and_then(|mut s| s.query_row(params![store_id, id, run_id], |r| r.get(0)))
-    .ctx(path, "looking up restore")
-}
-
-/// Moves the seen-marker of unchanged products in one statement.
-pub(super) fn mark_seen(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
-    ids: &[i64],
-    now: &str,
-) -> Result<(), Error> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let ids_json = serde_json::to_string(ids).expect("ids serialize");
-    tx.prepare_cached(
-        "UPDATE products SET last_seen_run = ?2, last_seen_at = ?3
-         WHERE store_id = ?1 AND product_id IN (SELECT value FROM json_each(?4))",
-    )
-    .and_then(|mut s| s.execute(params![store_id, run_id, now, ids_json]))
-    .ctx(path, "marking products seen")?;
-    Ok(())
+    Ok(upsert.counts)
 }
 
 pub(super) fn restore(
@@ -237,11 +159,11 @@ pub(super) fn restore(
     now: &str,
 ) -> Result<(), Error> {
     tx.prepare_cached(
-        "UPDATE products SET deleted_at = NULL, last_seen_run = ?3, last_seen_at = ?4
-         WHERE store_id = ?1 AND product_id = ?2",
+        "UPDATE products SET deleted_at = NULL WHERE store_id = ?1 AND product_id = ?2",
     )
-    .and_then(|mut s| s.execute(params![store_id, id, run_id, now]))
+    .and_then(|mut s| s.execute(params![store_id, id]))
     .ctx(path, "restoring product")?;
+    mark_seen(tx, path, store_id, run_id, id, None, now)?;
     insert_event(tx, path, store_id, id, "restored", now, run_id)
 }
 
@@ -265,11 +187,17 @@ pub(super) fn insert_event(
 
 /// Closes the current version of a product before a new one is written: it keeps the raw JSON
 /// it had and the last time it was observed.
-fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> Result<(), Error> {
+pub(super) fn supersede_version(
+    tx: &Transaction,
+    path: &Path,
+    store_id: i64,
+    id: i64,
+) -> Result<(), Error> {
     tx.prepare_cached(
         "UPDATE product_versions
-         SET last_observed_at = p.last_seen_at, raw_json = p.raw_json
-         FROM products p
+         SET last_observed_at = s.last_seen_at, raw_json = p.raw_json
+         FROM products p JOIN product_seen s
+             ON s.store_id = p.store_id AND s.product_id = p.product_id
          WHERE p.store_id = ?1 AND p.product_id = ?2
            AND product_versions.store_id = ?1 AND product_versions.product_id = ?2
            AND product_versions.raw_json IS NULL",
@@ -279,10 +207,10 @@ fn supersede_version(tx: &Transaction, path: &Path, store_id: i64, id: i64) -> R
     Ok(())
 }
 
-/// Writes the product row, its children and a new version row. `stated` is None for a new
-/// product, else the availability its variants last stated (kept where the answer is silent,
-/// and so is the source it came from).
-fn write_product(
+/// Writes the product row, its seen row, its children and a new version row. `stated` is None
+/// for a new product, else the availability its variants last stated (kept where the answer
+/// is silent, and so is the source it came from).
+pub(super) fn write_product(
     tx: &Transaction,
     path: &Path,
     (store_id, run_id): (i64, i64),
@@ -296,17 +224,14 @@ fn write_product(
     tx.prepare_cached(
         "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type, tags,
              body_html, published_at, created_at, content_hash, raw_json, first_seen_at,
-             last_seen_at, last_seen_run, content_changed_at, written_run, source,
-             availability_source, variants_truncated)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?13, ?14,
-             ?15, ?16, ?17)
+             content_changed_at, written_run, source, availability_source, variants_truncated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17)
          ON CONFLICT (store_id, product_id) DO UPDATE SET
              handle = excluded.handle, title = excluded.title, vendor = excluded.vendor,
              product_type = excluded.product_type, tags = excluded.tags,
              body_html = excluded.body_html, published_at = excluded.published_at,
              created_at = excluded.created_at, content_hash = excluded.content_hash,
-             raw_json = excluded.raw_json, last_seen_at = excluded.last_seen_at,
-             last_seen_run = excluded.last_seen_run,
+             raw_json = excluded.raw_json,
              content_changed_at = excluded.content_changed_at,
              written_run = excluded.written_run, source = excluded.source,
              availability_source = coalesce(excluded.availability_source,
@@ -335,6 +260,7 @@ fn write_product(
         ])
     })
     .ctx(path, "writing product")?;
+    write_seen(tx, path, store_id, run_id, p.id, parsed.raw_hash, now)?;
     if stated.is_some() {
         for table in [
             "DELETE FROM variants WHERE store_id = ?1 AND product_id = ?2",

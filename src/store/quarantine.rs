@@ -8,7 +8,8 @@ use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::products::{mark_seen, restore};
+use super::products::restore;
+use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::storefront::Unusable;
@@ -27,7 +28,7 @@ pub(super) fn quarantine(
     if unusable.is_empty() {
         return Ok((0, 0));
     }
-    let (mut new, mut restored, mut seen) = (0, 0, Vec::new());
+    let (mut new, mut restored) = (0, 0);
     for u in unusable {
         let earlier_this_run = match u.id {
             Some(id) => tx
@@ -69,11 +70,12 @@ pub(super) fn quarantine(
                 restore(tx, path, store_id, id, run_id, now)?;
                 restored += 1;
             }
-            Some(false) => seen.push(id),
+            // Seen, with the raw hash of its stored content kept: the JSON quarantined is
+            // not that content, so a later copy of it is never taken as unchanged.
+            Some(false) => mark_seen(tx, path, store_id, run_id, id, None, now)?,
             None => {}
         }
     }
-    mark_seen(tx, path, store_id, run_id, &seen, now)?;
     tx.prepare_cached("UPDATE sync_runs SET quarantined = quarantined + ?2 WHERE run_id = ?1")
         .and_then(|mut s| s.execute(params![run_id, new]))
         .ctx(path, "counting quarantined products")?;

@@ -42,7 +42,9 @@ impl WriteDb {
                 // here: name the handle index.
                 "SELECT j.value FROM json_each(?3) j
                  WHERE NOT EXISTS (SELECT 1 FROM products p INDEXED BY products_by_handle
-                     WHERE p.store_id = ?1 AND p.handle = j.value AND p.last_seen_run = ?2)
+                     JOIN product_seen s
+                         ON s.store_id = p.store_id AND s.product_id = p.product_id
+                     WHERE p.store_id = ?1 AND p.handle = j.value AND s.last_seen_run = ?2)
                  ORDER BY j.key",
             )
             .and_then(|mut s| {

@@ -8,6 +8,7 @@ mod ajax;
 mod breaker;
 mod client;
 mod collection;
+mod digest;
 mod error;
 mod guard;
 mod money;
@@ -21,6 +22,7 @@ pub use ajax::fill_availability;
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
 pub use collection::{parse_collections_page, ParsedCollection};
+pub use digest::{raw_digest, RawDigest};
 pub use error::{snippet, Error, ErrorKind};
 pub use guard::{redact, redact_text};
 pub use money::Money;
@@ -40,7 +42,8 @@ pub const MAX_PAGE_SIZE: u32 = 250;
 /// product with exactly this many is possibly truncated.
 pub const VARIANT_VIEW: usize = 100;
 
-/// A product ready to store: canonical form, content hash and the JSON exactly as received.
+/// A product ready to store: canonical form, content hash, the JSON exactly as received and
+/// its raw hash (see `raw_digest`).
 #[derive(Debug, Clone)]
 pub struct ParsedProduct {
     pub product: Product,
@@ -48,6 +51,8 @@ pub struct ParsedProduct {
     pub raw_json: String,
     /// The variants' `available` was filled in from /products/{handle}.js after hashing.
     pub availability_from_js: bool,
+    /// The raw hash of `raw_json` (see `raw_digest`).
+    pub raw_hash: i64,
 }
 
 impl ParsedProduct {
@@ -67,6 +72,72 @@ impl ParsedProduct {
             Some("product")
         }
     }
+}
+
+/// One product of a listing page before its typed parse: where its JSON lies in the page body
+/// and its raw digest.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    pub range: std::ops::Range<usize>,
+    pub digest: RawDigest,
+}
+
+/// Splits a /products.json page into its products' byte ranges and raw digests, without the
+/// typed parse. A page that is not valid JSON of that shape fails as `parse_products_page` does.
+pub fn digest_products_page(body: &[u8]) -> Result<Vec<RawEntry>, ErrorKind> {
+    let page = match read_products_page(body) {
+        Ok(page) => page,
+        // The reference parse names what is wrong (or accepts a page without products).
+        Err(kind) => {
+            return match parse_products_page(body) {
+                Ok(page) if page.entries() == 0 => Ok(Vec::new()),
+                Ok(_) => Err(kind),
+                Err(kind) => Err(kind),
+            }
+        }
+    };
+    let base = body.as_ptr() as usize;
+    Ok(page
+        .products
+        .iter()
+        .map(|raw| {
+            let text = raw.get();
+            let start = text.as_ptr() as usize - base;
+            RawEntry {
+                range: start..start + text.len(),
+                digest: raw_digest(text.as_bytes()),
+            }
+        })
+        .collect())
+}
+
+/// Parses the products of a page read by `digest_products_page` for which `wanted(index)` is
+/// true, each usable or for the quarantine; None in the places of the others. A page wanted
+/// whole takes the one-pass parse.
+pub fn parse_page_entries(
+    body: &[u8],
+    entries: &[RawEntry],
+    wanted: impl Fn(usize) -> bool,
+) -> Result<Vec<Option<Result<ParsedProduct, Unusable>>>, ErrorKind> {
+    if (0..entries.len()).all(&wanted) {
+        let page = parse_products_page(body)?;
+        if page.unusable.is_empty() && page.products.len() == entries.len() {
+            return Ok(page.products.into_iter().map(|p| Some(Ok(p))).collect());
+        }
+    }
+    let mut scratch = Vec::with_capacity(16 * 1024);
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            if !wanted(index) {
+                return Ok(None);
+            }
+            let raw: &RawValue = serde_json::from_slice(&body[entry.range.clone()])
+                .map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+            Ok(Some(parse_raw_product(raw, index, &mut scratch)))
+        })
+        .collect()
 }
 
 /// A product the store sent as valid JSON that cannot be used (no variants, a field of the
@@ -107,6 +178,7 @@ pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ErrorKind> {
             content_hash,
             raw_json: raw.to_owned(),
             availability_from_js: false,
+            raw_hash: raw_digest(raw.as_bytes()).hash,
         })
     }) {
         Some(products) => Ok(ParsedPage {
@@ -236,6 +308,7 @@ fn parse_raw_product(
         content_hash,
         raw_json: raw.get().to_owned(),
         availability_from_js: false,
+        raw_hash: raw_digest(raw.get().as_bytes()).hash,
     })
 }
 

@@ -239,6 +239,84 @@ fn pages_of_another_shape_take_the_checked_parse() {
 }
 
 #[test]
+fn raw_digests_ignore_updated_at_and_find_every_id_on_real_pages() {
+    for (name, count) in LIST_FIXTURES {
+        let body = fixture(name);
+        let entries = digest_products_page(&body).unwrap();
+        let parsed = parse_products_page(&body).unwrap().products;
+        assert_eq!(entries.len(), *count, "{name}");
+        for (entry, product) in entries.iter().zip(&parsed) {
+            assert_eq!(entry.digest.id, Some(product.product.id), "{name}");
+            assert_eq!(entry.digest.hash, product.raw_hash, "{name}");
+            assert_eq!(&body[entry.range.clone()], product.raw_json.as_bytes());
+        }
+        let a = digest_products_page(&with_updated_at(&body, "2026-01-01T00:00:00-05:00"));
+        let b = digest_products_page(&with_updated_at(&body, "2026-11-28T22:00:00+01:00"));
+        let hashes = |e: Vec<RawEntry>| e.iter().map(|e| e.digest).collect::<Vec<_>>();
+        assert_eq!(hashes(a.unwrap()), hashes(b.unwrap()), "{name}");
+    }
+}
+
+#[test]
+fn a_different_raw_text_of_the_same_content_keeps_its_content_hash() {
+    // Pretty-printed (and re-serialized) text: every raw hash differs, no content hash does,
+    // so the writer, which compares content hashes when raw hashes differ, sees no change.
+    for (name, _) in LIST_FIXTURES {
+        let body = fixture(name);
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let pretty = serde_json::to_vec_pretty(&value).unwrap();
+        let (before, after) = (
+            parse_products_page(&body).unwrap().products,
+            parse_products_page(&pretty).unwrap().products,
+        );
+        for (b, a) in before.iter().zip(&after) {
+            assert_ne!(b.raw_hash, a.raw_hash, "{name}");
+            assert_eq!(b.content_hash, a.content_hash, "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_page_parsed_in_part_keeps_its_order_and_the_rest_unparsed() {
+    let body = fixture("kiids-kingdom_chatty__shopify_products.json");
+    let entries = digest_products_page(&body).unwrap();
+    let whole = parse_products_page(&body).unwrap().products;
+    let part = parse_page_entries(&body, &entries, |i| i % 3 == 0).unwrap();
+    for (i, (p, w)) in part.iter().zip(&whole).enumerate() {
+        match p {
+            Some(Err(u)) => panic!("product {i} unusable: {}", u.reason),
+            Some(Ok(p)) => {
+                assert_eq!(i % 3, 0);
+                assert_eq!(p.content_hash, w.content_hash);
+                assert_eq!(p.raw_json, w.raw_json);
+            }
+            None => assert_ne!(i % 3, 0),
+        }
+    }
+}
+
+#[test]
+fn a_page_parsed_in_part_or_whole_keeps_its_unusable_products_in_place() {
+    let body = br#"{"products":[
+        {"id":1,"title":"a","handle":"a","variants":[{"id":11,"price":"1.00"}]},
+        {"id":2,"title":"b","handle":"b","variants":[{"id":21,"price":"1.00"}],"images":null},
+        {"id":3,"title":"c","handle":"c","variants":[{"id":31,"price":"1.00"}]}]}"#;
+    let entries = digest_products_page(body).unwrap();
+    assert_eq!(entries.len(), 3);
+    let cases: [fn(usize) -> bool; 2] = [|_| true, |i| i != 0];
+    for wanted in cases {
+        let parsed = parse_page_entries(body, &entries, wanted).unwrap();
+        assert_eq!(parsed.len(), 3);
+        match &parsed[1] {
+            Some(Err(u)) => assert_eq!(u.id, Some(2)),
+            other => panic!("product 2 should be unusable: {other:?}"),
+        }
+        assert!(matches!(&parsed[2], Some(Ok(p)) if p.product.id == 3));
+        assert_eq!(parsed[0].is_some(), wanted(0));
+    }
+}
+
+#[test]
 fn tags_as_sent_keep_the_store_order_in_both_shapes() {
     let list = r#"{"id": 1, "tags": ["zebra", "Apple", "mango"], "variants": []}"#;
     assert_eq!(tags_as_sent(list).unwrap(), ["zebra", "Apple", "mango"]);

@@ -1,7 +1,11 @@
 //! The listing phase: /products.json page by page from the cursor until an empty or short
 //! page, or Shopify's page * limit cap. Fetching and parsing the next page overlaps with
 //! writing the current one through a bounded channel, so memory holds at most a few pages.
+//! A product whose raw hash (JSON with `updated_at` left out) equals the stored one is sent
+//! unparsed as unchanged; only the others are parsed and compared by content hash.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -9,17 +13,34 @@ use tracing::{debug, info};
 
 use super::{report_quarantined, Error, Listing, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
-use crate::store::{PageWrite, RunStart, WriteCounts};
-use crate::storefront::{self, ErrorKind, ParsedPage, LISTING_CAP};
+use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
+use crate::storefront::{self, ErrorKind, RawEntry, Unusable, LISTING_CAP};
 
 /// What the fetcher hands the writer loop.
 enum Fetched {
     Page {
         number: i64,
         url: String,
-        page: ParsedPage,
+        products: Vec<PageProduct>,
+        unusable: Vec<Unusable>,
     },
     End(Listing),
+}
+
+/// Pages handed to the writer loop and not yet known to be committed, with their product ids.
+/// A stored raw hash read while one of them is pending may be about to change, so products of
+/// pending pages are always parsed.
+struct Pending {
+    /// The last page number the writer loop has committed.
+    committed: AtomicI64,
+}
+
+impl Pending {
+    fn new() -> Pending {
+        Pending {
+            committed: AtomicI64::new(i64::MIN),
+        }
+    }
 }
 
 /// Walks the listing from the run's cursor, writing each page with its cursor.
@@ -30,21 +51,27 @@ pub(super) async fn enumerate(
     requests: &RequestCounter,
 ) -> Result<Listing, Error> {
     let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
-    let fetcher = fetch_pages(ctx, store, start.next_page, requests, pages_tx);
+    let pending = &Pending::new();
+    let fetcher = fetch_pages(ctx, store, start, requests, pending, pages_tx);
     // The writer loop owns the receiver: when it returns (a storage error, say) the receiver
     // drops with it, and the fetcher, blocked or not, sees the channel closed and stops.
     let writer = async move {
         let mut tally = Tally::new();
         while let Some(item) = pages_rx.recv().await {
             match item? {
-                Fetched::Page { number, url, page } => {
-                    let count = page.products.len() as u64;
-                    report_quarantined(store, &url, &page.unusable);
+                Fetched::Page {
+                    number,
+                    url,
+                    products,
+                    unusable,
+                } => {
+                    let count = products.len() as u64;
+                    report_quarantined(store, &url, &unusable);
                     let page = PageWrite {
                         store_id: start.store_id,
                         run_id: start.run_id,
-                        products: page.products,
-                        unusable: page.unusable,
+                        products,
+                        unusable,
                         url,
                         next_page: number + 1,
                         requests: requests.take(),
@@ -54,6 +81,7 @@ pub(super) async fn enumerate(
                         .call(move |db| db.apply_page(page))
                         .await
                         .map_err(Error::store(store))?;
+                    pending.committed.store(number, Ordering::Release);
                     ctx.progress.add(1, count);
                     tally.page_written(&store.name, number, count, &written);
                 }
@@ -122,20 +150,27 @@ impl Tally {
 async fn fetch_pages(
     ctx: &SyncContext,
     store: &StoreConfig,
-    first_page: i64,
+    start: &RunStart,
     requests: &RequestCounter,
+    pending: &Pending,
     pages: mpsc::Sender<Result<Fetched, Error>>,
 ) {
     let limit = i64::from(ctx.page_size);
-    let mut number = first_page;
+    let mut number = start.next_page;
+    let mut sent = VecDeque::new();
     loop {
+        let page = PageRef {
+            store_id: start.store_id,
+            number,
+            limit,
+        };
         let item = tokio::select! {
             _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
             _ = pages.closed() => return,
-            item = fetch_page(ctx, store, number, limit, requests) => item,
+            item = fetch_page(ctx, store, page, requests, pending, &mut sent) => item,
         };
-        let last =
-            !matches!(&item, Ok(Fetched::Page { page, .. }) if page.entries() as i64 == limit);
+        let last = !matches!(&item, Ok(Fetched::Page { products, unusable, .. })
+                             if (products.len() + unusable.len()) as i64 == limit);
         let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
         if !hand_over(ctx, &pages, item).await {
             return;
@@ -163,14 +198,26 @@ async fn hand_over(
     }
 }
 
-/// One page: its URL, the request and the parse (on a blocking thread: it is CPU work).
+/// Which listing page of which store.
+#[derive(Clone, Copy)]
+struct PageRef {
+    store_id: i64,
+    number: i64,
+    limit: i64,
+}
+
+/// One page: its URL, the request, the raw digests, the stored raw hashes and the parse of
+/// the products that differ (scans and parse on a blocking thread: they are CPU work).
+/// `sent` holds the pages sent before this one with their product ids.
 async fn fetch_page(
     ctx: &SyncContext,
     store: &StoreConfig,
-    number: i64,
-    limit: i64,
+    page: PageRef,
     requests: &RequestCounter,
+    pending: &Pending,
+    sent: &mut VecDeque<(i64, Vec<i64>)>,
 ) -> Result<Fetched, Error> {
+    let PageRef { number, limit, .. } = page;
     if number * limit > i64::from(LISTING_CAP) {
         return Ok(Fetched::End(Listing::Capped));
     }
@@ -184,22 +231,105 @@ async fn fetch_page(
         Err(e) if is_listing_cap(&e.kind) => return Ok(Fetched::End(Listing::Capped)),
         Err(e) => return Err(e.into()),
     };
-    let parsed = tokio::task::spawn_blocking(move || storefront::parse_products_page(&body))
-        .await
-        .expect("page parser does not panic");
-    match parsed {
-        Ok(page) if page.entries() == 0 => Ok(Fetched::End(Listing::Complete)),
-        Ok(page) => Ok(Fetched::Page {
-            number,
-            url: storefront::redact(&url),
-            page,
-        }),
-        Err(kind) => Err(storefront::Error {
+    let bad_page = |kind| -> Error {
+        storefront::Error {
             store: store.name.clone(),
             url: storefront::redact(&url),
             kind,
         }
-        .into()),
+        .into()
+    };
+    let (body, entries) = tokio::task::spawn_blocking(move || {
+        let entries = storefront::digest_products_page(&body);
+        (body, entries)
+    })
+    .await
+    .expect("page scanner does not panic");
+    let entries = entries.map_err(bad_page)?;
+    if entries.is_empty() {
+        return Ok(Fetched::End(Listing::Complete));
+    }
+    let same = unchanged_by_raw_hash(ctx, store, page.store_id, &entries, pending, sent).await?;
+    let ids = entries.iter().filter_map(|e| e.digest.id).collect();
+    let (products, unusable) = if same.iter().all(|s| *s) {
+        (same_products(&entries), Vec::new())
+    } else {
+        tokio::task::spawn_blocking(move || {
+            let parsed = storefront::parse_page_entries(&body, &entries, |i| !same[i])?;
+            let (mut products, mut unusable) = (Vec::new(), Vec::new());
+            for (parsed, entry) in parsed.into_iter().zip(&entries) {
+                match parsed {
+                    Some(Ok(parsed)) => products.push(PageProduct::Parsed(Box::new(parsed))),
+                    Some(Err(u)) => unusable.push(u),
+                    None => products.push(same_product(entry)),
+                }
+            }
+            Ok((products, unusable))
+        })
+        .await
+        .expect("page parser does not panic")
+        .map_err(bad_page)?
+    };
+    sent.push_back((number, ids));
+    Ok(Fetched::Page {
+        number,
+        url: storefront::redact(&url),
+        products,
+        unusable,
+    })
+}
+
+/// For each product of the page, whether its raw hash equals the stored one. Read after
+/// setting aside the pages not yet committed: their products are never taken as unchanged.
+async fn unchanged_by_raw_hash(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    store_id: i64,
+    entries: &[RawEntry],
+    pending: &Pending,
+    sent: &mut VecDeque<(i64, Vec<i64>)>,
+) -> Result<Vec<bool>, Error> {
+    let committed = pending.committed.load(Ordering::Acquire);
+    sent.retain(|(number, _)| *number > committed);
+    let ids: Vec<i64> = entries.iter().filter_map(|e| e.digest.id).collect();
+    let stored = ctx
+        .writer
+        .call(move |db| db.raw_hashes(store_id, &ids))
+        .await
+        .map_err(Error::store(store))?;
+    let mut stored = stored.into_iter();
+    // A product listed twice on one page is parsed: the first copy may rewrite it.
+    let mut on_page = std::collections::HashSet::new();
+    let repeated: std::collections::HashSet<i64> = entries
+        .iter()
+        .filter_map(|e| e.digest.id)
+        .filter(|id| !on_page.insert(*id))
+        .collect();
+    Ok(entries
+        .iter()
+        .map(|entry| {
+            let Some(id) = entry.digest.id else {
+                return false;
+            };
+            let known = stored.next().flatten();
+            known == Some(entry.digest.hash)
+                && !repeated.contains(&id)
+                && !sent.iter().any(|(_, ids)| ids.contains(&id))
+        })
+        .collect())
+}
+
+fn same_products(entries: &[RawEntry]) -> Vec<PageProduct> {
+    entries.iter().map(same_product).collect()
+}
+
+fn same_product(entry: &RawEntry) -> PageProduct {
+    PageProduct::Same {
+        id: entry
+            .digest
+            .id
+            .expect("only products with an id are taken as unchanged"),
+        raw_hash: entry.digest.hash,
     }
 }
 

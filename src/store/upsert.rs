@@ -1,0 +1,170 @@
+//! One product at a time inside a page's transaction: looks up what is stored (content hash,
+//! seen row, raw hash) and decides new, changed (rewritten), unchanged (seen row moved) or
+//! restored, counting each. A product met twice in one run (a shifting listing) is counted
+//! once: a later sighting with the same content counts nothing, one with new content is
+//! written and moves the product from unchanged to changed.
+
+use std::path::Path;
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::products::{
+    insert_event, restore, supersede_version, write_product, Source, WriteCounts,
+};
+use super::seen::mark_seen;
+use super::variant_changes::{record_variant_changes, refresh_availability};
+use super::{now_text, Context, Error};
+use crate::storefront::ParsedProduct;
+
+/// What the database holds for a product: content hash, the run that last saw it, whether it
+/// is tombstoned, the raw hash of its stored content and the run that last wrote it.
+struct Stored {
+    hash: String,
+    last_run: i64,
+    deleted: bool,
+    raw_hash: Option<i64>,
+    written_run: i64,
+}
+
+/// Products of one transaction, one by one, with their counts.
+pub(super) struct Upsert<'a> {
+    tx: &'a Transaction<'a>,
+    path: &'a Path,
+    store_id: i64,
+    run_id: i64,
+    /// Which endpoint supplied the products.
+    source: Source,
+    now: String,
+    pub(super) counts: WriteCounts,
+}
+
+impl<'a> Upsert<'a> {
+    pub(super) fn new(
+        tx: &'a Transaction<'a>,
+        path: &'a Path,
+        (store_id, run_id): (i64, i64),
+        source: Source,
+    ) -> Result<Upsert<'a>, Error> {
+        Ok(Upsert {
+            tx,
+            path,
+            store_id,
+            run_id,
+            source,
+            now: now_text(),
+            counts: WriteCounts::default(),
+        })
+    }
+
+    fn stored(&self, id: i64) -> Result<Option<Stored>, Error> {
+        self.tx
+            .prepare_cached(
+                "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash,
+                     p.written_run
+                 FROM products p JOIN product_seen s
+                     ON s.store_id = p.store_id AND s.product_id = p.product_id
+                 WHERE p.store_id = ?1 AND p.product_id = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![self.store_id, id], |r| {
+                    Ok(Stored {
+                        hash: r.get(0)?,
+                        last_run: r.get(1)?,
+                        deleted: r.get(2)?,
+                        raw_hash: r.get(3)?,
+                        written_run: r.get(4)?,
+                    })
+                })
+                .optional()
+            })
+            .ctx(self.path, "looking up product")
+    }
+
+    /// A product known unchanged by its raw hash. The listing only sends these for products
+    /// whose stored raw hash it read after every earlier page of the run was committed, so the
+    /// stored row still matches; if it does not, the write fails rather than guess.
+    pub(super) fn same(&mut self, id: i64, raw_hash: i64) -> Result<(), Error> {
+        let stored = self.stored(id)?;
+        match stored {
+            Some(stored) if stored.raw_hash == Some(raw_hash) => self.unchanged(id, &stored, None),
+            _ => Err(Error::RawHashMoved {
+                path: self.path.to_path_buf(),
+                product_id: id,
+            }),
+        }
+    }
+
+    /// A parsed product: new, changed (rewritten) or unchanged by content hash. An unchanged
+    /// product whose availability came from the `.js` endpoint has it brought up to date.
+    pub(super) fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
+        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let (key, source) = ((store_id, run_id), self.source);
+        let id = parsed.product.id;
+        let now = self.now.clone();
+        match self.stored(id)? {
+            None => {
+                write_product(tx, path, key, parsed, source, &now, None)?;
+                insert_event(tx, path, store_id, id, "added", &now, run_id)?;
+                self.counts.new += 1;
+            }
+            Some(stored) if stored.hash == parsed.content_hash => {
+                if parsed.availability_from_js {
+                    refresh_availability(tx, path, key, parsed, &now)?;
+                }
+                self.unchanged(id, &stored, Some(parsed.raw_hash))?
+            }
+            Some(stored) => {
+                let stated = record_variant_changes(tx, path, key, parsed, &now)?;
+                supersede_version(tx, path, store_id, id)?;
+                write_product(tx, path, key, parsed, source, &now, Some(&stated))?;
+                insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
+                if stored.deleted {
+                    restore(tx, path, store_id, id, run_id, &now)?;
+                    self.counts.restored += 1;
+                }
+                if stored.last_run != run_id {
+                    self.counts.changed += 1;
+                } else if stored.written_run != run_id {
+                    // Counted unchanged (or restored) at its first sighting this run.
+                    self.counts.changed += 1;
+                    if !self.restored_this_run(id)? {
+                        self.counts.unchanged -= 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the product was restored earlier in this run (then it was not counted unchanged).
+    fn restored_this_run(&self, id: i64) -> Result<bool, Error> {
+        self.tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM product_events
+                                WHERE store_id = ?1 AND product_id = ?2 AND run_id = ?3
+                                  AND event = 'restored')",
+            )
+            .and_then(|mut s| s.query_row(params![self.store_id, id, self.run_id], |r| r.get(0)))
+            .ctx(self.path, "looking up restore")
+    }
+
+    /// Same content as stored: the seen row moves (with the new raw hash, when it differs);
+    /// a tombstoned product is restored.
+    fn unchanged(&mut self, id: i64, stored: &Stored, raw_hash: Option<i64>) -> Result<(), Error> {
+        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let raw_hash = raw_hash.filter(|h| stored.raw_hash != Some(*h));
+        if stored.deleted {
+            restore(tx, path, store_id, id, run_id, &self.now)?;
+            if raw_hash.is_some() {
+                mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+            }
+            self.counts.restored += 1;
+        } else if stored.last_run != run_id || raw_hash.is_some() {
+            mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+            if stored.last_run != run_id {
+                self.counts.unchanged += 1;
+            }
+        }
+        Ok(())
+    }
+}
