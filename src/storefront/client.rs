@@ -374,10 +374,12 @@ async fn classify(
         430 => Err(ErrorKind::Blocked.into()),
         _ => {
             let detail = read_prefix(response, 4096).await;
-            Err(Failure {
-                kind: ErrorKind::Status { status, detail },
-                retry_after,
-            })
+            // The cap's answer: `{"errors":"Page * Limit exceeds the 25000 limit."}`.
+            let kind = match status {
+                400 if detail.contains("exceeds the") => ErrorKind::ListingCap,
+                _ => ErrorKind::Status { status, detail },
+            };
+            Err(Failure { kind, retry_after })
         }
     }
 }

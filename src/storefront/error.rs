@@ -31,6 +31,12 @@ pub enum ErrorKind {
     Status { status: u16, detail: String },
     #[error("not found (HTTP 404): endpoint disabled or not a Shopify store")]
     NotFound,
+    /// The parser of this answer failed (a bug shopmirror must fix); the page is not written.
+    #[error("the page could not be read (parser failure: {0})")]
+    ParserFailed(String),
+    /// HTTP 400 for a page past Shopify's page * limit = 25,000 listing cap.
+    #[error("HTTP 400: page * limit exceeds Shopify's 25,000 listing cap")]
+    ListingCap,
     #[error("password-protected store (HTTP 401 or redirect to /password)")]
     PasswordProtected,
     #[error("blocked by the store (HTTP 430 Shopify Security Rejection): backing off")]

@@ -11,15 +11,15 @@ use bytes::Bytes;
 use tracing::info;
 use url::Url;
 
-use super::listing::is_listing_cap;
 use super::urls;
 use super::{
-    bad_answer, fetch, is_not_found, report_quarantined, Answer, Error, RequestCounter, Source,
-    SyncContext,
+    bad_answer, fetch, is_listing_cap, is_not_found, off_thread, report_quarantined, Answer, Error,
+    RequestCounter, Source, SyncContext,
 };
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
 use crate::storefront::{self, LazyPage, ParsedPage, LISTING_CAP};
+use crate::telemetry::events;
 
 /// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
 /// collections it no longer lists.
@@ -48,7 +48,7 @@ pub(super) async fn enumerate(
         .await
         {
             Ok(body) => body,
-            Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => break false,
+            Err(e) if is_listing_cap(&e) => break false,
             Err(e) => return Err(e),
         };
         let collections = storefront::parse_collections_page(&body)
@@ -188,7 +188,7 @@ async fn walk_collection(
         {
             Ok(body) => body,
             Err(e) if is_not_found(&e) => return Ok(false),
-            Err(Error::Storefront(e)) if is_listing_cap(&e.kind) => return Ok(false),
+            Err(e) if is_listing_cap(&e) => return Ok(false),
             Err(e) => return Err(e),
         };
         let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;
@@ -208,10 +208,14 @@ async fn walk_collection(
             next_page: number + 1,
             requests: requests.take(),
         };
-        ctx.writer
+        let written = ctx
+            .writer
             .call(move |db| db.apply_collection_page(page))
             .await
             .map_err(Error::store(store))?;
+        events::page_written(&store.name);
+        events::products(&store.name, "new", written.new as u64);
+        events::products(&store.name, "changed", written.changed as u64);
         // Collection rows are memberships, not products: only products this run had not seen
         // before (past the listing's cap) count as products.
         ctx.progress.add(1, first_seen);
@@ -234,10 +238,11 @@ async fn read_page(
 ) -> Result<(Vec<Option<i64>>, ParsedPage), Error> {
     let bad = |kind| bad_answer(store, url, kind);
     let scan = body.clone();
-    let ids = tokio::task::spawn_blocking(move || LazyPage::read(&scan).map(|page| page.ids))
-        .await
-        .expect("page reader does not panic")
-        .map_err(bad)?;
+    let ids = off_thread(store, url, move || {
+        LazyPage::read(&scan).map(|page| page.ids)
+    })
+    .await?
+    .map_err(bad)?;
     let lookup: Vec<i64> = ids.iter().flatten().copied().collect();
     let (store_id, run_id) = (start.store_id, start.run_id);
     let seen = ctx
@@ -245,12 +250,11 @@ async fn read_page(
         .call(move |db| db.seen_by_run(store_id, run_id, &lookup))
         .await
         .map_err(Error::store(store))?;
-    let products = tokio::task::spawn_blocking(move || {
+    let products = off_thread(store, url, move || {
         let page = LazyPage::read(&body)?;
         Ok(page.parse(|index| page.ids[index].is_none_or(|id| !seen.contains(&id))))
     })
-    .await
-    .expect("page parser does not panic")
+    .await?
     .map_err(bad)?;
     Ok((ids, products))
 }

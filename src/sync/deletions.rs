@@ -6,10 +6,11 @@
 //! complete run missed it too. Candidates are read and decided in small batches, each
 //! committed with the cursor.
 
-use super::{Error, RequestCounter, Source, SyncContext};
+use super::{is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::{DeletionCandidate, DeletionChecks, RunStart};
-use crate::storefront::{self, ErrorKind};
+use crate::storefront;
+use crate::telemetry::events;
 
 const BATCH: i64 = 50;
 
@@ -45,8 +46,7 @@ pub(super) async fn confirm(
             if ctx.cancel.is_cancelled() {
                 return Err(Error::Interrupted(store.name.clone()));
             }
-            requests.record(Source::Deletions);
-            match check(ctx, store, candidate).await? {
+            match check(ctx, store, candidate, requests).await? {
                 Check::Gone => checks.gone.push(candidate.product_id),
                 Check::Alive => checks.alive.push(candidate.product_id),
                 Check::HandleTaken if candidate.missed_before => {
@@ -63,9 +63,7 @@ pub(super) async fn confirm(
             .map_err(store_err)?;
         if gone > 0 {
             tracing::info!(store = %store.name, deleted = gone, "products confirmed deleted");
-            metrics::counter!("shopmirror_products_total", "store" => store.name.clone(),
-                              "change" => "deleted")
-            .increment(gone);
+            events::products(&store.name, "deleted", gone);
         }
     }
 }
@@ -87,18 +85,16 @@ async fn check(
     ctx: &SyncContext,
     store: &StoreConfig,
     candidate: &DeletionCandidate,
+    requests: &RequestCounter,
 ) -> Result<Check, Error> {
     let url = super::urls::product(store, &candidate.handle);
-    let result = tokio::select! {
-        _ = ctx.cancel.cancelled() => return Err(Error::Interrupted(store.name.clone())),
-        result = ctx.client.get_json(&store.name, &url) => result,
-    };
-    match result {
+    let counted = (requests, Source::Deletions);
+    match super::fetch(ctx, store, &url, Answer::Json, counted).await {
         Ok(body) if storefront::single_product_id(&body) == Some(candidate.product_id) => {
             Ok(Check::Alive)
         }
         Ok(_) => Ok(Check::HandleTaken),
-        Err(e) if matches!(e.kind, ErrorKind::NotFound) => Ok(Check::Gone),
-        Err(e) => Err(e.into()),
+        Err(e) if is_not_found(&e) => Ok(Check::Gone),
+        Err(e) => Err(e),
     }
 }

@@ -11,10 +11,14 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::{report_quarantined, Error, Listing, RequestCounter, Source, SyncContext};
+use super::{
+    is_listing_cap, off_thread, report_quarantined, Answer, Error, Listing, RequestCounter, Source,
+    SyncContext,
+};
 use crate::config::StoreConfig;
 use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
-use crate::storefront::{self, ErrorKind, RawEntry, Unusable, LISTING_CAP};
+use crate::storefront::{self, RawEntry, Unusable, LISTING_CAP};
+use crate::telemetry::events;
 
 /// What the fetcher hands the writer loop.
 enum Fetched {
@@ -124,14 +128,9 @@ impl Tally {
             changed = written.changed,
             "page written"
         );
-        metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
-        for (change, n) in [("new", written.new), ("changed", written.changed)] {
-            if n > 0 {
-                metrics::counter!("shopmirror_products_total", "store" => store.to_string(),
-                                  "change" => change)
-                .increment(n as u64);
-            }
-        }
+        events::page_written(store);
+        events::products(store, "new", written.new as u64);
+        events::products(store, "changed", written.changed as u64);
         if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
             info!(
@@ -222,14 +221,11 @@ async fn fetch_page(
         return Ok(Fetched::End(Listing::Capped));
     }
     let url = super::urls::page(store, &["products.json"], limit, number);
-    requests.record(Source::Listing);
-    ctx.progress
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let body = match ctx.client.get_json(&store.name, &url).await {
+    let body = match super::fetch(ctx, store, &url, Answer::Json, (requests, Source::Listing)).await
+    {
         Ok(body) => body,
-        Err(e) if is_listing_cap(&e.kind) => return Ok(Fetched::End(Listing::Capped)),
-        Err(e) => return Err(e.into()),
+        Err(e) if is_listing_cap(&e) => return Ok(Fetched::End(Listing::Capped)),
+        Err(e) => return Err(e),
     };
     let bad_page = |kind| -> Error {
         storefront::Error {
@@ -239,12 +235,11 @@ async fn fetch_page(
         }
         .into()
     };
-    let (body, entries) = tokio::task::spawn_blocking(move || {
+    let (body, entries) = off_thread(store, &url, move || {
         let entries = storefront::digest_products_page(&body);
         (body, entries)
     })
-    .await
-    .expect("page scanner does not panic");
+    .await?;
     let entries = entries.map_err(bad_page)?;
     if entries.is_empty() {
         return Ok(Fetched::End(Listing::Complete));
@@ -254,7 +249,7 @@ async fn fetch_page(
     let (products, unusable) = if same.iter().all(|s| *s) {
         (same_products(&entries), Vec::new())
     } else {
-        tokio::task::spawn_blocking(move || {
+        off_thread(store, &url, move || {
             let parsed = storefront::parse_page_entries(&body, &entries, |i| !same[i])?;
             let (mut products, mut unusable) = (Vec::new(), Vec::new());
             for (parsed, entry) in parsed.into_iter().zip(&entries) {
@@ -266,8 +261,7 @@ async fn fetch_page(
             }
             Ok((products, unusable))
         })
-        .await
-        .expect("page parser does not panic")
+        .await?
         .map_err(bad_page)?
     };
     sent.push_back((number, ids));
@@ -331,9 +325,4 @@ fn same_product(entry: &RawEntry) -> PageProduct {
             .expect("only products with an id are taken as unchanged"),
         raw_hash: entry.digest.hash,
     }
-}
-
-/// Shopify's answer past page * limit = 25,000: HTTP 400 naming the limit.
-pub(super) fn is_listing_cap(kind: &ErrorKind) -> bool {
-    matches!(kind, ErrorKind::Status { status: 400, detail } if detail.contains("exceeds the"))
 }

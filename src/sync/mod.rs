@@ -20,6 +20,7 @@ use url::Url;
 use crate::config::StoreConfig;
 use crate::store::{self, HttpTotals, Phase, Requests, RunCounts, RunOutcome, Writer};
 use crate::storefront::{self, Client, Unusable};
+use crate::telemetry::events;
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -165,11 +166,33 @@ pub(crate) fn report_quarantined(store: &StoreConfig, url: &str, unusable: &[Unu
         warn!(store = %store.name, url, product_id = u.id, reason = %u.reason,
               "product quarantined");
     }
-    if !unusable.is_empty() {
-        metrics::counter!("shopmirror_products_total", "store" => store.name.clone(),
-                          "change" => "quarantined")
-        .increment(unusable.len() as u64);
-    }
+    events::products(&store.name, "quarantined", unusable.len() as u64);
+}
+
+/// Shopify's answer past page * limit = 25,000: the end of what that listing can show.
+pub(crate) fn is_listing_cap(e: &Error) -> bool {
+    matches!(e, Error::Storefront(e) if matches!(e.kind, storefront::ErrorKind::ListingCap))
+}
+
+/// Runs CPU work on a page (scanning, parsing) on a blocking thread. A panic there fails that
+/// page, named by its URL, like any unusable answer: the run ends failed with its cursor
+/// before the page, and no other store is affected.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    store: &StoreConfig,
+    url: &Url,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        let why = match e.try_into_panic() {
+            Ok(panic) => panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into()),
+            Err(e) => e.to_string(),
+        };
+        bad_answer(store, url, storefront::ErrorKind::ParserFailed(why))
+    })
 }
 
 /// True for a 404 answer.
@@ -383,4 +406,27 @@ async fn run_phases(
     }
     deletions::confirm(ctx, store, start, position, requests).await?;
     Ok(Listing::Complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_in_page_work_fails_that_page_named_by_its_url() {
+        let url = Url::parse("http://127.0.0.1:9/products.json?page=3").unwrap();
+        let config = crate::config::Config::load(None, None).unwrap();
+        let store = config.targets(&[url.to_string()]).unwrap().remove(0);
+        let result: Result<(), Error> =
+            off_thread(&store, &url, || panic!("unexpected shape")).await;
+        let e = result.unwrap_err();
+        assert!(
+            matches!(&e, Error::Storefront(s)
+                if matches!(&s.kind, storefront::ErrorKind::ParserFailed(why)
+                    if why == "unexpected shape")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("page=3"), "{e}");
+        assert_eq!(off_thread(&store, &url, || 7).await.unwrap(), 7);
+    }
 }
