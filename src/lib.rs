@@ -22,6 +22,7 @@
 //! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
 //! transaction per page, cursor included); readers use their own read-only connections.
 
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;

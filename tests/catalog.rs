@@ -6,7 +6,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use shopmirror::storefront;
+use shopmirror::catalog;
 use shopmirror::sync::sync_store;
 use support::fakeshop::{Catalog, FakeShop, Fault};
 use support::mirror::{cursor, expected_hashes, requests_by_endpoint, store, Mirror};
@@ -116,7 +116,7 @@ async fn listing_collection_and_single_answers_hash_the_same() {
     let mut listed = BTreeMap::new();
     for page in 1..=2 {
         let body = get(format!("/products.json?limit=250&page={page}")).await;
-        for p in storefront::parse_products_page(&body).unwrap().products {
+        for p in catalog::parse_products_page(&body).unwrap().products {
             listed.insert(p.product.id, p.content_hash);
         }
     }
@@ -126,7 +126,7 @@ async fn listing_collection_and_single_answers_hash_the_same() {
             "/collections/all/products.json?limit=250&page={page}"
         ))
         .await;
-        for p in storefront::parse_products_page(&body).unwrap().products {
+        for p in catalog::parse_products_page(&body).unwrap().products {
             from_collection.insert(p.product.id, p.content_hash);
         }
     }
@@ -134,10 +134,9 @@ async fn listing_collection_and_single_answers_hash_the_same() {
     assert_eq!(from_collection, listed);
     for (id, hash) in &listed {
         let handle = shop.handle_of(*id as u64).unwrap();
-        let single =
-            storefront::parse_single_product(&get(format!("/products/{handle}.json")).await)
-                .unwrap()
-                .unwrap();
+        let single = catalog::parse_single_product(&get(format!("/products/{handle}.json")).await)
+            .unwrap()
+            .unwrap();
         assert_eq!(&single.content_hash, hash, "product {id} ({handle})");
     }
     assert_eq!(listed, expected_hashes(&shop));

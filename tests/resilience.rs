@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter, ReuseRefusal};
+use shopmirror::catalog::{parse_products_page, ParseError};
 use shopmirror::config::Config;
 use shopmirror::storefront::{
-    parse_products_page, BreakerState, Client, ClientSettings, Error, ErrorKind, StoreOptions,
+    BreakerState, Client, ClientSettings, Error, ErrorKind, StoreOptions,
 };
 use url::Url;
 
@@ -204,7 +205,7 @@ async fn broken_json_is_refused_by_the_parser() {
         shop.script_fault("/products.json", 1, fault.clone());
         let body = get(&c, &shop).await.unwrap();
         let e = parse_products_page(&body).unwrap_err();
-        let refused = matches!(e, ErrorKind::BadJson(_));
+        let refused = matches!(e, ParseError::BadJson(_));
         assert!(refused, "{fault:?}: {e}");
     }
     // Valid JSON nested absurdly deep as a product: no stack overflow, unusable, no id.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::storefront::MAX_PAGE_SIZE;
+use crate::catalog::MAX_PAGE_SIZE;
 
 /// The file exactly as people write it: every key optional, unknown keys refused.
 #[derive(Debug, Default, Serialize, Deserialize)]

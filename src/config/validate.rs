@@ -9,7 +9,8 @@ use super::raw::{RawConfig, RawDaemon, RawHttp, RawLog, RawStore};
 use super::{
     parse_store_url, DaemonSettings, Error, LogFormat, LogSettings, Schedule, StoreConfig,
 };
-use crate::storefront::{ClientSettings, RetryPolicy, StoreOptions, MAX_PAGE_SIZE};
+use crate::catalog::MAX_PAGE_SIZE;
+use crate::storefront::{ClientSettings, RetryPolicy, StoreOptions};
 
 /// Validates sections of the file `file` (None: defaults and environment only).
 pub(super) struct Checker<'a> {

@@ -7,7 +7,7 @@ use std::path::Path;
 use rusqlite::{params, Transaction};
 
 use super::{Context, Error};
-use crate::storefront::Product;
+use crate::catalog::Product;
 
 /// Writes a product's variants, images and options. `stated` is the availability its variants
 /// last stated, used where this answer is silent.

@@ -13,7 +13,7 @@ use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::storefront::{ParsedCollection, ParsedProduct, Unusable};
+use crate::catalog::{ParsedCollection, ParsedProduct, Unusable};
 
 /// One /collections.json page and the page to resume at once it is committed.
 pub struct CollectionsPageWrite {

@@ -59,7 +59,7 @@ impl ExportProduct {
     /// The tags in the order the store sent them (read from the stored JSON; the sorted
     /// column when that JSON has no readable tags).
     pub fn tags_as_sent(&self) -> Vec<String> {
-        crate::storefront::tags_as_sent(&self.raw_json).unwrap_or_else(|| self.tags.clone())
+        crate::catalog::tags_as_sent(&self.raw_json).unwrap_or_else(|| self.tags.clone())
     }
 }
 

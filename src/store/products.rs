@@ -15,7 +15,7 @@ use super::seen::{mark_seen, write_seen};
 use super::upsert::Upsert;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::storefront::{ParsedProduct, Unusable};
+use crate::catalog::{ParsedProduct, Unusable};
 
 /// Which endpoint supplied a batch of products (`products.source`).
 #[derive(Debug, Clone, Copy)]

@@ -12,7 +12,7 @@ use super::products::restore;
 use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{Context, Error};
-use crate::storefront::Unusable;
+use crate::catalog::Unusable;
 
 /// Quarantines `unusable` (found at `url`) for the run; returns how many are new to this run
 /// and how many stored products this restored.

@@ -10,7 +10,7 @@ use super::quarantine::quarantine;
 use super::requests::Requests;
 use super::write::WriteDb;
 use super::{Context, Error};
-use crate::storefront::{ParsedProduct, Unusable};
+use crate::catalog::{ParsedProduct, Unusable};
 
 /// A batch of products fetched from /products/{handle}.json and where the sitemap walk
 /// resumes once it is committed.

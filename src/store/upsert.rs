@@ -14,7 +14,7 @@ use super::products::{
 use super::seen::mark_seen;
 use super::variant_changes::{record_variant_changes, refresh_availability};
 use super::{now_text, Context, Error};
-use crate::storefront::ParsedProduct;
+use crate::catalog::ParsedProduct;
 
 /// What the database holds for a product: content hash, the run that last saw it, whether it
 /// is tombstoned, the raw hash of its stored content and the run that last wrote it.

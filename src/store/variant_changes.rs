@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{params, Transaction};
 
 use super::{Context, Error};
-use crate::storefront::ParsedProduct;
+use crate::catalog::ParsedProduct;
 
 /// A variant as stored, for comparison with a new observation.
 struct Old {

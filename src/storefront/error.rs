@@ -1,7 +1,7 @@
 //! What can go wrong talking to a store, classified so callers can decide: retry, give up on the
 //! page, or leave the store alone. Every error names the store and the URL.
 
-use std::fmt;
+use crate::catalog::ParseError;
 
 /// One failed request or unusable answer.
 #[derive(Debug, thiserror::Error)]
@@ -45,18 +45,11 @@ pub enum ErrorKind {
     BreakerOpen { seconds: u64 },
     #[error("answered 200 with {content_type}, not JSON: not a Shopify storefront")]
     NotJson { content_type: String },
-    #[error("invalid JSON: {0}")]
-    BadJson(String),
-    #[error("collection #{index} ({collection}) is unusable: {reason}")]
-    BadCollection {
-        index: usize,
-        collection: String,
-        reason: String,
-    },
+    /// The answer arrived but is not a usable page (see `catalog::ParseError`).
+    #[error(transparent)]
+    Parse(#[from] ParseError),
     #[error("answered 200 with {content_type}, not XML")]
     NotXml { content_type: String },
-    #[error("invalid sitemap XML: {0}")]
-    BadXml(String),
     #[error("body larger than the {limit}-byte cap")]
     TooLarge { limit: u64 },
     #[error("refused: {0}")]
@@ -92,74 +85,4 @@ pub fn snippet(body: &[u8]) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     line.trim().to_string()
-}
-
-/// Names an object (product or collection) that failed to parse by whatever id and handle can
-/// still be read from its JSON.
-pub fn label_of(raw: &str) -> String {
-    let (id, handle) = identity_of(raw);
-    ProductLabel {
-        id,
-        handle: handle.as_deref(),
-    }
-    .to_string()
-}
-
-/// The id and handle of an object whatever else is wrong with it: the id as a JSON integer or
-/// a string of digits (as some stores send it), the handle when it is a string.
-pub fn identity_of(raw: &str) -> (Option<i64>, Option<String>) {
-    #[derive(serde::Deserialize)]
-    struct Identity {
-        #[serde(default)]
-        id: serde_json::Value,
-        #[serde(default)]
-        handle: serde_json::Value,
-    }
-    let identity = match serde_json::from_str::<Identity>(raw) {
-        Ok(identity) if is_object(raw.as_bytes()) => identity,
-        _ => return (None, None),
-    };
-    let id = match identity.id {
-        serde_json::Value::Number(n) => n.as_i64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
-    let handle = identity.handle.as_str().map(str::to_owned);
-    (id, handle)
-}
-
-/// True when the JSON text is an object (its first non-blank byte is `{`).
-pub fn is_object(json: &[u8]) -> bool {
-    json.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
-}
-
-/// Display helper for "product id N (handle)" when only part of it is known.
-pub struct ProductLabel<'a> {
-    pub id: Option<i64>,
-    pub handle: Option<&'a str>,
-}
-
-impl fmt::Display for ProductLabel<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.id, self.handle) {
-            (Some(id), Some(handle)) => write!(f, "id {id}, handle {handle:?}"),
-            (Some(id), None) => write!(f, "id {id}"),
-            (None, Some(handle)) => write!(f, "handle {handle:?}"),
-            (None, None) => f.write_str("no id or handle"),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_unusable_object_is_named_by_its_id_even_when_sent_as_a_string() {
-        let label = label_of(r#"{"id":"123","handle":"h","variants":[]}"#);
-        assert_eq!(label, r#"id 123, handle "h""#);
-        assert_eq!(label_of(r#"{"id":77}"#), "id 77");
-        assert_eq!(label_of(r#"{"id":"abc","handle":5}"#), "no id or handle");
-        assert_eq!(label_of("[1]"), "no id or handle");
-    }
 }

@@ -16,9 +16,10 @@ use super::{
     bad_answer, fetch, is_listing_cap, is_not_found, off_thread, report_quarantined, Answer, Error,
     RequestCounter, Source, SyncContext,
 };
+use crate::catalog::{self, LazyPage, ParsedPage, LISTING_CAP};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
-use crate::storefront::{self, LazyPage, ParsedPage, LISTING_CAP};
+use crate::storefront;
 use crate::telemetry::events;
 
 /// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
@@ -51,8 +52,8 @@ pub(super) async fn enumerate(
             Err(e) if is_listing_cap(&e) => break false,
             Err(e) => return Err(e),
         };
-        let collections = storefront::parse_collections_page(&body)
-            .map_err(|kind| bad_answer(store, &url, kind))?;
+        let collections =
+            catalog::parse_collections_page(&body).map_err(|kind| bad_answer(store, &url, kind))?;
         let full = collections.len() as i64 == limit;
         let page = CollectionsPageWrite {
             store_id: start.store_id,

@@ -7,9 +7,9 @@
 //! committed with the cursor.
 
 use super::{is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
+use crate::catalog;
 use crate::config::StoreConfig;
 use crate::store::{DeletionCandidate, DeletionChecks, RunStart};
-use crate::storefront;
 use crate::telemetry::events;
 
 const BATCH: i64 = 50;
@@ -90,7 +90,7 @@ async fn check(
     let url = super::urls::product(store, &candidate.handle);
     let counted = (requests, Source::Deletions);
     match super::fetch(ctx, store, &url, Answer::Json, counted).await {
-        Ok(body) if storefront::single_product_id(&body) == Some(candidate.product_id) => {
+        Ok(body) if catalog::single_product_id(&body) == Some(candidate.product_id) => {
             Ok(Check::Alive)
         }
         Ok(_) => Ok(Check::HandleTaken),

@@ -12,12 +12,13 @@ use tokio::sync::mpsc;
 use tracing::{debug, info};
 
 use super::{
-    is_listing_cap, off_thread, report_quarantined, Answer, Error, Listing, RequestCounter, Source,
-    SyncContext,
+    bad_answer, is_listing_cap, off_thread, report_quarantined, Answer, Error, Listing,
+    RequestCounter, Source, SyncContext,
 };
+use crate::catalog::{self, RawEntry, Unusable, LISTING_CAP};
 use crate::config::StoreConfig;
 use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
-use crate::storefront::{self, RawEntry, Unusable, LISTING_CAP};
+use crate::storefront;
 use crate::telemetry::events;
 
 /// What the fetcher hands the writer loop.
@@ -227,16 +228,9 @@ async fn fetch_page(
         Err(e) if is_listing_cap(&e) => return Ok(Fetched::End(Listing::Capped)),
         Err(e) => return Err(e),
     };
-    let bad_page = |kind| -> Error {
-        storefront::Error {
-            store: store.name.clone(),
-            url: storefront::redact(&url),
-            kind,
-        }
-        .into()
-    };
+    let bad_page = |kind: catalog::ParseError| bad_answer(store, &url, kind);
     let (body, entries) = off_thread(store, &url, move || {
-        let entries = storefront::digest_products_page(&body);
+        let entries = catalog::digest_products_page(&body);
         (body, entries)
     })
     .await?;
@@ -250,7 +244,7 @@ async fn fetch_page(
         (same_products(&entries), Vec::new())
     } else {
         off_thread(store, &url, move || {
-            let parsed = storefront::parse_page_entries(&body, &entries, |i| !same[i])?;
+            let parsed = catalog::parse_page_entries(&body, &entries, |i| !same[i])?;
             let (mut products, mut unusable) = (Vec::new(), Vec::new());
             for (parsed, entry) in parsed.into_iter().zip(&entries) {
                 match parsed {

@@ -17,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use url::Url;
 
+use crate::catalog::Unusable;
 use crate::config::StoreConfig;
 use crate::store::{self, HttpTotals, Phase, Requests, RunCounts, RunOutcome, Writer};
-use crate::storefront::{self, Client, Unusable};
+use crate::storefront::{self, Client};
 use crate::telemetry::events;
 
 /// Why a run did not complete.
@@ -151,11 +152,15 @@ pub(crate) async fn fetch(
 }
 
 /// A storefront error for an answer that could not be used.
-pub(crate) fn bad_answer(store: &StoreConfig, url: &Url, kind: storefront::ErrorKind) -> Error {
+pub(crate) fn bad_answer(
+    store: &StoreConfig,
+    url: &Url,
+    kind: impl Into<storefront::ErrorKind>,
+) -> Error {
     Error::Storefront(storefront::Error {
         store: store.name.clone(),
-        url: url.to_string(),
-        kind,
+        url: storefront::redact(url),
+        kind: kind.into(),
     })
 }
 

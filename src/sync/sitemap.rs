@@ -16,9 +16,10 @@ use super::{
     bad_answer, fetch, is_not_found, report_quarantined, Answer, Error, RequestCounter, Source,
     SyncContext,
 };
+use crate::catalog::{self, sitemap, ParsedProduct, Unusable};
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
-use crate::storefront::{self, sitemap, ParsedProduct, Unusable};
+use crate::storefront;
 
 /// Handles checked against the database (and products written) per transaction.
 const BATCH: usize = 50;
@@ -133,7 +134,7 @@ async fn walk_file(
 /// /products/{handle}.json, parsed (or unusable, for the quarantine), with its printable URL;
 /// None when the product is gone (404) since the sitemap listed it. When its answer lacks
 /// availability, /products/{handle}.js supplies it if its prices agree (see
-/// `storefront::fill_availability`); a failed `.js` leaves it unknown.
+/// `catalog::fill_availability`); a failed `.js` leaves it unknown.
 async fn fetch_single(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -147,7 +148,7 @@ async fn fetch_single(
         Err(e) => return Err(e),
     };
     let printable = storefront::redact(&url);
-    let mut product = match storefront::parse_single_product(&body) {
+    let mut product = match catalog::parse_single_product(&body) {
         Ok(Ok(product)) => product,
         Ok(Err(bad)) => return Ok(Some((printable, Err(bad)))),
         Err(kind) => return Err(bad_answer(store, &url, kind)),
@@ -157,7 +158,7 @@ async fn fetch_single(
     }
     let url = super::urls::product_script(store, handle);
     let filled = match fetch(ctx, store, &url, Answer::Script, (requests, Source::Single)).await {
-        Ok(body) => storefront::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
+        Ok(body) => catalog::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
         Err(e @ Error::Interrupted(_)) => return Err(e),
         Err(e) => Err(e.to_string()),
     };

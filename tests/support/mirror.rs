@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
+use shopmirror::catalog;
 use shopmirror::config::{Config, StoreConfig};
 use shopmirror::store::{RunCounts, Writer};
-use shopmirror::storefront::{self, Client, ClientSettings};
+use shopmirror::storefront::{Client, ClientSettings};
 use shopmirror::sync::{sync_store, Progress, SyncContext};
 use tokio_util::sync::CancellationToken;
 use url::Url;
@@ -89,7 +90,7 @@ pub fn store(shop: &FakeShop, collections: bool) -> StoreConfig {
 /// The fake's whole catalogue (hidden products included), hashed by the library.
 pub fn expected_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
     let body = serde_json::json!({ "products": shop.expected_catalog() });
-    let parsed = storefront::parse_products_page(&serde_json::to_vec(&body).unwrap()).unwrap();
+    let parsed = catalog::parse_products_page(&serde_json::to_vec(&body).unwrap()).unwrap();
     parsed
         .products
         .into_iter()

@@ -90,7 +90,7 @@ pub fn expected_mirror(shop: &FakeShop) -> BTreeMap<i64, ProductShape> {
 /// Like `expected_mirror` for an explicit list of list-shape products.
 pub fn expected_from(products: Vec<Value>) -> BTreeMap<i64, ProductShape> {
     let body = serde_json::to_vec(&serde_json::json!({ "products": products })).unwrap();
-    shopmirror::storefront::parse_products_page(&body)
+    shopmirror::catalog::parse_products_page(&body)
         .expect("the fake's catalogue parses")
         .products
         .into_iter()

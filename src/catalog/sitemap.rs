@@ -7,10 +7,10 @@ use quick_xml::events::Event;
 use quick_xml::Reader;
 use url::Url;
 
-use super::error::ErrorKind;
+use super::error::ParseError;
 
 /// The product sitemaps listed in a sitemap index, in index order, rebased on `base`.
-pub fn product_sitemaps(index: &[u8], base: &Url) -> Result<Vec<Url>, ErrorKind> {
+pub fn product_sitemaps(index: &[u8], base: &Url) -> Result<Vec<Url>, ParseError> {
     let mut files = Vec::new();
     for loc in Locs::new(index) {
         let loc = loc?;
@@ -31,7 +31,7 @@ pub fn product_sitemaps(index: &[u8], base: &Url) -> Result<Vec<Url>, ErrorKind>
 
 /// The product handles of a product sitemap, in file order, read lazily. Locations that are not
 /// `/products/{handle}` (the store root that opens the first file, pages) are skipped.
-pub fn product_handles(sitemap: &[u8]) -> impl Iterator<Item = Result<String, ErrorKind>> + '_ {
+pub fn product_handles(sitemap: &[u8]) -> impl Iterator<Item = Result<String, ParseError>> + '_ {
     Locs::new(sitemap).filter_map(|loc| match loc {
         Ok(loc) => product_handle(&loc).map(Ok),
         Err(e) => Some(Err(e)),
@@ -77,7 +77,7 @@ impl<'a> Locs<'a> {
         }
     }
 
-    fn read_loc(&mut self) -> Result<String, ErrorKind> {
+    fn read_loc(&mut self) -> Result<String, ParseError> {
         let mut escaped = String::new();
         loop {
             match self.reader.read_event().map_err(bad_xml)? {
@@ -92,7 +92,7 @@ impl<'a> Locs<'a> {
                     escaped.push(';');
                 }
                 Event::End(_) => break,
-                Event::Eof => return Err(ErrorKind::BadXml("unclosed <loc>".into())),
+                Event::Eof => return Err(ParseError::BadXml("unclosed <loc>".into())),
                 _ => {}
             }
         }
@@ -102,7 +102,7 @@ impl<'a> Locs<'a> {
 }
 
 impl Iterator for Locs<'_> {
-    type Item = Result<String, ErrorKind>;
+    type Item = Result<String, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
@@ -121,8 +121,8 @@ impl Iterator for Locs<'_> {
     }
 }
 
-fn bad_xml(e: impl std::fmt::Display) -> ErrorKind {
-    ErrorKind::BadXml(e.to_string())
+fn bad_xml(e: impl std::fmt::Display) -> ParseError {
+    ParseError::BadXml(e.to_string())
 }
 
 #[cfg(test)]
@@ -174,7 +174,7 @@ mod tests {
         let broken = b"<urlset><url><loc>http://h/products/a</loc></url><url><loc>http://h/pro";
         let items: Vec<_> = product_handles(broken).collect();
         assert_eq!(items[0].as_deref().ok(), Some("a"));
-        assert!(matches!(items.last(), Some(Err(ErrorKind::BadXml(_)))));
+        assert!(matches!(items.last(), Some(Err(ParseError::BadXml(_)))));
         assert!(product_sitemaps(b"<a></b>", &Url::parse("http://h/").unwrap()).is_err());
     }
 

@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::{ErrorKind, ParsedProduct};
+use super::{ParseError, ParsedProduct};
 
 #[derive(Deserialize)]
 struct AjaxProduct {
@@ -25,9 +25,9 @@ struct AjaxVariant {
 
 /// Fills the unknown availability of `product`'s variants from a `.js` answer when its prices
 /// agree with the product's; returns whether it did. The hash was computed before and stays.
-pub fn fill_availability(product: &mut ParsedProduct, body: &[u8]) -> Result<bool, ErrorKind> {
+pub fn fill_availability(product: &mut ParsedProduct, body: &[u8]) -> Result<bool, ParseError> {
     let ajax: AjaxProduct =
-        serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
     let variants = &mut product.product.variants;
     let agree = ajax.id == product.product.id
         && !ajax.variants.is_empty()
@@ -53,7 +53,7 @@ pub fn fill_availability(product: &mut ParsedProduct, body: &[u8]) -> Result<boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storefront::parse_single_product;
+    use crate::catalog::parse_single_product;
 
     fn single() -> ParsedProduct {
         let body = br#"{"product":{"id":7,"title":"T","handle":"t","variants":[

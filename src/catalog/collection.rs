@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::error::{label_of, ErrorKind};
+use super::error::{label_of, ParseError};
 
 /// A page of /collections.json, each collection kept raw.
 #[derive(Deserialize)]
@@ -40,9 +40,9 @@ pub struct ParsedCollection {
 }
 
 /// Parses a /collections.json page. Any unusable collection fails the page, naming it.
-pub fn parse_collections_page(body: &[u8]) -> Result<Vec<ParsedCollection>, ErrorKind> {
+pub fn parse_collections_page(body: &[u8]) -> Result<Vec<ParsedCollection>, ParseError> {
     let page: CollectionsPage =
-        serde_json::from_slice(body).map_err(|e| ErrorKind::BadJson(e.to_string()))?;
+        serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
     page.collections
         .iter()
         .enumerate()
@@ -65,8 +65,8 @@ pub fn parse_collections_page(body: &[u8]) -> Result<Vec<ParsedCollection>, Erro
         .collect()
 }
 
-fn bad(raw: &RawValue, index: usize, reason: String) -> ErrorKind {
-    ErrorKind::BadCollection {
+fn bad(raw: &RawValue, index: usize, reason: String) -> ParseError {
+    ParseError::BadCollection {
         index,
         collection: label_of(raw.get()),
         reason,
@@ -102,7 +102,7 @@ mod tests {
     fn not_a_collections_page_is_bad_json() {
         assert!(matches!(
             parse_collections_page(b"<html>"),
-            Err(ErrorKind::BadJson(_))
+            Err(ParseError::BadJson(_))
         ));
     }
 }

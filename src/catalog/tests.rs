@@ -46,7 +46,7 @@ fn bare_collection_array_is_rejected_but_wrapped_parses() {
     let body = fixture("decathlon-us_Los-Prompteros-Project__collection_hiking-boots.json");
     assert!(matches!(
         parse_products_page(&body),
-        Err(ErrorKind::BadJson(_))
+        Err(ParseError::BadJson(_))
     ));
     let mut wrapped = b"{\"products\":".to_vec();
     wrapped.extend_from_slice(&body);
