@@ -3,9 +3,11 @@
 //! # Layout
 //!
 //! - [`cli`]: command-line definitions (clap), nothing else.
-//! - [`config`]: figment layers into a validated [`config::Config`].
-//! - [`storefront`]: talking to stores (HTTP client policy, wire shapes, canonical products
-//!   and their content hash). Never touches the database.
+//! - [`config`]: figment layers into a validated [`config::Config`] (cron schedules, shards).
+//! - [`catalog`]: the domain apart from HTTP: products, money, canonical form and content hash,
+//!   collections, sitemap entries, the raw digest; parsed from any endpoint's shape.
+//! - [`storefront`]: talking to stores over HTTP only (client policy, pacing, retry, breaker,
+//!   guard). Never touches the database.
 //! - [`store`]: SQLite, and the only module with SQL: schema, the single writer thread,
 //!   read-only queries.
 //! - [`sync`]: one run of one store: listing pages, writing each with its cursor, confirming
@@ -17,10 +19,14 @@
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
-//! - [`telemetry`]: the metrics catalogue (descriptions, zeroed series, build info).
+//! - [`message`]: one-line messages shared by commands and the daemon.
+//! - [`telemetry`]: the metrics catalogue, and `events`: one function per notable event that
+//!   logs and counts it.
 //!
-//! Data flows config -> sync -> storefront (bytes -> canonical products) -> store (one
-//! transaction per page, cursor included); readers use their own read-only connections.
+//! Imports run downward only: commands -> daemon -> sync -> {store, storefront, config} ->
+//! catalog; lock, message and telemetry are leaves. Data flows config -> sync -> storefront
+//! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
+//! included); readers use their own read-only connections.
 
 pub mod catalog;
 pub mod cli;
