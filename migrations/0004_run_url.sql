@@ -1,4 +1,4 @@
--- 0004: a run records the store URL it enumerates (credentials removed), so a cursor is
+-- Version 4 (from 3): a run records the store URL it enumerates (credentials removed), so a cursor is
 -- only resumed on that URL, and a run left behind by a URL change is recorded as 'abandoned'.
 -- sync_runs is rebuilt because its status CHECK gains 'abandoned'.
 CREATE TABLE sync_runs_new (

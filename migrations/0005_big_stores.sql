@@ -1,4 +1,4 @@
--- Big stores: requests by source per run, which endpoint supplied each product, where its
+-- Version 5 (from 4), big stores: requests by source per run, which endpoint supplied each product, where its
 -- availability came from, and products whose variant list may be truncated at 100.
 ALTER TABLE sync_runs ADD COLUMN requests_listing INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sync_runs ADD COLUMN requests_collections INTEGER NOT NULL DEFAULT 0;

@@ -1,4 +1,4 @@
--- 0006: the seen-marker (last_seen_run, last_seen_at) moves out of the wide
+-- Version 6 (from 5): the seen-marker (last_seen_run, last_seen_at) moves out of the wide
 -- products row into the narrow product_seen table, with a raw hash for skipping the parse of
 -- unchanged products. The views that read the moved columns are recreated to join it.
 

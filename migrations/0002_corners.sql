@@ -1,4 +1,4 @@
--- 0003: the mirror tells the truth in the corners (issue 14).
+-- Version 2 (from 1): the mirror tells the truth in the corners (issue 14).
 --   * variants are keyed by their product too: one variant id shown under two products no longer
 --     lets one product's write take the other's row.
 --   * quarantine: products sent as valid JSON that could not be used.
