@@ -2,10 +2,7 @@
 //! systemd notifications on a test-owned NOTIFY_SOCKET, health and metrics over HTTP, `status`,
 //! outside read-only readers during a sync, and shard selection.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
-#[path = "support/daemon.rs"]
-mod support_daemon;
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -14,7 +11,8 @@ use std::time::{Duration, Instant};
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::Connection;
 use shopmirror::config::Shard;
-use support_daemon::*;
+use support::daemon::*;
+use support::fakeshop;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_sync_exits_in_grace_notifies_systemd_and_resumes_without_refetching() {

@@ -2,17 +2,15 @@
 //! a listing (an unwritable WAL: needs root for `chattr +i`), stores whose breaker is open while
 //! others are healthy, and a store whose URL changes while a run of the old URL is unfinished.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
-#[path = "support/daemon.rs"]
-mod support_daemon;
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults};
-use support_daemon::*;
+use support::daemon::*;
+use support::fakeshop;
 
 /// A file made immutable with `chattr +i` until dropped.
 struct Immutable(PathBuf);

@@ -3,15 +3,13 @@
 //! goes away, the waiting of interrupted runs, and a one-shot sync leaving a self-contained
 //! database file.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
-#[path = "support/daemon.rs"]
-mod support_daemon;
+mod support;
 
 use std::time::{Duration, Instant};
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter};
-use support_daemon::*;
+use support::daemon::*;
+use support::fakeshop;
 
 /// Runs of `store` that ended `failed`, from /metrics (a failed run resumed by the next
 /// attempt keeps its row).

@@ -1,15 +1,15 @@
 //! History, `export` and `history` against the real binary: databases are built by syncing the
 //! fake storefront, then read back with rusqlite and compared with what the commands print.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
 #[path = "export/formats.rs"]
 mod formats;
 #[path = "export/shopify.rs"]
 mod shopify;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{params, Connection};

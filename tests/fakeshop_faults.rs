@@ -1,9 +1,9 @@
 //! Integration tests of the fake storefront's fault injection.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use std::time::Duration;
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter, ReuseRefusal};
 use serde_json::Value;

@@ -1,10 +1,10 @@
 //! Integration tests of the fake storefront itself.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use fakeshop::{strip_volatile, Catalog, FakeShop};
 use serde_json::Value;
+use support::fakeshop;
 
 async fn get(url: &str) -> (u16, String, Vec<u8>) {
     let r = reqwest::get(url).await.expect("request");

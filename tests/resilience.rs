@@ -2,11 +2,11 @@
 //! breaker's silence, hostile answers, redirects, connections, and a whole sync under mixed
 //! faults that must still end with a mirror equal to the catalogue.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter, ReuseRefusal};
 use shopmirror::config::Config;

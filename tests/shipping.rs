@@ -3,13 +3,13 @@
 //! against the binary (no image can be built here); the Kubernetes StatefulSet's shard
 //! composition run for real: N daemons, one store list, every store mirrored by exactly one.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{Connection, OpenFlags};

@@ -11,7 +11,7 @@ use tokio::net::UnixDatagram;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use crate::fakeshop::FakeShop;
+use super::fakeshop::FakeShop;
 pub const WAIT: Duration = Duration::from_secs(60);
 pub const GRACE: Duration = Duration::from_secs(3);
 

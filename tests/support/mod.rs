@@ -2,6 +2,7 @@
 //! it, and comparing the mirror with the fake's catalogue.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod fakeshop;
 pub mod mirror;
 
