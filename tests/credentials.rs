@@ -34,11 +34,7 @@ fn write_config(dir: &Path, shop: &FakeShop) {
 }
 
 async fn run(dir: &Path, args: &[&str]) -> String {
-    let mut command = shopmirror();
-    command
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args);
+    let command = support::configured(dir, args);
     let done = support::run(command).await;
     format!("{}\n{}", done.stdout, done.stderr)
 }

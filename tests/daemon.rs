@@ -13,6 +13,7 @@ use rusqlite::Connection;
 use shopmirror::config::Shard;
 use support::daemon::*;
 use support::fakeshop;
+use support::http::{get, metric};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_sync_exits_in_grace_notifies_systemd_and_resumes_without_refetching() {

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use fakeshop::{Catalog, FakeShop, Fault, Faults};
 use support::daemon::*;
 use support::fakeshop;
+use support::http::{get, metric_sum};
 
 /// A file made immutable with `chattr +i` until dropped.
 struct Immutable(PathBuf);

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter};
 use support::daemon::*;
 use support::fakeshop;
+use support::http::{get, metric, metric_sum};
 
 /// Runs of `store` that ended `failed`, from /metrics (a failed run resumed by the next
 /// attempt keeps its row).
@@ -121,11 +122,7 @@ async fn an_interrupted_resumed_run_keeps_its_error_and_its_wait() {
 
 /// Polls /readyz until it answers `status`.
 async fn wait_ready(daemon: &Daemon, status: u16) {
-    let deadline = Instant::now() + WAIT;
-    while get(&daemon.url("/readyz")).await.0 != status {
-        assert!(Instant::now() < deadline, "/readyz never answered {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::http::wait_status(&daemon.url("/readyz"), status).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

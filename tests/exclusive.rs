@@ -9,14 +9,13 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use support::fakeshop::{Catalog, FakeShop};
-use support::{assert_mirror_equals, scalar, shopmirror};
+use support::http::{get, metric};
+use support::{assert_mirror_equals, configured, scalar, until, WAIT};
 use tokio::net::UnixDatagram;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const WAIT: Duration = Duration::from_secs(60);
 const PRODUCTS: i64 = 600;
 
 /// A config naming the store `a` at `shop`, pages of 100, a yearly schedule (so the daemon
@@ -34,17 +33,8 @@ fn config(dir: &Path, shop: &FakeShop) -> PathBuf {
     path
 }
 
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = shopmirror();
-    command
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args);
-    command
-}
-
 fn spawn_sync(dir: &Path) -> Child {
-    command(dir, &["sync", "a"])
+    configured(dir, &["sync", "a"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -56,7 +46,7 @@ async fn start_daemon(dir: &Path) -> (Child, String) {
     let socket = dir.join("notify.sock");
     let notify = UnixDatagram::bind(&socket).unwrap();
     let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
-    let child = command(dir, &["daemon"])
+    let child = configured(dir, &["daemon"])
         .env("NOTIFY_SOCKET", &socket)
         .env_remove("WATCHDOG_USEC")
         .stdout(Stdio::null())
@@ -82,33 +72,8 @@ async fn start_daemon(dir: &Path) -> (Child, String) {
     }
 }
 
-async fn metrics(http: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    text
-}
-
-/// The value of the metric line starting with `name_and_labels`, if present.
-fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-}
-
-/// Polls until `check` is true, within WAIT.
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 async fn status_json(dir: &Path) -> serde_json::Value {
-    let done = support::run(command(dir, &["status", "--json"])).await;
+    let done = support::run(configured(dir, &["status", "--json"])).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     serde_json::from_str(&done.stdout).unwrap()
 }
@@ -132,7 +97,7 @@ async fn a_second_sync_of_a_store_being_crawled_refuses_naming_the_holder() {
     let holder = first.id().unwrap();
     gate.reached().await;
 
-    let second = support::run(command(dir.path(), &["sync", "a"])).await;
+    let second = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     let line = second.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{line}");
@@ -227,7 +192,7 @@ async fn a_killed_holder_leaves_an_interrupted_run_that_the_next_sync_resumes() 
 
     let status = status_json(dir.path()).await;
     assert_eq!(status[0]["last_run_status"], "interrupted", "{status}");
-    let done = support::run(command(dir.path(), &["sync", "a"])).await;
+    let done = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
     assert_eq!(scalar(&db, "SELECT resumes FROM sync_runs"), 1);
@@ -245,7 +210,7 @@ async fn a_manual_sync_is_refused_while_the_daemon_crawls_the_store() {
     let (mut daemon, _http) = start_daemon(dir.path()).await;
     gate.reached().await;
 
-    let manual = support::run(command(dir.path(), &["sync", "a"])).await;
+    let manual = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(manual.code, Some(1), "{}", manual.stderr);
     let pid = daemon.id().unwrap();
     assert!(
@@ -282,7 +247,7 @@ async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_fail
     let skipped = "shopmirror_skipped_busy_total{store=\"a\"}";
     let mut text = String::new();
     until("the daemon to skip the held store", async || {
-        text = metrics(&http).await;
+        text = get(&format!("http://{http}/metrics")).await.1;
         metric(&text, skipped).is_some_and(|n| n >= 1.0)
     })
     .await;
@@ -297,7 +262,7 @@ async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_fail
     // The daemon retries after retry_base and completes a second, fresh run.
     let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
     until("the daemon's retry", async || scalar(&db, complete) == 2).await;
-    let text = metrics(&http).await;
+    let text = get(&format!("http://{http}/metrics")).await.1;
     daemon.start_kill().unwrap();
     daemon.wait().await.unwrap();
     // Counters exist at 0 from the start; a skip must not have counted as a failure.

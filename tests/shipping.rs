@@ -14,26 +14,11 @@ use support::fakeshop;
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{Connection, OpenFlags};
 use shopmirror::config::Shard;
+use support::http::wait_status;
+use support::{binary, clean, WAIT};
 use tokio::process::{Child, Command};
 
-const WAIT: Duration = Duration::from_secs(60);
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-
-/// `program` with none of the caller's SHOPMIRROR_* environment nor a systemd socket.
-fn clean(program: impl AsRef<std::ffi::OsStr>) -> StdCommand {
-    let mut command = StdCommand::new(program);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SHOPMIRROR_") || key == "NOTIFY_SOCKET" {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// The real binary, clean.
-fn binary() -> StdCommand {
-    clean(env!("CARGO_BIN_EXE_shopmirror"))
-}
 
 fn run(mut command: StdCommand) -> Output {
     let output = command.output().expect("binary runs");
@@ -129,25 +114,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-async fn get(url: &str) -> Option<(u16, String)> {
-    let response = reqwest::get(url).await.ok()?;
-    Some((response.status().as_u16(), response.text().await.ok()?))
-}
-
-/// Polls `url` until it answers `status`, within WAIT.
-async fn wait_status(url: &str, status: u16) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some((code, text)) = get(url).await {
-            if code == status {
-                return text;
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} never answered {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A daemon child that is stopped (SIGTERM, then killed on drop) at the end of the test.

@@ -22,11 +22,7 @@ fn config(dir: &Path, a: &FakeShop, b: &FakeShop) {
 }
 
 async fn run(dir: &Path, args: &[&str]) -> Finished {
-    let mut command = shopmirror();
-    command
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args);
+    let command = support::configured(dir, args);
     support::run(command).await
 }
 

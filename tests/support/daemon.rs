@@ -12,7 +12,9 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use super::fakeshop::FakeShop;
-pub const WAIT: Duration = Duration::from_secs(60);
+use super::http::get;
+pub use super::WAIT;
+
 pub const GRACE: Duration = Duration::from_secs(3);
 
 /// A daemon child process with its own NOTIFY_SOCKET.
@@ -62,7 +64,7 @@ impl Daemon {
             .append(true)
             .open(dir.join("daemon.log"))
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopmirror"));
+        let mut cmd = Command::from(super::binary());
         cmd.arg("--config")
             .arg(dir.join("config.toml"))
             .arg("daemon")
@@ -225,33 +227,6 @@ pub fn listing_pages(shop: &FakeShop) -> Vec<i64> {
                 .ok()
         })
         .collect()
-}
-
-/// GET over HTTP: status and body.
-pub async fn get(url: &str) -> (u16, String) {
-    let response = reqwest::get(url).await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-/// A metric's value by its name and labels as rendered, e.g. `name{store="a"}`.
-pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-}
-
-/// The sum of a metric's series whose labels include every one of `labels` (e.g.
-/// `store="a"`), 0 when there is none.
-pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
-        .filter_map(|l| l.split_once('}'))
-        .filter(|(found, _)| {
-            labels
-                .iter()
-                .all(|want| found.split(',').any(|f| f == *want))
-        })
-        .filter_map(|(_, value)| value.trim().parse::<f64>().ok())
-        .sum()
 }
 
 /// Polls /metrics until `done` accepts it; returns the last text.
