@@ -29,13 +29,17 @@ async fn sigterm_mid_sync_exits_in_grace_notifies_systemd_and_resumes_without_re
         .iter()
         .any(|m| m.contains("STATUS=syncing a")));
 
-    let signalled = Instant::now();
     daemon.signal("TERM");
-    let status = daemon.wait_exit(GRACE + Duration::from_secs(5)).await;
+    let status = daemon.wait_exit(WAIT).await;
     assert_eq!(status.code(), Some(0));
-    assert!(signalled.elapsed() < GRACE + Duration::from_secs(1));
     let stopping = daemon.wait_message("STOPPING=1").await;
     assert!(stopping.contains("STATUS=stopping"), "{stopping}");
+    assert!(
+        stopping.contains("interrupting 1 running syncs"),
+        "{stopping}"
+    );
+    // Within the grace period: the run was not abandoned at its end but ended `interrupted`,
+    // its cursor committed with its pages (below).
 
     // Pages 1-3 are committed with their cursor; the run is marked interrupted.
     let db = open_db(dir.path());

@@ -62,6 +62,33 @@ pub fn configured(dir: &Path, args: &[&str]) -> tokio::process::Command {
     command
 }
 
+/// Runs the test `name` (its exact path in this test binary) alone in a fresh process of the
+/// binary, for measurements another test in the same process would pollute (peak memory).
+/// True in that process, where the caller goes on with its body; false in the caller's own
+/// process once the lone run passed.
+pub fn in_own_process(name: &str) -> bool {
+    const MARK: &str = "SUPPORT_OWN_PROCESS";
+    if std::env::var(MARK).as_deref() == Ok(name) {
+        return true;
+    }
+    let output = StdCommand::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(MARK, name)
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{name} failed in its own process:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(" 1 passed;"),
+        "{name} did not run in its own process:\n{stdout}"
+    );
+    false
+}
+
 /// Polls until `check` is true; fails the test naming `what` after WAIT.
 pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
