@@ -14,6 +14,7 @@ use shopmirror::config::Shard;
 use support::daemon::*;
 use support::fakeshop;
 use support::http::{get, metric};
+use support::until;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_mid_sync_exits_in_grace_notifies_systemd_and_resumes_without_refetching() {
@@ -270,11 +271,10 @@ async fn outside_readonly_readers_never_fail_nor_see_the_cursor_ahead() {
     assert!(max_wal <= 64 << 20, "WAL reached {max_wal} bytes");
     // ...and the checkpoint after the run truncates it once no reader needs it.
     let wal = dir.path().join("mirror.db-wal");
-    let deadline = Instant::now() + WAIT;
-    while std::fs::metadata(&wal).map_or(0, |m| m.len()) > 1 << 20 {
-        assert!(Instant::now() < deadline, "WAL not truncated after the run");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    until("the WAL to be truncated after the run", async || {
+        std::fs::metadata(&wal).map_or(0, |m| m.len()) <= 1 << 20
+    })
+    .await;
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
 }

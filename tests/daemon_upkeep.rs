@@ -5,12 +5,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter};
 use support::daemon::*;
 use support::fakeshop;
 use support::http::{get, metric, metric_sum};
+use support::until;
 
 /// Runs of `store` that ended `failed`, from /metrics (a failed run resumed by the next
 /// attempt keeps its row).
@@ -90,11 +91,10 @@ async fn an_interrupted_resumed_run_keeps_its_error_and_its_wait() {
         Fault::TooManyRequests(RetryAfter::Seconds(30)),
     );
     gate.release();
-    let asked = Instant::now() + WAIT;
-    while !shop.request_log().iter().any(|r| r.status == 429) {
-        assert!(Instant::now() < asked, "the 429 was served");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the 429 to be served", async || {
+        shop.request_log().iter().any(|r| r.status == 429)
+    })
+    .await;
     // The measured quantity: the run waits out the Retry-After for at least this long.
     tokio::time::sleep(Duration::from_secs(1)).await;
     daemon.signal("TERM");

@@ -10,10 +10,10 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use support::daemon::Daemon;
 use support::fakeshop::{Catalog, FakeShop};
 use support::http::{get, metric};
 use support::{assert_mirror_equals, configured, scalar, until, WAIT};
-use tokio::net::UnixDatagram;
 use tokio::process::Child;
 
 const PRODUCTS: i64 = 600;
@@ -41,35 +41,13 @@ fn spawn_sync(dir: &Path) -> Child {
         .unwrap()
 }
 
-/// Starts the daemon and returns it with its HTTP address, read from its READY status.
-async fn start_daemon(dir: &Path) -> (Child, String) {
-    let socket = dir.join("notify.sock");
-    let notify = UnixDatagram::bind(&socket).unwrap();
-    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
-    let child = configured(dir, &["daemon"])
-        .env("NOTIFY_SOCKET", &socket)
-        .env_remove("WATCHDOG_USEC")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let mut buf = vec![0; 4096];
-    loop {
-        let n = tokio::time::timeout(WAIT, notify.recv(&mut buf))
-            .await
-            .expect("daemon gets ready in time")
-            .unwrap();
-        let message = String::from_utf8_lossy(&buf[..n]).to_string();
-        if message.lines().any(|l| l == "READY=1") {
-            let http = message
-                .lines()
-                .find_map(|l| l.strip_prefix("STATUS="))
-                .and_then(|s| s.split(" http ").nth(1))
-                .expect("READY status names the http address")
-                .to_string();
-            return (child, http);
-        }
-    }
+/// Starts the daemon (support::daemon) on this test's config, loopback allowed, no pacing.
+async fn start_daemon(dir: &Path) -> Daemon {
+    let env = [
+        ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
+        ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
+    ];
+    Daemon::start(dir, &env).await
 }
 
 async fn status_json(dir: &Path) -> serde_json::Value {
@@ -207,12 +185,12 @@ async fn a_manual_sync_is_refused_while_the_daemon_crawls_the_store() {
     config(dir.path(), &shop);
     let db = dir.path().join("mirror.db");
     let gate = shop.pause_nth("/products.json", 2);
-    let (mut daemon, _http) = start_daemon(dir.path()).await;
+    let mut daemon = start_daemon(dir.path()).await;
     gate.reached().await;
 
     let manual = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(manual.code, Some(1), "{}", manual.stderr);
-    let pid = daemon.id().unwrap();
+    let pid = daemon.child.id().unwrap();
     assert!(
         manual.stderr.contains(&format!("pid {pid}")),
         "{}",
@@ -222,8 +200,8 @@ async fn a_manual_sync_is_refused_while_the_daemon_crawls_the_store() {
     gate.release();
     let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
     until("the daemon's run", async || scalar(&db, complete) == 1).await;
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
     assert_eq!(
         shop.max_in_flight(),
         1,
@@ -243,11 +221,11 @@ async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_fail
     let gate = shop.pause_nth("/products.json", 2);
     let manual = spawn_sync(dir.path());
     gate.reached().await;
-    let (mut daemon, http) = start_daemon(dir.path()).await;
+    let mut daemon = start_daemon(dir.path()).await;
     let skipped = "shopmirror_skipped_busy_total{store=\"a\"}";
     let mut text = String::new();
     until("the daemon to skip the held store", async || {
-        text = get(&format!("http://{http}/metrics")).await.1;
+        text = get(&daemon.url("/metrics")).await.1;
         metric(&text, skipped).is_some_and(|n| n >= 1.0)
     })
     .await;
@@ -262,9 +240,9 @@ async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_fail
     // The daemon retries after retry_base and completes a second, fresh run.
     let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
     until("the daemon's retry", async || scalar(&db, complete) == 2).await;
-    let text = get(&format!("http://{http}/metrics")).await.1;
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    let text = get(&daemon.url("/metrics")).await.1;
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
     // Counters exist at 0 from the start; a skip must not have counted as a failure.
     assert_eq!(
         metric(
