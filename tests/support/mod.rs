@@ -189,6 +189,24 @@ pub fn expected_from(products: Vec<Value>) -> BTreeMap<i64, ProductShape> {
         .collect()
 }
 
+/// The fake's live listing hashed by the library: id -> content hash.
+pub fn listed_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
+    expected_mirror(shop)
+        .into_iter()
+        .map(|(id, shape)| (id, shape.hash))
+        .collect()
+}
+
+/// Live products in the mirror: id -> content hash.
+pub fn mirrored_hashes(db: &Path) -> BTreeMap<i64, String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT product_id, content_hash FROM products WHERE deleted_at IS NULL")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
 /// The live products of the mirror's only store, read back from the database.
 pub fn mirror(db: &Path) -> BTreeMap<i64, ProductShape> {
     let conn = Connection::open(db).unwrap();
