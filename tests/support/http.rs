@@ -5,6 +5,16 @@ use std::time::Duration;
 
 use super::until;
 
+/// GET with `client`, the whole answer read: status, headers and body bytes.
+pub async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+) -> reqwest::Result<(u16, reqwest::header::HeaderMap, Vec<u8>)> {
+    let response = client.get(url).send().await?;
+    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+    Ok((status, headers, response.bytes().await?.to_vec()))
+}
+
 /// GET over HTTP: status and body; panics when the request fails.
 pub async fn get(url: &str) -> (u16, String) {
     try_get(url)
