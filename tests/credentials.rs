@@ -22,13 +22,10 @@ fn secret_url(shop: &FakeShop) -> String {
 }
 
 fn write_config(dir: &Path, shop: &FakeShop) {
-    let text = format!(
-        "[database]\npath = {db:?}\n[sync]\npage_size = 50\n[daemon]\nlisten = \"127.0.0.1:0\"\n\
-         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n[stores.shop]\nurl = {url:?}\n",
-        db = dir.join("mirror.db"),
-        url = secret_url(shop)
-    );
-    std::fs::write(dir.join("config.toml"), text).unwrap();
+    let sections = "[sync]\npage_size = 50\n[daemon]\nlisten = \"127.0.0.1:0\"\njitter = \"0s\"\n\
+                    schedule = \"0 0 0 1 1 *\"\n";
+    let db = dir.join("mirror.db");
+    support::write_config(dir, &db, sections, &[("shop", &secret_url(shop))]);
 }
 
 async fn run(dir: &Path, args: &[&str]) -> String {

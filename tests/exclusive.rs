@@ -21,16 +21,9 @@ const PRODUCTS: i64 = 600;
 /// A config naming the store `a` at `shop`, pages of 100, a yearly schedule (so the daemon
 /// runs a store only because it is new, resumes or retries) and retries after 1 s.
 fn config(dir: &Path, shop: &FakeShop) -> PathBuf {
-    let text = format!(
-        "[database]\npath = {db:?}\n[sync]\npage_size = 100\n[daemon]\n\
-         listen = \"127.0.0.1:0\"\ngrace = \"3s\"\njitter = \"0s\"\nretry_base = \"1s\"\n\
-         schedule = \"0 0 0 1 1 *\"\n[stores.a]\nurl = {url:?}\n",
-        db = dir.join("mirror.db"),
-        url = shop.url()
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let sections = "[sync]\npage_size = 100\n[daemon]\nlisten = \"127.0.0.1:0\"\ngrace = \"3s\"\n\
+                    jitter = \"0s\"\nretry_base = \"1s\"\nschedule = \"0 0 0 1 1 *\"\n";
+    support::write_config(dir, &dir.join("mirror.db"), sections, &[("a", &shop.url())])
 }
 
 fn spawn_sync(dir: &Path) -> Child {

@@ -29,18 +29,14 @@ pub struct Daemon {
 /// Writes the test config. The cron schedule is yearly, so within a test a store syncs only
 /// because it is new, resumes, or retries, never because the clock says so.
 pub fn config(dir: &Path, extra: &str, stores: &[(&str, &FakeShop)]) -> PathBuf {
-    let mut text = format!(
-        "{extra}\n[database]\npath = {db:?}\n[http]\nallow_private = true\nmin_delay = \"0s\"\n\
+    let sections = format!(
+        "{extra}\n[http]\nallow_private = true\nmin_delay = \"0s\"\n\
          [sync]\npage_size = 100\n[daemon]\nlisten = \"127.0.0.1:0\"\ngrace = \"3s\"\n\
-         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n",
-        db = dir.join("mirror.db")
+         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n"
     );
-    for (name, shop) in stores {
-        text.push_str(&format!("[stores.{name:?}]\nurl = {:?}\n", shop.url()));
-    }
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let urls: Vec<(&str, String)> = stores.iter().map(|(n, s)| (*n, s.url())).collect();
+    let stores: Vec<(&str, &str)> = urls.iter().map(|(n, u)| (*n, u.as_str())).collect();
+    super::write_config(dir, &dir.join("mirror.db"), &sections, &stores)
 }
 
 impl Daemon {

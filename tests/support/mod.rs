@@ -89,6 +89,24 @@ pub fn in_own_process(name: &str) -> bool {
     false
 }
 
+/// Writes DIR/config.toml and returns its path: `sections` (whole TOML tables, e.g.
+/// `"[sync]\npage_size = 100\n"`), `[database] path = DB`, and a `[stores.NAME] url = URL`
+/// table per store.
+pub fn write_config(
+    dir: &Path,
+    db: &Path,
+    sections: &str,
+    stores: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let mut text = format!("{sections}\n[database]\npath = {db:?}\n");
+    for (name, url) in stores {
+        text.push_str(&format!("[stores.{name:?}]\nurl = {url:?}\n"));
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// Polls until `check` is true; fails the test naming `what` after WAIT.
 pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
