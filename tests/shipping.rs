@@ -14,8 +14,8 @@ use support::fakeshop;
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{Connection, OpenFlags};
 use shopmirror::config::Shard;
-use support::http::wait_status;
-use support::{binary, clean, WAIT};
+use support::http::{metric, wait_status};
+use support::{binary, clean, until, WAIT};
 use tokio::process::{Child, Command};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -265,24 +265,17 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
     // Once released, the listing's latency lands in the listing histogram.
     gate.release();
     let metrics = format!("http://127.0.0.1:{port}/metrics");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let text = wait_status(&metrics, 200).await;
-        let runs = text
-            .lines()
-            .find_map(|l| l.strip_prefix(r#"shopmirror_runs_total{store="a",status="complete"}"#));
-        if runs.is_some_and(|v| v.trim() == "1") {
-            let listing = text.lines().find_map(|l| {
-                l.strip_prefix(
-                    r#"shopmirror_http_request_duration_seconds_count{store="a",endpoint="listing"}"#,
-                )
-            });
-            assert!(listing.unwrap().trim().parse::<f64>().unwrap() >= 1.0);
-            break;
-        }
-        assert!(Instant::now() < deadline, "run never completed:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut text = String::new();
+    until("the run to complete in /metrics", async || {
+        text = wait_status(&metrics, 200).await;
+        metric(
+            &text,
+            r#"shopmirror_runs_total{store="a",status="complete"}"#,
+        ) == Some(1.0)
+    })
+    .await;
+    let listing = r#"shopmirror_http_request_duration_seconds_count{store="a",endpoint="listing"}"#;
+    assert!(metric(&text, listing).unwrap() >= 1.0, "{text}");
     daemon.stop().await;
 }
 
