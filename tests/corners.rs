@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 use support::fakeshop::faults::{Edit, Fault};
 use support::fakeshop::{Catalog, Collection, FakeShop, Rule};
-use support::{run, scalar, shopmirror, Finished};
+use support::{rows, run, scalar, shopmirror, Finished};
 
 /// A list-shape product with one option and the given variants (price 10.00, available).
 fn product(id: u64, handle: &str, title: &str, variants: &[u64]) -> Value {
@@ -76,15 +76,6 @@ async fn sync_ok(db: &Path, shop: &FakeShop, collections: bool) -> Finished {
     let done = sync1(db, shop, collections).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     done
-}
-
-fn rows(db: &Path, sql: &str) -> Vec<String> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get::<_, String>(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
 }
 
 /// Variant ids stored under a product, ascending.

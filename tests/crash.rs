@@ -10,25 +10,9 @@ use std::process::Stdio;
 
 use rand::{Rng, SeedableRng};
 use support::fakeshop::{Catalog, FakeShop};
-use support::{assert_mirror_equals, scalar, shopmirror};
+use support::{assert_mirror_equals, scalar, shopmirror, sqlite3};
 
 const KILLS: usize = 24;
-
-/// Runs the sqlite3 CLI read-only on `db` and returns its output.
-fn sqlite3(db: &Path, sql: &str) -> String {
-    let output = std::process::Command::new("sqlite3")
-        .arg("-readonly")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .expect("the sqlite3 CLI is installed");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
 
 fn assert_consistent(db: &Path) {
     if !db.exists() {

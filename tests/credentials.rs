@@ -7,15 +7,13 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
+use support::daemon::Daemon;
 use support::fakeshop::{Catalog, FakeShop, Fault, Faults};
-use support::shopmirror;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::UnixDatagram;
+use support::http::get;
+use support::{shopmirror, until};
 
 const SECRET: &str = "pa55-s3cret-w0rd";
 
@@ -24,21 +22,14 @@ fn secret_url(shop: &FakeShop) -> String {
 }
 
 fn write_config(dir: &Path, shop: &FakeShop) {
-    let text = format!(
-        "[database]\npath = {db:?}\n[sync]\npage_size = 50\n[daemon]\nlisten = \"127.0.0.1:0\"\n\
-         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n[stores.shop]\nurl = {url:?}\n",
-        db = dir.join("mirror.db"),
-        url = secret_url(shop)
-    );
-    std::fs::write(dir.join("config.toml"), text).unwrap();
+    let sections = "[sync]\npage_size = 50\n[daemon]\nlisten = \"127.0.0.1:0\"\njitter = \"0s\"\n\
+                    schedule = \"0 0 0 1 1 *\"\n";
+    let db = dir.join("mirror.db");
+    support::write_config(dir, &db, sections, &[("shop", &secret_url(shop))]);
 }
 
 async fn run(dir: &Path, args: &[&str]) -> String {
-    let mut command = shopmirror();
-    command
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args);
+    let command = support::configured(dir, args);
     let done = support::run(command).await;
     format!("{}\n{}", done.stdout, done.stderr)
 }
@@ -216,54 +207,27 @@ async fn the_daemon_never_stores_logs_or_serves_the_password() {
         secret_url(&failing)
     ));
     std::fs::write(dir.path().join("config.toml"), text).unwrap();
-    let socket = dir.path().join("notify.sock");
-    let notify = UnixDatagram::bind(&socket).unwrap();
-    let log = dir.path().join("daemon.log");
-    let mut daemon = shopmirror()
-        .arg("--config")
-        .arg(dir.path().join("config.toml"))
-        .args(["-vv", "daemon"])
-        .env("NOTIFY_SOCKET", &socket)
-        .env_remove("WATCHDOG_USEC")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
-    let mut buf = vec![0; 4096];
-    let mut notes = String::new();
-    let http = loop {
-        let n = tokio::time::timeout(Duration::from_secs(60), notify.recv(&mut buf))
-            .await
-            .expect("daemon gets ready")
-            .unwrap();
-        let message = String::from_utf8_lossy(&buf[..n]).to_string();
-        notes.push_str(&message);
-        if let Some(http) = message
-            .lines()
-            .find_map(|l| l.strip_prefix("STATUS=ready"))
-            .and_then(|s| s.split(" http ").nth(1))
-        {
-            break http.to_string();
-        }
-    };
+    // Everything the daemon logs, at trace level as `-vv` would, goes to daemon.log.
+    let env = [
+        ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
+        ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
+        ("RUST_LOG", "shopmirror=trace,warn"),
+    ];
+    let mut daemon = Daemon::start(dir.path(), &env).await;
     let db = dir.path().join("mirror.db");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while support::scalar(
-        &db,
-        "SELECT count(*) FROM sync_runs WHERE status = 'failed'",
-    ) == 0
-    {
-        assert!(Instant::now() < deadline, "the daemon's run never failed");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let mut stream = tokio::net::TcpStream::connect(&http).await.unwrap();
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut metrics = String::new();
-    stream.read_to_string(&mut metrics).await.unwrap();
+    until("the daemon's run to fail", async || {
+        support::scalar(
+            &db,
+            "SELECT count(*) FROM sync_runs WHERE status = 'failed'",
+        ) > 0
+    })
+    .await;
+    let (_, metrics) = get(&daemon.url("/metrics")).await;
     assert!(metrics.contains("shopmirror_runs_total"), "{metrics}");
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
+    let notes = daemon.messages.concat();
+    let log = dir.path().join("daemon.log");
     assert_clean("/metrics", &metrics);
     assert_clean("systemd notifications", &notes);
     assert_clean("daemon log", &std::fs::read_to_string(&log).unwrap());

@@ -2,17 +2,16 @@
 //! a listing (an unwritable WAL: needs root for `chattr +i`), stores whose breaker is open while
 //! others are healthy, and a store whose URL changes while a run of the old URL is unfinished.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
-#[path = "support/daemon.rs"]
-mod support_daemon;
+mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults};
-use support_daemon::*;
+use support::daemon::*;
+use support::fakeshop;
+use support::http::{get, metric_sum, wait_status};
 
 /// A file made immutable with `chattr +i` until dropped.
 struct Immutable(PathBuf);
@@ -96,18 +95,15 @@ async fn a_write_error_mid_listing_fails_the_run_which_backs_off_and_resumes() {
     assert!(resumes >= 1, "the failed run was resumed from its cursor");
     // Resumed, not restarted: the first page was asked for once.
     assert_eq!(listing_pages(&shop).iter().filter(|&&p| p == 1).count(), 1);
-    let ready = Instant::now() + WAIT;
-    while get(&daemon.url("/readyz")).await.0 != 200 {
-        assert!(
-            Instant::now() < ready,
-            "ready again once the database works"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let stop = Instant::now();
+    // Ready again once the database works.
+    wait_status(&daemon.url("/readyz"), 200).await;
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
-    assert!(stop.elapsed() < GRACE, "no run holds the shutdown");
+    let stopping = daemon.wait_message("STOPPING=1").await;
+    assert!(
+        stopping.contains("interrupting 0 running syncs"),
+        "no run holds the shutdown: {stopping}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

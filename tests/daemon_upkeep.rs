@@ -3,15 +3,15 @@
 //! goes away, the waiting of interrupted runs, and a one-shot sync leaving a self-contained
 //! database file.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
-#[path = "support/daemon.rs"]
-mod support_daemon;
+mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter};
-use support_daemon::*;
+use support::daemon::*;
+use support::fakeshop;
+use support::http::{get, metric, metric_sum};
+use support::until;
 
 /// Runs of `store` that ended `failed`, from /metrics (a failed run resumed by the next
 /// attempt keeps its row).
@@ -91,11 +91,10 @@ async fn an_interrupted_resumed_run_keeps_its_error_and_its_wait() {
         Fault::TooManyRequests(RetryAfter::Seconds(30)),
     );
     gate.release();
-    let asked = Instant::now() + WAIT;
-    while !shop.request_log().iter().any(|r| r.status == 429) {
-        assert!(Instant::now() < asked, "the 429 was served");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("the 429 to be served", async || {
+        shop.request_log().iter().any(|r| r.status == 429)
+    })
+    .await;
     // The measured quantity: the run waits out the Retry-After for at least this long.
     tokio::time::sleep(Duration::from_secs(1)).await;
     daemon.signal("TERM");
@@ -123,11 +122,7 @@ async fn an_interrupted_resumed_run_keeps_its_error_and_its_wait() {
 
 /// Polls /readyz until it answers `status`.
 async fn wait_ready(daemon: &Daemon, status: u16) {
-    let deadline = Instant::now() + WAIT;
-    while get(&daemon.url("/readyz")).await.0 != status {
-        assert!(Instant::now() < deadline, "/readyz never answered {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::http::wait_status(&daemon.url("/readyz"), status).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,106 +9,42 @@ mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
+use support::daemon::Daemon;
 use support::fakeshop::{Catalog, FakeShop};
-use support::{assert_mirror_equals, scalar, shopmirror};
-use tokio::net::UnixDatagram;
-use tokio::process::{Child, Command};
+use support::http::{get, metric};
+use support::{assert_mirror_equals, configured, scalar, until, WAIT};
+use tokio::process::Child;
 
-const WAIT: Duration = Duration::from_secs(60);
 const PRODUCTS: i64 = 600;
 
 /// A config naming the store `a` at `shop`, pages of 100, a yearly schedule (so the daemon
 /// runs a store only because it is new, resumes or retries) and retries after 1 s.
 fn config(dir: &Path, shop: &FakeShop) -> PathBuf {
-    let text = format!(
-        "[database]\npath = {db:?}\n[sync]\npage_size = 100\n[daemon]\n\
-         listen = \"127.0.0.1:0\"\ngrace = \"3s\"\njitter = \"0s\"\nretry_base = \"1s\"\n\
-         schedule = \"0 0 0 1 1 *\"\n[stores.a]\nurl = {url:?}\n",
-        db = dir.join("mirror.db"),
-        url = shop.url()
-    );
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = shopmirror();
-    command
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args);
-    command
+    let sections = "[sync]\npage_size = 100\n[daemon]\nlisten = \"127.0.0.1:0\"\ngrace = \"3s\"\n\
+                    jitter = \"0s\"\nretry_base = \"1s\"\nschedule = \"0 0 0 1 1 *\"\n";
+    support::write_config(dir, &dir.join("mirror.db"), sections, &[("a", &shop.url())])
 }
 
 fn spawn_sync(dir: &Path) -> Child {
-    command(dir, &["sync", "a"])
+    configured(dir, &["sync", "a"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()
 }
 
-/// Starts the daemon and returns it with its HTTP address, read from its READY status.
-async fn start_daemon(dir: &Path) -> (Child, String) {
-    let socket = dir.join("notify.sock");
-    let notify = UnixDatagram::bind(&socket).unwrap();
-    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
-    let child = command(dir, &["daemon"])
-        .env("NOTIFY_SOCKET", &socket)
-        .env_remove("WATCHDOG_USEC")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
-    let mut buf = vec![0; 4096];
-    loop {
-        let n = tokio::time::timeout(WAIT, notify.recv(&mut buf))
-            .await
-            .expect("daemon gets ready in time")
-            .unwrap();
-        let message = String::from_utf8_lossy(&buf[..n]).to_string();
-        if message.lines().any(|l| l == "READY=1") {
-            let http = message
-                .lines()
-                .find_map(|l| l.strip_prefix("STATUS="))
-                .and_then(|s| s.split(" http ").nth(1))
-                .expect("READY status names the http address")
-                .to_string();
-            return (child, http);
-        }
-    }
-}
-
-async fn metrics(http: &str) -> String {
-    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let request = format!("GET /metrics HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.unwrap();
-    text
-}
-
-/// The value of the metric line starting with `name_and_labels`, if present.
-fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-}
-
-/// Polls until `check` is true, within WAIT.
-async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Starts the daemon (support::daemon) on this test's config, loopback allowed, no pacing.
+async fn start_daemon(dir: &Path) -> Daemon {
+    let env = [
+        ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
+        ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
+    ];
+    Daemon::start(dir, &env).await
 }
 
 async fn status_json(dir: &Path) -> serde_json::Value {
-    let done = support::run(command(dir, &["status", "--json"])).await;
+    let done = support::run(configured(dir, &["status", "--json"])).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     serde_json::from_str(&done.stdout).unwrap()
 }
@@ -132,7 +68,7 @@ async fn a_second_sync_of_a_store_being_crawled_refuses_naming_the_holder() {
     let holder = first.id().unwrap();
     gate.reached().await;
 
-    let second = support::run(command(dir.path(), &["sync", "a"])).await;
+    let second = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(second.code, Some(1), "{}", second.stderr);
     let line = second.stderr.trim();
     assert_eq!(line.lines().count(), 1, "{line}");
@@ -227,7 +163,7 @@ async fn a_killed_holder_leaves_an_interrupted_run_that_the_next_sync_resumes() 
 
     let status = status_json(dir.path()).await;
     assert_eq!(status[0]["last_run_status"], "interrupted", "{status}");
-    let done = support::run(command(dir.path(), &["sync", "a"])).await;
+    let done = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(scalar(&db, "SELECT count(*) FROM sync_runs"), 1);
     assert_eq!(scalar(&db, "SELECT resumes FROM sync_runs"), 1);
@@ -242,12 +178,12 @@ async fn a_manual_sync_is_refused_while_the_daemon_crawls_the_store() {
     config(dir.path(), &shop);
     let db = dir.path().join("mirror.db");
     let gate = shop.pause_nth("/products.json", 2);
-    let (mut daemon, _http) = start_daemon(dir.path()).await;
+    let mut daemon = start_daemon(dir.path()).await;
     gate.reached().await;
 
-    let manual = support::run(command(dir.path(), &["sync", "a"])).await;
+    let manual = support::run(configured(dir.path(), &["sync", "a"])).await;
     assert_eq!(manual.code, Some(1), "{}", manual.stderr);
-    let pid = daemon.id().unwrap();
+    let pid = daemon.child.id().unwrap();
     assert!(
         manual.stderr.contains(&format!("pid {pid}")),
         "{}",
@@ -257,8 +193,8 @@ async fn a_manual_sync_is_refused_while_the_daemon_crawls_the_store() {
     gate.release();
     let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
     until("the daemon's run", async || scalar(&db, complete) == 1).await;
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
     assert_eq!(
         shop.max_in_flight(),
         1,
@@ -278,11 +214,11 @@ async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_fail
     let gate = shop.pause_nth("/products.json", 2);
     let manual = spawn_sync(dir.path());
     gate.reached().await;
-    let (mut daemon, http) = start_daemon(dir.path()).await;
+    let mut daemon = start_daemon(dir.path()).await;
     let skipped = "shopmirror_skipped_busy_total{store=\"a\"}";
     let mut text = String::new();
     until("the daemon to skip the held store", async || {
-        text = metrics(&http).await;
+        text = get(&daemon.url("/metrics")).await.1;
         metric(&text, skipped).is_some_and(|n| n >= 1.0)
     })
     .await;
@@ -297,9 +233,9 @@ async fn the_daemon_skips_a_store_a_manual_sync_holds_and_retries_without_a_fail
     // The daemon retries after retry_base and completes a second, fresh run.
     let complete = "SELECT count(*) FROM sync_runs WHERE status = 'complete'";
     until("the daemon's retry", async || scalar(&db, complete) == 2).await;
-    let text = metrics(&http).await;
-    daemon.start_kill().unwrap();
-    daemon.wait().await.unwrap();
+    let text = get(&daemon.url("/metrics")).await.1;
+    daemon.child.start_kill().unwrap();
+    daemon.child.wait().await.unwrap();
     // Counters exist at 0 from the start; a skip must not have counted as a failure.
     assert_eq!(
         metric(

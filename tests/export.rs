@@ -1,21 +1,19 @@
 //! History, `export` and `history` against the real binary: databases are built by syncing the
 //! fake storefront, then read back with rusqlite and compared with what the commands print.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
 #[path = "export/formats.rs"]
 mod formats;
 #[path = "export/shopify.rs"]
 mod shopify;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{params, Connection};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_shopmirror");
 
 /// A fake store with `n` products, synced once into a fresh database.
 struct Fixture {
@@ -65,15 +63,8 @@ impl Fixture {
 }
 
 fn command(db: &Path, cwd: &Path) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(BIN);
-    c.arg("--db")
-        .arg(db)
-        .current_dir(cwd)
-        .env_remove("SHOPMIRROR_CONFIG")
-        .env_remove("SHOPMIRROR_DB")
-        .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
-        .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
-        .stdin(Stdio::null());
+    let mut c = support::shopmirror();
+    c.arg("--db").arg(db).current_dir(cwd).stdin(Stdio::null());
     c
 }
 

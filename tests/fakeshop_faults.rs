@@ -1,9 +1,9 @@
 //! Integration tests of the fake storefront's fault injection.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use std::time::Duration;
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter, ReuseRefusal};
 use serde_json::Value;
@@ -24,9 +24,7 @@ async fn get(
     c: &reqwest::Client,
     url: String,
 ) -> reqwest::Result<(u16, reqwest::header::HeaderMap, Vec<u8>)> {
-    let r = c.get(url).send().await?;
-    let (s, h) = (r.status().as_u16(), r.headers().clone());
-    Ok((s, h, r.bytes().await?.to_vec()))
+    support::http::fetch(c, &url).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,20 +1,19 @@
 //! Integration tests of the fake storefront itself.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use fakeshop::{strip_volatile, Catalog, FakeShop};
 use serde_json::Value;
+use support::fakeshop;
 
 async fn get(url: &str) -> (u16, String, Vec<u8>) {
-    let r = reqwest::get(url).await.expect("request");
-    let status = r.status().as_u16();
-    let ctype = r
-        .headers()
+    let client = reqwest::Client::new();
+    let (status, headers, body) = support::http::fetch(&client, url).await.expect("request");
+    let ctype = headers
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    (status, ctype, r.bytes().await.unwrap().to_vec())
+    (status, ctype, body)
 }
 
 async fn get_json(url: &str) -> Value {

@@ -3,11 +3,11 @@
 //! log lines above the bars, never through them; summaries once the bars are cleared; no
 //! colour with NO_COLOR.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use std::path::Path;
 use std::process::Command;
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop};
 

@@ -3,37 +3,22 @@
 //! against the binary (no image can be built here); the Kubernetes StatefulSet's shard
 //! composition run for real: N daemons, one store list, every store mirrored by exactly one.
 
-#[path = "support/fakeshop/mod.rs"]
-mod fakeshop;
+mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Output, Stdio};
 use std::time::{Duration, Instant};
+use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::{Connection, OpenFlags};
 use shopmirror::config::Shard;
+use support::http::{metric, wait_status};
+use support::{binary, clean, until, WAIT};
 use tokio::process::{Child, Command};
 
-const WAIT: Duration = Duration::from_secs(60);
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
-
-/// `program` with none of the caller's SHOPMIRROR_* environment nor a systemd socket.
-fn clean(program: impl AsRef<std::ffi::OsStr>) -> StdCommand {
-    let mut command = StdCommand::new(program);
-    for (key, _) in std::env::vars() {
-        if key.starts_with("SHOPMIRROR_") || key == "NOTIFY_SOCKET" {
-            command.env_remove(key);
-        }
-    }
-    command
-}
-
-/// The real binary, clean.
-fn binary() -> StdCommand {
-    clean(env!("CARGO_BIN_EXE_shopmirror"))
-}
 
 fn run(mut command: StdCommand) -> Output {
     let output = command.output().expect("binary runs");
@@ -129,25 +114,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-async fn get(url: &str) -> Option<(u16, String)> {
-    let response = reqwest::get(url).await.ok()?;
-    Some((response.status().as_u16(), response.text().await.ok()?))
-}
-
-/// Polls `url` until it answers `status`, within WAIT.
-async fn wait_status(url: &str, status: u16) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some((code, text)) = get(url).await {
-            if code == status {
-                return text;
-            }
-        }
-        assert!(Instant::now() < deadline, "{url} never answered {status}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A daemon child that is stopped (SIGTERM, then killed on drop) at the end of the test.
@@ -299,24 +265,17 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
     // Once released, the listing's latency lands in the listing histogram.
     gate.release();
     let metrics = format!("http://127.0.0.1:{port}/metrics");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let text = wait_status(&metrics, 200).await;
-        let runs = text
-            .lines()
-            .find_map(|l| l.strip_prefix(r#"shopmirror_runs_total{store="a",status="complete"}"#));
-        if runs.is_some_and(|v| v.trim() == "1") {
-            let listing = text.lines().find_map(|l| {
-                l.strip_prefix(
-                    r#"shopmirror_http_request_duration_seconds_count{store="a",endpoint="listing"}"#,
-                )
-            });
-            assert!(listing.unwrap().trim().parse::<f64>().unwrap() >= 1.0);
-            break;
-        }
-        assert!(Instant::now() < deadline, "run never completed:\n{text}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut text = String::new();
+    until("the run to complete in /metrics", async || {
+        text = wait_status(&metrics, 200).await;
+        metric(
+            &text,
+            r#"shopmirror_runs_total{store="a",status="complete"}"#,
+        ) == Some(1.0)
+    })
+    .await;
+    let listing = r#"shopmirror_http_request_duration_seconds_count{store="a",endpoint="listing"}"#;
+    assert!(metric(&text, listing).unwrap() >= 1.0, "{text}");
     daemon.stop().await;
 }
 

@@ -12,21 +12,13 @@ use support::fakeshop::{Catalog, FakeShop};
 use support::{scalar, shopmirror, Finished};
 
 fn config(dir: &Path, a: &FakeShop, b: &FakeShop) {
-    let text = format!(
-        "[database]\npath = {db:?}\n[stores.a]\nurl = {a:?}\n[stores.b]\nurl = {b:?}\n",
-        db = dir.join("m.db"),
-        a = a.url(),
-        b = b.url()
-    );
-    std::fs::write(dir.join("config.toml"), text).unwrap();
+    let stores = [("a", a.url()), ("b", b.url())];
+    let stores = stores.each_ref().map(|(n, u)| (*n, u.as_str()));
+    support::write_config(dir, &dir.join("m.db"), "", &stores);
 }
 
 async fn run(dir: &Path, args: &[&str]) -> Finished {
-    let mut command = shopmirror();
-    command
-        .arg("--config")
-        .arg(dir.join("config.toml"))
-        .args(args);
+    let command = support::configured(dir, args);
     support::run(command).await
 }
 

@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rusqlite::Connection;
-use serde_json::Value;
 use shopmirror::config::StoreConfig;
 use shopmirror::store::Writer;
 use shopmirror::sync::{sync_store, Progress, SyncContext};
@@ -28,27 +27,6 @@ fn context(db: &Path, s: ClientSettings, page_size: u32) -> SyncContext {
         cancel: CancellationToken::new(),
         progress: Arc::new(Progress::default()),
     }
-}
-
-/// Live products in the mirror: id -> content hash.
-fn mirrored(db: &Path) -> BTreeMap<i64, String> {
-    let conn = Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT product_id, content_hash FROM products WHERE deleted_at IS NULL")
-        .unwrap();
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-    rows.map(Result::unwrap).collect()
-}
-
-/// The catalogue as the fake serves it: id -> content hash of the canonical product.
-fn catalogue(shop: &FakeShop) -> BTreeMap<i64, String> {
-    let page = serde_json::json!({ "products": Value::Array(shop.expected_products()) });
-    let parsed = parse_products_page(page.to_string().as_bytes()).unwrap();
-    parsed
-        .products
-        .into_iter()
-        .map(|p| (p.product.id, p.content_hash))
-        .collect()
 }
 
 /// (status, retries, wait_ms, breaker_state) of every run, oldest first.
@@ -88,7 +66,11 @@ async fn a_page_that_exhausts_its_retries_is_resumed_next_run() {
         e.to_string().contains("HTTP 503") && e.to_string().contains("page=2"),
         "{e}"
     );
-    assert_eq!(mirrored(&db).len(), 25, "only page 1 was written");
+    assert_eq!(
+        support::mirrored_hashes(&db).len(),
+        25,
+        "only page 1 was written"
+    );
     assert_eq!(runs(&db)[0].0, "failed");
     assert_eq!(runs(&db)[0].1, 2, "two retries recorded");
     let conn = Connection::open(&db).unwrap();
@@ -103,7 +85,7 @@ async fn a_page_that_exhausts_its_retries_is_resumed_next_run() {
         shop.request_log()[0].path.ends_with("page=2"),
         "resumed at page 2"
     );
-    assert_eq!(mirrored(&db), catalogue(&shop));
+    assert_eq!(support::mirrored_hashes(&db), support::listed_hashes(&shop));
     let last = runs(&db).pop().unwrap();
     assert_eq!(
         (last.0.as_str(), last.3.as_deref()),
@@ -155,7 +137,7 @@ async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
         "every faulted request was retried once"
     );
     assert!(wait_ms >= 1000 * log.iter().filter(|r| r.status == 429).count() as i64);
-    let (mirror, expected) = (mirrored(&db), catalogue(&shop));
+    let (mirror, expected) = (support::mirrored_hashes(&db), support::listed_hashes(&shop));
     assert_eq!(mirror.len(), 1500);
     assert_eq!(
         mirror, expected,
@@ -196,12 +178,12 @@ async fn hostile_pages_fail_the_run_without_writing_anything() {
             "{e}"
         );
         assert_eq!(
-            mirrored(&db).len(),
+            support::mirrored_hashes(&db).len(),
             25,
             "nothing of page 2 was written: {e}"
         );
     }
     shop.clear_on_request();
     sync_store(&ctx, &store(&shop)).await.unwrap();
-    assert_eq!(mirrored(&db), catalogue(&shop));
+    assert_eq!(support::mirrored_hashes(&db), support::listed_hashes(&shop));
 }

@@ -11,8 +11,10 @@ use tokio::net::UnixDatagram;
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-use crate::fakeshop::FakeShop;
-pub const WAIT: Duration = Duration::from_secs(60);
+use super::fakeshop::FakeShop;
+use super::http::get;
+pub use super::WAIT;
+
 pub const GRACE: Duration = Duration::from_secs(3);
 
 /// A daemon child process with its own NOTIFY_SOCKET.
@@ -27,18 +29,14 @@ pub struct Daemon {
 /// Writes the test config. The cron schedule is yearly, so within a test a store syncs only
 /// because it is new, resumes, or retries, never because the clock says so.
 pub fn config(dir: &Path, extra: &str, stores: &[(&str, &FakeShop)]) -> PathBuf {
-    let mut text = format!(
-        "{extra}\n[database]\npath = {db:?}\n[http]\nallow_private = true\nmin_delay = \"0s\"\n\
+    let sections = format!(
+        "{extra}\n[http]\nallow_private = true\nmin_delay = \"0s\"\n\
          [sync]\npage_size = 100\n[daemon]\nlisten = \"127.0.0.1:0\"\ngrace = \"3s\"\n\
-         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n",
-        db = dir.join("mirror.db")
+         jitter = \"0s\"\nschedule = \"0 0 0 1 1 *\"\n"
     );
-    for (name, shop) in stores {
-        text.push_str(&format!("[stores.{name:?}]\nurl = {:?}\n", shop.url()));
-    }
-    let path = dir.join("config.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let urls: Vec<(&str, String)> = stores.iter().map(|(n, s)| (*n, s.url())).collect();
+    let stores: Vec<(&str, &str)> = urls.iter().map(|(n, u)| (*n, u.as_str())).collect();
+    super::write_config(dir, &dir.join("mirror.db"), &sections, &stores)
 }
 
 impl Daemon {
@@ -62,7 +60,7 @@ impl Daemon {
             .append(true)
             .open(dir.join("daemon.log"))
             .unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shopmirror"));
+        let mut cmd = Command::from(super::binary());
         cmd.arg("--config")
             .arg(dir.join("config.toml"))
             .arg("daemon")
@@ -225,33 +223,6 @@ pub fn listing_pages(shop: &FakeShop) -> Vec<i64> {
                 .ok()
         })
         .collect()
-}
-
-/// GET over HTTP: status and body.
-pub async fn get(url: &str) -> (u16, String) {
-    let response = reqwest::get(url).await.unwrap();
-    (response.status().as_u16(), response.text().await.unwrap())
-}
-
-/// A metric's value by its name and labels as rendered, e.g. `name{store="a"}`.
-pub fn metric(text: &str, name_and_labels: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name_and_labels)?.trim().parse().ok())
-}
-
-/// The sum of a metric's series whose labels include every one of `labels` (e.g.
-/// `store="a"`), 0 when there is none.
-pub fn metric_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(name)?.strip_prefix('{'))
-        .filter_map(|l| l.split_once('}'))
-        .filter(|(found, _)| {
-            labels
-                .iter()
-                .all(|want| found.split(',').any(|f| f == *want))
-        })
-        .filter_map(|(_, value)| value.trim().parse::<f64>().ok())
-        .sum()
 }
 
 /// Polls /metrics until `done` accepts it; returns the last text.

@@ -60,12 +60,7 @@ impl Mirror {
 
     /// Live products: id -> content hash.
     pub fn hashes(&self) -> BTreeMap<i64, String> {
-        let conn = self.conn();
-        let mut s = conn
-            .prepare("SELECT product_id, content_hash FROM products WHERE deleted_at IS NULL")
-            .unwrap();
-        let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        rows.collect::<Result<_, _>>().unwrap()
+        super::mirrored_hashes(&self.db)
     }
 
     /// Rows of variants, images and options (re)written by `run`.

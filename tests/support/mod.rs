@@ -2,32 +2,118 @@
 //! it, and comparing the mirror with the fake's catalogue.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod fakeshop;
+pub mod http;
 pub mod mirror;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::Path;
+use std::process::Command as StdCommand;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use serde_json::Value;
 
 use fakeshop::FakeShop;
 
-/// The real binary, set up for a loopback fake store: private addresses allowed, no pacing,
-/// and none of the caller's SHOPMIRROR_* environment.
-pub fn shopmirror() -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"));
+/// How long any poller waits for the event it stands for before failing the test: a guard
+/// against hanging, never a measure of speed.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// `program` with none of the caller's SHOPMIRROR_* environment nor a systemd socket or
+/// watchdog.
+pub fn clean(program: impl AsRef<OsStr>) -> StdCommand {
+    let mut command = StdCommand::new(program);
     for (key, _) in std::env::vars() {
-        if key.starts_with("SHOPMIRROR_") {
+        if key.starts_with("SHOPMIRROR_") || key == "NOTIFY_SOCKET" || key.starts_with("WATCHDOG_")
+        {
             command.env_remove(key);
         }
     }
+    command
+}
+
+/// The real binary in a clean environment, nothing set.
+pub fn binary() -> StdCommand {
+    clean(env!("CARGO_BIN_EXE_shopmirror"))
+}
+
+/// The real binary, set up for a loopback fake store: private addresses allowed, no pacing,
+/// no colour, and none of the caller's SHOPMIRROR_* environment.
+pub fn shopmirror() -> tokio::process::Command {
+    let mut command = tokio::process::Command::from(binary());
     command
         .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
         .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
         .env("NO_COLOR", "1")
         .kill_on_drop(true);
     command
+}
+
+/// `shopmirror --config DIR/config.toml ARGS...`, as `shopmirror()` sets it up.
+pub fn configured(dir: &Path, args: &[&str]) -> tokio::process::Command {
+    let mut command = shopmirror();
+    command
+        .arg("--config")
+        .arg(dir.join("config.toml"))
+        .args(args);
+    command
+}
+
+/// Runs the test `name` (its exact path in this test binary) alone in a fresh process of the
+/// binary, for measurements another test in the same process would pollute (peak memory).
+/// True in that process, where the caller goes on with its body; false in the caller's own
+/// process once the lone run passed.
+pub fn in_own_process(name: &str) -> bool {
+    const MARK: &str = "SUPPORT_OWN_PROCESS";
+    if std::env::var(MARK).as_deref() == Ok(name) {
+        return true;
+    }
+    let output = StdCommand::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(MARK, name)
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{name} failed in its own process:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains(" 1 passed;"),
+        "{name} did not run in its own process:\n{stdout}"
+    );
+    false
+}
+
+/// Writes DIR/config.toml and returns its path: `sections` (whole TOML tables, e.g.
+/// `"[sync]\npage_size = 100\n"`), `[database] path = DB`, and a `[stores.NAME] url = URL`
+/// table per store.
+pub fn write_config(
+    dir: &Path,
+    db: &Path,
+    sections: &str,
+    stores: &[(&str, &str)],
+) -> std::path::PathBuf {
+    let mut text = format!("{sections}\n[database]\npath = {db:?}\n");
+    for (name, url) in stores {
+        text.push_str(&format!("[stores.{name:?}]\nurl = {url:?}\n"));
+    }
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Polls until `check` is true; fails the test naming `what` after WAIT.
+pub async fn until(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(http::POLL).await;
+    }
 }
 
 /// Output of one finished command.
@@ -121,6 +207,24 @@ pub fn expected_from(products: Vec<Value>) -> BTreeMap<i64, ProductShape> {
         .collect()
 }
 
+/// The fake's live listing hashed by the library: id -> content hash.
+pub fn listed_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
+    expected_mirror(shop)
+        .into_iter()
+        .map(|(id, shape)| (id, shape.hash))
+        .collect()
+}
+
+/// Live products in the mirror: id -> content hash.
+pub fn mirrored_hashes(db: &Path) -> BTreeMap<i64, String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT product_id, content_hash FROM products WHERE deleted_at IS NULL")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
 /// The live products of the mirror's only store, read back from the database.
 pub fn mirror(db: &Path) -> BTreeMap<i64, ProductShape> {
     let conn = Connection::open(db).unwrap();
@@ -201,4 +305,30 @@ pub fn scalar(db: &Path, sql: &str) -> i64 {
         .unwrap()
         .query_row(sql, [], |r| r.get(0))
         .unwrap()
+}
+
+/// The first column of every row of `sql`, as text.
+pub fn rows(db: &Path, sql: &str) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Runs the sqlite3 CLI read-only on `db` (an outside reader) and returns its output.
+pub fn sqlite3(db: &Path, sql: &str) -> String {
+    let output = StdCommand::new("sqlite3")
+        .arg("-readonly")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 CLI is installed");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
