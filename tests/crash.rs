@@ -47,15 +47,22 @@ async fn killed_at_random_moments_the_sync_resumes_and_ends_with_an_exact_mirror
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
 
-    // Time one whole sync so the kills spread over the run, startup to finish.
+    // Time a whole first sync and a whole re-sync, so the kills spread over the run being
+    // killed, startup to finish: a run that resumes a mirror is much shorter than the first
+    // (unchanged products are not even parsed), and moments drawn from the first run's length
+    // would mostly fall after a re-sync has ended.
     let timing_db = dir.path().join("timing.db");
-    let started = std::time::Instant::now();
-    assert_eq!(support::sync(&timing_db, &shop.url()).await.code, Some(0));
-    let full_run = started.elapsed();
+    let mut timed = Vec::new();
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        assert_eq!(support::sync(&timing_db, &shop.url()).await.code, Some(0));
+        timed.push(started.elapsed());
+    }
+    let (first_run, resync) = (timed[0], timed[1]);
 
     let mut removed = Vec::new();
     let mut killed = 0;
-    for attempt in 0..KILLS * 2 {
+    for attempt in 0..KILLS * 3 {
         if killed == KILLS {
             break;
         }
@@ -79,7 +86,20 @@ async fn killed_at_random_moments_the_sync_resumes_and_ends_with_an_exact_mirror
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let moment = full_run.mul_f64(rng.random_range(0.0..1.1));
+        // Until the mirror is complete once, a run is (part of) a first sync; after that, a
+        // resumed or fresh re-sync.
+        let complete =
+            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|c| {
+                    c.query_row(
+                        "SELECT count(*) FROM sync_runs WHERE status = 'complete'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .is_ok_and(|n| n > 0);
+        let length = if complete { resync } else { first_run };
+        let moment = length.mul_f64(rng.random_range(0.0..1.1));
         tokio::select! {
             status = child.wait() => {
                 assert!(status.unwrap().success(), "a run that was not killed failed");
