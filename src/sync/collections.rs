@@ -214,7 +214,8 @@ async fn walk_collection(
             .call(move |db| db.apply_collection_page(page))
             .await
             .map_err(Error::store(store))?;
-        events::page_written(&store.name);
+        // Products first written from a collection page (past the listing's cap) are counted
+        // like the listing's; `shopmirror_pages_total` counts listing pages only.
         events::products(&store.name, "new", written.new as u64);
         events::products(&store.name, "changed", written.changed as u64);
         // Collection rows are memberships, not products: only products this run had not seen

@@ -52,7 +52,7 @@ pub fn breaker_state(store: &str, open: f64) {
     metrics::gauge!("shopmirror_breaker_open", "store" => store.to_string()).set(open);
 }
 
-/// A listing or collection page was written.
+/// A listing page was written.
 pub fn page_written(store: &str) {
     metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
 }

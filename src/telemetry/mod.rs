@@ -30,10 +30,7 @@ pub const REQUEST_BUCKETS: [f64; 12] = [
 
 /// Describes every series and sets the process-wide ones (build info, zero counters).
 pub fn describe() {
-    describe_counter!(
-        "shopmirror_pages_total",
-        "Pages written (listing and collection pages)."
-    );
+    describe_counter!("shopmirror_pages_total", "Listing pages written.");
     describe_counter!(
         "shopmirror_products_total",
         "Products written by change: new, changed, deleted, quarantined."
