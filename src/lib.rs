@@ -20,11 +20,13 @@
 //! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
 //! - [`message`]: one-line messages shared by commands and the daemon.
+//! - [`outcome`]: how a run ended ([`outcome::RunStatus`]), the one word the run's row, the
+//!   daemon's planning, metrics and the CLI share.
 //! - [`telemetry`]: the metrics catalogue, and `events`: one function per notable event that
 //!   logs and counts it.
 //!
 //! Imports run downward only: commands -> daemon -> sync -> {store, storefront, config} ->
-//! catalog; lock, message and telemetry are leaves. Data flows config -> sync -> storefront
+//! catalog; lock, message, outcome and telemetry are leaves. Data flows config -> sync -> storefront
 //! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
 //! included); readers use their own read-only connections.
 
@@ -37,6 +39,7 @@ pub mod export;
 pub mod lock;
 pub mod logging;
 pub mod message;
+pub mod outcome;
 pub mod store;
 pub mod storefront;
 pub mod sync;

@@ -7,6 +7,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
+use shopmirror::outcome::RunStatus;
 use shopmirror::store::{Reader, Requests, RunCounts};
 use support::fakeshop::{Catalog, FakeShop};
 use support::mirror::{expected_hashes, requests_by_endpoint, store, Mirror};
@@ -171,7 +172,7 @@ async fn js_fills_availability_past_the_cap_only_when_its_prices_agree() {
     let m = Mirror::new();
     let s = store(&shop, false);
     let first = m.sync(&s).await;
-    assert_eq!(first.status, "complete");
+    assert_eq!(first.status, RunStatus::Complete);
     assert_eq!(
         first.requests_by_source.single,
         2 * 150,

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use shopmirror::catalog;
+use shopmirror::outcome::RunStatus;
 use shopmirror::sync::sync_store;
 use support::fakeshop::{Catalog, FakeShop, Fault};
 use support::mirror::{cursor, expected_hashes, requests_by_endpoint, store, Mirror};
@@ -94,7 +95,7 @@ async fn a_product_stored_from_the_listing_is_unchanged_when_fetched_singly() {
     shop.clear_request_log();
     let run = m.sync(&s).await;
     assert!(run.listing_capped);
-    assert_eq!(run.status, "complete");
+    assert_eq!(run.status, RunStatus::Complete);
     assert_eq!(requests_by_endpoint(&shop)["single product"], 350);
     assert_eq!((run.new, run.changed, run.unchanged), (0, 0, 600));
     assert_eq!(m.rows_written_by(run.run_id), 0);
@@ -179,7 +180,7 @@ async fn collections_membership_changes_and_products_only_in_collections() {
     let m = Mirror::new();
     let s = store(&shop, true);
     let first = m.sync(&s).await;
-    assert_eq!(first.status, "complete");
+    assert_eq!(first.status, RunStatus::Complete);
     assert_eq!(
         m.hashes(),
         expected_hashes(&shop),
@@ -244,7 +245,7 @@ async fn a_removed_collection_is_tombstoned_after_a_complete_run() {
     catalog.collections.retain(|c| c.handle != "sale");
     let later = FakeShop::start(catalog).await;
     let run = m.sync(&store(&later, true)).await;
-    assert_eq!(run.status, "complete");
+    assert_eq!(run.status, RunStatus::Complete);
     let deleted = |handle: &str| {
         m.count(&format!(
             "SELECT deleted_at IS NOT NULL FROM collections WHERE handle = '{handle}'"

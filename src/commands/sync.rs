@@ -11,6 +11,7 @@ use super::progress::Display;
 use super::Failure;
 use crate::config::{Config, StoreConfig};
 use crate::message::one_line;
+use crate::outcome::RunStatus;
 use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
 use crate::sync::{sync_store, Progress, SyncContext};
@@ -127,7 +128,7 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
          {requests} requests (listing {listing}, collections {collections}, sitemap {sitemap}, \
          single {single}, deletion checks {deletions})",
         status = c.status,
-        capped = if c.status == "capped" {
+        capped = if c.status == RunStatus::Capped {
             " (listing hit the 25,000 cap; deletions not checked)"
         } else {
             ""

@@ -7,6 +7,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::runs::{Phase, RunStart};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
+use crate::outcome::RunStatus;
 
 impl WriteDb {
     /// Resumes the store's unfinished run from its cursor, or starts a new run for `base_url`
@@ -94,8 +95,8 @@ fn abandon(
     run_id: i64,
 ) -> Result<(), Error> {
     tx.execute(
-        "UPDATE sync_runs SET status = 'abandoned', finished_at = ?2 WHERE run_id = ?1",
-        params![run_id, now_text()],
+        "UPDATE sync_runs SET status = ?3, finished_at = ?2 WHERE run_id = ?1",
+        params![run_id, now_text(), RunStatus::Abandoned],
     )
     .ctx(path, "abandoning run")?;
     tx.execute("DELETE FROM sync_cursor WHERE store_id = ?1", [store_id])

@@ -32,7 +32,7 @@ pub use lifecycle::Renamed;
 pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
-pub use runs::{Phase, RunCounts, RunOutcome, RunStart};
+pub use runs::{Phase, RunCounts, RunStart};
 pub use schedule::Checkpoint;
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;

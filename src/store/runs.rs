@@ -3,12 +3,14 @@
 //! move commits with the rows it vouches for.
 
 use rusqlite::params;
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use super::breaker::HttpTotals;
 use super::quarantine::clear_resolved;
 use super::requests::{add_requests, Requests};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
+use crate::outcome::RunStatus;
 
 /// Where a run starts: fresh, or resumed from its cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,36 +74,26 @@ impl Phase {
     }
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOutcome {
-    /// Everything enumerated and deletions checked.
-    Complete,
-    /// Finished, but the listing was capped and the sitemap could not complete the
-    /// enumeration (listing, collections and sitemap together): deletions were not checked.
-    Capped,
-    /// A request or page failed; the cursor stays for the next run.
-    Failed,
-    /// Stopped by a signal; the cursor stays.
-    Interrupted,
+// The status word of a run's row is `RunStatus::as_str`; a row still going says `running`.
+impl ToSql for RunStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
 }
 
-impl RunOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            RunOutcome::Complete => "complete",
-            RunOutcome::Capped => "capped",
-            RunOutcome::Failed => "failed",
-            RunOutcome::Interrupted => "interrupted",
-        }
+impl FromSql for RunStatus {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<RunStatus> {
+        let word = value.as_str()?;
+        RunStatus::parse(word)
+            .ok_or_else(|| FromSqlError::Other(format!("not an ended run: {word}").into()))
     }
 }
 
 /// A run's totals, as recorded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunCounts {
     pub run_id: i64,
-    pub status: String,
+    pub status: RunStatus,
     pub pages: i64,
     pub requests: i64,
     pub new: i64,
@@ -166,13 +158,13 @@ impl WriteDb {
         })
     }
 
-    /// Ends a run. Complete and capped runs drop their cursor; failed and interrupted runs
-    /// keep it so the next run resumes there.
+    /// Ends a run with `status` (one it can reach by itself). Complete and capped runs drop
+    /// their cursor; failed and interrupted runs keep it so the next run resumes there.
     pub fn finish_run(
         &mut self,
         store_id: i64,
         run_id: i64,
-        outcome: RunOutcome,
+        status: RunStatus,
         error: Option<&str>,
         requests: Requests,
         http: &HttpTotals,
@@ -180,7 +172,7 @@ impl WriteDb {
         let counts = self.transaction(|tx, path| {
             // An interruption says nothing about the store: the run and the store keep the
             // error they had (a resumed failed run that was then interrupted still failed).
-            let interrupted = outcome == RunOutcome::Interrupted;
+            let interrupted = status == RunStatus::Interrupted;
             add_requests(tx, path, run_id, &requests)?;
             tx.execute(
                 "UPDATE sync_runs SET status = ?2, finished_at = ?3,
@@ -189,7 +181,7 @@ impl WriteDb {
                  WHERE run_id = ?1",
                 params![
                     run_id,
-                    outcome.as_str(),
+                    status,
                     now_text(),
                     error,
                     http.retries,
@@ -199,11 +191,11 @@ impl WriteDb {
                 ],
             )
             .ctx(path, "finishing run")?;
-            if matches!(outcome, RunOutcome::Complete | RunOutcome::Capped) {
+            if status.finished() {
                 tx.execute("DELETE FROM sync_cursor WHERE run_id = ?1", [run_id])
                     .ctx(path, "dropping cursor")?;
             }
-            if outcome == RunOutcome::Complete {
+            if status == RunStatus::Complete {
                 clear_resolved(tx, path, store_id, run_id)?;
             }
             if !interrupted {

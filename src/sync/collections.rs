@@ -11,12 +11,12 @@ use bytes::Bytes;
 use tracing::info;
 use url::Url;
 
-use super::urls;
+use super::pages::{Feed, FeedEnd, Page, Pages};
 use super::{
-    bad_answer, fetch, is_listing_cap, is_not_found, off_thread, report_quarantined, Answer, Error,
-    RequestCounter, Source, SyncContext,
+    bad_answer, fetch, is_not_found, off_thread, report_quarantined, Answer, Error, RequestCounter,
+    Source, SyncContext,
 };
-use crate::catalog::{self, LazyPage, ParsedPage, LISTING_CAP};
+use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
 use crate::storefront;
@@ -32,29 +32,11 @@ pub(super) async fn enumerate(
     requests: &RequestCounter,
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
-    let limit = i64::from(ctx.page_size);
-    let mut number = first_page;
-    let complete = loop {
-        if number * limit > i64::from(LISTING_CAP) {
-            break false;
-        }
-        let url = urls::page(store, &["collections.json"], limit, number);
-        let body = match fetch(
-            ctx,
-            store,
-            &url,
-            Answer::Json,
-            (requests, Source::Collections),
-        )
-        .await
-        {
-            Ok(body) => body,
-            Err(e) if is_listing_cap(&e) => break false,
-            Err(e) => return Err(e),
-        };
+    let mut pages = Pages::new(ctx, store, requests, Feed::Collections, first_page);
+    while let Some(Page { number, url, body }) = pages.next().await? {
         let collections =
             catalog::parse_collections_page(&body).map_err(|kind| bad_answer(store, &url, kind))?;
-        let full = collections.len() as i64 == limit;
+        pages.read(collections.len());
         let page = CollectionsPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
@@ -66,12 +48,8 @@ pub(super) async fn enumerate(
             .call(move |db| db.apply_collections_page(page))
             .await
             .map_err(store_err)?;
-        if !full {
-            break true;
-        }
-        number += 1;
-    };
-    if complete {
+    }
+    if pages.end() == FeedEnd::Complete {
         tombstone_missing(ctx, store, start, requests).await?;
     }
     Ok(())
@@ -99,7 +77,7 @@ async fn tombstone_missing(
             gone.push(c.collection_id);
             continue;
         }
-        let url = urls::page(store, &["collections", &c.handle, "products.json"], 1, 1);
+        let url = Feed::Collection(&c.handle).page_url(store, 1, 1);
         match fetch(
             ctx,
             store,
@@ -170,33 +148,15 @@ async fn walk_collection(
     first_page: i64,
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
-    let limit = i64::from(ctx.page_size);
-    let segments = ["collections", collection.handle.as_str(), "products.json"];
-    let mut number = first_page;
-    loop {
-        if number * limit > i64::from(LISTING_CAP) {
-            return Ok(false);
-        }
-        let url = urls::page(store, &segments, limit, number);
-        let body = match fetch(
-            ctx,
-            store,
-            &url,
-            Answer::Json,
-            (requests, Source::Collections),
-        )
-        .await
-        {
-            Ok(body) => body,
-            Err(e) if is_not_found(&e) => return Ok(false),
-            Err(e) if is_listing_cap(&e) => return Ok(false),
-            Err(e) => return Err(e),
-        };
+    let feed = Feed::Collection(&collection.handle);
+    let mut pages = Pages::new(ctx, store, requests, feed, first_page);
+    while let Some(Page { number, url, body }) = pages.next().await? {
         let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;
-        let full = ids.len() as i64 == limit;
+        pages.read(ids.len());
         let first_seen = parsed.products.len() as u64;
         let url = storefront::redact(&url);
         report_quarantined(store, &url, &parsed.unusable);
+        let limit = pages.limit();
         let page = CollectionPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
@@ -221,11 +181,8 @@ async fn walk_collection(
         // Collection rows are memberships, not products: only products this run had not seen
         // before (past the listing's cap) count as products.
         ctx.progress.add(1, first_seen);
-        if !full {
-            return Ok(true);
-        }
-        number += 1;
     }
+    Ok(pages.end() == FeedEnd::Complete)
 }
 
 /// Reads a collection page: every member's id (None without a usable id), and the full parse

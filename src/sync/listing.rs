@@ -11,11 +11,9 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
-use super::{
-    bad_answer, is_listing_cap, off_thread, report_quarantined, Answer, Error, Listing,
-    RequestCounter, Source, SyncContext,
-};
-use crate::catalog::{self, RawEntry, Unusable, LISTING_CAP};
+use super::pages::{Feed, FeedEnd, Page, Pages};
+use super::{bad_answer, off_thread, report_quarantined, Error, RequestCounter, SyncContext};
+use crate::catalog::{self, RawEntry, Unusable};
 use crate::config::StoreConfig;
 use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
 use crate::storefront;
@@ -29,7 +27,7 @@ enum Fetched {
         products: Vec<PageProduct>,
         unusable: Vec<Unusable>,
     },
-    End(Listing),
+    End(FeedEnd),
 }
 
 /// Pages handed to the writer loop and not yet known to be committed, with their product ids.
@@ -54,7 +52,7 @@ pub(super) async fn enumerate(
     store: &StoreConfig,
     start: &RunStart,
     requests: &RequestCounter,
-) -> Result<Listing, Error> {
+) -> Result<FeedEnd, Error> {
     let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
     let pending = &Pending::new();
     let fetcher = fetch_pages(ctx, store, start, requests, pending, pages_tx);
@@ -155,33 +153,18 @@ async fn fetch_pages(
     pending: &Pending,
     pages: mpsc::Sender<Result<Fetched, Error>>,
 ) {
-    let limit = i64::from(ctx.page_size);
-    let mut number = start.next_page;
+    let mut listing = Pages::new(ctx, store, requests, Feed::Listing, start.next_page);
     let mut sent = VecDeque::new();
     loop {
-        let page = PageRef {
-            store_id: start.store_id,
-            number,
-            limit,
-        };
         let item = tokio::select! {
             _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
             _ = pages.closed() => return,
-            item = fetch_page(ctx, store, page, requests, pending, &mut sent) => item,
+            item = next_page(ctx, store, start.store_id, &mut listing, pending, &mut sent) => item,
         };
-        let last = !matches!(&item, Ok(Fetched::Page { products, unusable, .. })
-                             if (products.len() + unusable.len()) as i64 == limit);
-        let ended_on_page = matches!(&item, Ok(Fetched::Page { .. }));
-        if !hand_over(ctx, &pages, item).await {
+        let last = !matches!(&item, Ok(Fetched::Page { .. }));
+        if !hand_over(ctx, &pages, item).await || last {
             return;
         }
-        if last {
-            if ended_on_page {
-                hand_over(ctx, &pages, Ok(Fetched::End(Listing::Complete))).await;
-            }
-            return;
-        }
-        number += 1;
     }
 }
 
@@ -198,35 +181,19 @@ async fn hand_over(
     }
 }
 
-/// Which listing page of which store.
-#[derive(Clone, Copy)]
-struct PageRef {
-    store_id: i64,
-    number: i64,
-    limit: i64,
-}
-
-/// One page: its URL, the request, the raw digests, the stored raw hashes and the parse of
-/// the products that differ (scans and parse on a blocking thread: they are CPU work).
-/// `sent` holds the pages sent before this one with their product ids.
-async fn fetch_page(
+/// The next listing page: the request, the raw digests, the stored raw hashes and the parse
+/// of the products that differ (scans and parse on a blocking thread: they are CPU work); or
+/// the listing's end. `sent` holds the pages sent before this one with their product ids.
+async fn next_page(
     ctx: &SyncContext,
     store: &StoreConfig,
-    page: PageRef,
-    requests: &RequestCounter,
+    store_id: i64,
+    listing: &mut Pages<'_>,
     pending: &Pending,
     sent: &mut VecDeque<(i64, Vec<i64>)>,
 ) -> Result<Fetched, Error> {
-    let PageRef { number, limit, .. } = page;
-    if number * limit > i64::from(LISTING_CAP) {
-        return Ok(Fetched::End(Listing::Capped));
-    }
-    let url = super::urls::page(store, &["products.json"], limit, number);
-    let body = match super::fetch(ctx, store, &url, Answer::Json, (requests, Source::Listing)).await
-    {
-        Ok(body) => body,
-        Err(e) if is_listing_cap(&e) => return Ok(Fetched::End(Listing::Capped)),
-        Err(e) => return Err(e),
+    let Some(Page { number, url, body }) = listing.next().await? else {
+        return Ok(Fetched::End(listing.end()));
     };
     let bad_page = |kind: catalog::ParseError| bad_answer(store, &url, kind);
     let (body, entries) = off_thread(store, &url, move || {
@@ -235,10 +202,11 @@ async fn fetch_page(
     })
     .await?;
     let entries = entries.map_err(bad_page)?;
+    listing.read(entries.len());
     if entries.is_empty() {
-        return Ok(Fetched::End(Listing::Complete));
+        return Ok(Fetched::End(listing.end()));
     }
-    let same = unchanged_by_raw_hash(ctx, store, page.store_id, &entries, pending, sent).await?;
+    let same = unchanged_by_raw_hash(ctx, store, store_id, &entries, pending, sent).await?;
     let ids = entries.iter().filter_map(|e| e.digest.id).collect();
     let (products, unusable) = if same.iter().all(|s| *s) {
         (same_products(&entries), Vec::new())

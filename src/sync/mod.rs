@@ -1,11 +1,13 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
-//! (listing), walk collections and their membership (collections), complete a capped listing
+//! (listing; every paged feed is walked by pages, which knows where a feed ends), walk
+//! collections and their membership (collections), complete a capped listing
 //! through the sitemap (sitemap), confirm deletions (deletions), and record how it ended; every
 //! request URL comes from urls. It owns the order of phases and the run's outcome; HTTP lives in
 //! storefront, SQL in store.
 mod collections;
 mod deletions;
 mod listing;
+mod pages;
 mod sitemap;
 mod urls;
 
@@ -13,13 +15,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use pages::FeedEnd;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use url::Url;
 
 use crate::catalog::Unusable;
 use crate::config::StoreConfig;
-use crate::store::{self, HttpTotals, Phase, Requests, RunCounts, RunOutcome, Writer};
+use crate::outcome::RunStatus;
+use crate::store::{self, HttpTotals, Phase, Requests, RunCounts, Writer};
 use crate::storefront::{self, Client};
 use crate::telemetry::events;
 
@@ -41,9 +45,22 @@ pub enum Error {
     Busy { store: String, pid: Option<u32> },
     #[error(transparent)]
     Lock(#[from] crate::lock::Error),
+    /// The run's task ended without an answer (a panic outside page work).
+    #[error("store {store}: sync task ended abnormally: {why}")]
+    Aborted { store: String, why: String },
 }
 
 impl Error {
+    /// How a run that ended with this error ended; None when it never ran (the store was
+    /// being synced by another process).
+    pub fn run_status(&self) -> Option<RunStatus> {
+        match self {
+            Error::Busy { .. } => None,
+            Error::Interrupted(_) => Some(RunStatus::Interrupted),
+            _ => Some(RunStatus::Failed),
+        }
+    }
+
     /// Wraps a storage failure with the store it happened for: `.map_err(Error::store(store))`.
     pub(crate) fn store(store: &StoreConfig) -> impl Fn(store::Error) -> Error + Copy + '_ {
         move |source| Error::Store {
@@ -107,15 +124,6 @@ impl RequestCounter {
             deletions: take(Source::Deletions),
         }
     }
-}
-
-/// How the listing phase (and, for a whole run, the enumeration) ended.
-pub(crate) enum Listing {
-    /// An empty or short page was reached: every listed product was seen (for a run: the
-    /// listing, or a capped listing completed through the sitemap).
-    Complete,
-    /// Shopify's page * limit cap stopped the listing (for a run: and nothing completed it).
-    Capped,
 }
 
 /// What kind of answer a request expects.
@@ -250,17 +258,18 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
     }
     let requests = RequestCounter::default();
     let result = run_phases(ctx, store, &start, &requests).await;
-    let (outcome, error) = match &result {
-        Ok(Listing::Complete) => (RunOutcome::Complete, None),
-        Ok(Listing::Capped) => (RunOutcome::Capped, None),
-        Err(Error::Interrupted(_)) => (RunOutcome::Interrupted, None),
-        Err(e) => (RunOutcome::Failed, Some(e.to_string())),
+    let (status, error) = match &result {
+        Ok(status) => (*status, None),
+        Err(e) => (
+            e.run_status().unwrap_or(RunStatus::Failed),
+            Some(e.to_string()).filter(|_| !matches!(e, Error::Interrupted(_))),
+        ),
     };
-    if let (Err(e), false) = (&result, existed) {
+    if !existed && status == RunStatus::Failed {
         // An ad-hoc URL whose first sync failed before mirroring anything (a typo, a host
         // that is not a store) leaves nothing behind; one that got pages keeps its cursor.
         let name = store.name.clone();
-        let forgotten = !matches!(e, Error::Interrupted(_))
+        let forgotten = status == RunStatus::Failed
             && ctx
                 .writer
                 .call(move |db| match db.mirrored_nothing(&name)? {
@@ -270,7 +279,7 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
                 .await
                 .map_err(store_err)?;
         if forgotten {
-            return result.map(|_| RunCounts::default());
+            return Err(result.expect_err("only an error fails a run"));
         }
     }
     let run_id = start.run_id;
@@ -289,7 +298,7 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             db.finish_run(
                 store_id,
                 run_id,
-                outcome,
+                status,
                 message.as_deref(),
                 unflushed,
                 &http,
@@ -335,7 +344,7 @@ async fn run_phases(
     store: &StoreConfig,
     start: &store::RunStart,
     requests: &RequestCounter,
-) -> Result<Listing, Error> {
+) -> Result<RunStatus, Error> {
     let store_err = Error::store(store);
     let enter = |phase: Phase, sitemap_complete: bool| {
         let (store_id, count) = (start.store_id, requests.take());
@@ -354,7 +363,7 @@ async fn run_phases(
     let (mut next_page, mut position, mut sitemap_index) =
         (start.next_page, start.position, start.sitemap_index);
     if phase == Phase::Products {
-        if let Listing::Capped = listing::enumerate(ctx, store, start, requests).await? {
+        if listing::enumerate(ctx, store, start, requests).await? == FeedEnd::Capped {
             capped = true;
             let (run_id, count) = (start.run_id, requests.take());
             ctx.writer
@@ -396,7 +405,7 @@ async fn run_phases(
         position = 0;
     }
     if capped && !sitemap_done {
-        return Ok(Listing::Capped);
+        return Ok(RunStatus::Capped);
     }
     let (store_id, run_id) = (start.store_id, start.run_id);
     let inconclusive = ctx
@@ -407,10 +416,10 @@ async fn run_phases(
     if inconclusive {
         warn!(store = %store.name, run = run_id,
               "a quarantined product has no usable id: deletions not checked this run");
-        return Ok(Listing::Complete);
+        return Ok(RunStatus::Complete);
     }
     deletions::confirm(ctx, store, start, position, requests).await?;
-    Ok(Listing::Complete)
+    Ok(RunStatus::Complete)
 }
 
 #[cfg(test)]

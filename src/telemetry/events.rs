@@ -8,6 +8,7 @@ use std::time::Duration;
 use tracing::{error, info, warn};
 
 use super::endpoint_kind;
+use crate::outcome::RunStatus;
 
 /// A store's answer to one request (`status` None when no answer came).
 pub fn request_answered(store: &str, path: &str, status: Option<u16>, elapsed: Duration) {
@@ -72,60 +73,49 @@ pub fn run_started(store: &str, running: usize) {
     metrics::gauge!("shopmirror_running_syncs").set(running as f64);
 }
 
-/// How a daemon run ended, as the events see it.
-pub enum RunEnd<'a> {
-    /// The run finished with `status` (complete or capped); `at` is the unix time.
-    Done {
-        status: &'a str,
-        at: f64,
-    },
-    Interrupted,
-    /// Another process holds the store's lock: skipped, not a run.
-    Busy {
-        holder: &'a str,
-    },
-    /// The run failed; `storage` when it was the database that failed.
-    Failed {
-        error: &'a str,
-        storage: bool,
-    },
+/// What a failed run reports: its one-line error, and whether the database failed.
+pub struct Failure<'a> {
+    pub error: &'a str,
+    pub storage: bool,
 }
 
-/// A run of `store` ended after `seconds`; `running` runs are still in progress.
-pub fn run_ended(store: &str, end: RunEnd<'_>, seconds: f64, running: usize) {
+/// A run of `store` ended with `status` after `seconds` (`failure` says why when it failed;
+/// `at` is the unix time); `running` runs are still in progress.
+pub fn run_ended(
+    store: &str,
+    status: RunStatus,
+    failure: Option<Failure<'_>>,
+    (seconds, at): (f64, f64),
+    running: usize,
+) {
     metrics::gauge!("shopmirror_running_syncs").set(running as f64);
-    let status = match end {
-        RunEnd::Done { status, .. } => status,
-        RunEnd::Interrupted => "interrupted",
-        RunEnd::Failed { .. } => "failed",
-        RunEnd::Busy { holder } => {
-            metrics::counter!("shopmirror_skipped_busy_total", "store" => store.to_string())
-                .increment(1);
-            info!(store = %store, holder = %holder,
-                  "store is being synced by another process; skipped");
-            return;
-        }
-    };
     metrics::counter!("shopmirror_runs_total", "store" => store.to_string(),
-                      "status" => status.to_string())
+                      "status" => status.as_str())
     .increment(1);
     metrics::histogram!("shopmirror_run_duration_seconds", "store" => store.to_string())
         .record(seconds);
-    match end {
-        RunEnd::Done { status, at } => {
+    match failure {
+        Some(Failure {
+            error,
+            storage: true,
+        }) => error!(store = %store, seconds, error = %error, "run failed: the database failed"),
+        Some(Failure { error, .. }) => {
+            warn!(store = %store, seconds, error = %error, "run failed")
+        }
+        None if status.finished() => {
             last_success(store, at);
             info!(store = %store, status = %status, seconds, "run ended");
         }
-        RunEnd::Interrupted => info!(store = %store, seconds, "run interrupted"),
-        RunEnd::Failed {
-            error,
-            storage: true,
-        } => error!(store = %store, seconds, error = %error, "run failed: the database failed"),
-        RunEnd::Failed { error, .. } => {
-            warn!(store = %store, seconds, error = %error, "run failed")
-        }
-        RunEnd::Busy { .. } => {}
+        None => info!(store = %store, status = %status, seconds, "run ended"),
     }
+}
+
+/// `store` was not run: another process (`holder`) holds its lock. Not a run; `running` runs
+/// are in progress.
+pub fn skipped_busy(store: &str, holder: &str, running: usize) {
+    metrics::gauge!("shopmirror_running_syncs").set(running as f64);
+    metrics::counter!("shopmirror_skipped_busy_total", "store" => store.to_string()).increment(1);
+    info!(store = %store, holder = %holder, "store is being synced by another process; skipped");
 }
 
 /// The store's last successful run, as a unix time (also restored from the database at start).

@@ -6,6 +6,7 @@
 
 pub mod events;
 
+use crate::outcome::RunStatus;
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 
 /// The git commit the binary was built from, or "unknown".
@@ -16,9 +17,6 @@ pub const ENDPOINT_KINDS: [&str; 4] = ["listing", "collection", "sitemap", "sing
 
 /// HTTP answer classes of `shopmirror_http_requests_total`.
 const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "error"];
-
-/// Run statuses of `shopmirror_runs_total`.
-const RUN_STATUSES: [&str; 4] = ["complete", "capped", "failed", "interrupted"];
 
 /// Product changes of `shopmirror_products_total`.
 const CHANGES: [&str; 4] = ["new", "changed", "deleted", "quarantined"];
@@ -121,8 +119,9 @@ pub fn register_store(store: &str) {
         metrics::counter!("shopmirror_products_total", "store" => s(), "change" => change)
             .increment(0);
     }
-    for status in RUN_STATUSES {
-        metrics::counter!("shopmirror_runs_total", "store" => s(), "status" => status).increment(0);
+    for status in RunStatus::REACHED {
+        metrics::counter!("shopmirror_runs_total", "store" => s(), "status" => status.as_str())
+            .increment(0);
     }
     for class in STATUS_CLASSES {
         metrics::counter!("shopmirror_http_requests_total", "store" => s(), "status" => class)

@@ -9,61 +9,63 @@ use chrono::{DateTime, Utc};
 use tokio::time::{Instant, Interval};
 use tracing::{error, info, warn};
 
-use super::{http_settings, own_stores, tick, timing, unix, when, Ended, Finished, Live};
+use super::{http_settings, own_stores, tick, timing, unix, when, Finished, Live};
 use crate::config::{Config, StoreConfig};
-use crate::daemon::schedule::RunResult;
-use crate::telemetry::events::{self, RunEnd};
+use crate::outcome::RunStatus;
+use crate::sync;
+use crate::telemetry::events;
 
 impl Live {
     /// A run ended: emit its metrics, plan the store's next run and record it.
     pub(super) async fn finished(&mut self, done: Finished) {
         let Finished {
             store,
-            ended,
+            result,
             elapsed,
         } = done;
         self.running.remove(&store);
-        let result = match &ended {
-            Ended::Done(_) => RunResult::Succeeded,
-            Ended::Interrupted => RunResult::Interrupted,
-            Ended::Busy(_) => RunResult::Busy,
-            Ended::Failed(..) => RunResult::Failed,
+        let running = self.running.len();
+        let status = match &result {
+            Ok(counts) => Some(counts.status),
+            Err(e) => e.run_status(),
         };
         // Readiness follows the database: lost on a storage failure, back once a run gets
         // through it (any end other than a storage failure recorded itself).
-        let storage_failed = matches!(ended, Ended::Failed(_, true));
+        let storage_failed = matches!(result, Err(sync::Error::Store { .. }));
         self.health
             .db_open
             .store(!storage_failed, Ordering::Relaxed);
-        let holder = match &ended {
-            Ended::Busy(pid) => crate::lock::describe(*pid),
-            _ => String::new(),
-        };
-        let end = match &ended {
-            Ended::Done(counts) => RunEnd::Done {
-                status: &counts.status,
-                at: unix(Utc::now()),
-            },
-            Ended::Interrupted => RunEnd::Interrupted,
-            Ended::Busy(_) => RunEnd::Busy { holder: &holder },
-            Ended::Failed(error, storage) => RunEnd::Failed {
-                error,
-                storage: *storage,
-            },
-        };
-        events::run_ended(&store, end, elapsed.as_secs_f64(), self.running.len());
-        let finished = self.planner.finished(&store, result);
-        let held = match self.client.breaker_open_left(&store) {
-            Some(left) if result == RunResult::Failed => {
-                let until = self.planner.now() + left;
-                info!(store = %store, until = %when(Some(until)),
-                      "circuit breaker open: the next attempt waits for it");
-                self.planner.hold_until(&store, until)
+        let finished = match (status, &result) {
+            (None, Err(sync::Error::Busy { pid, .. })) => {
+                events::skipped_busy(&store, &crate::lock::describe(*pid), running);
+                self.planner.skipped_busy(&store)
             }
-            _ => None,
+            (status, result) => {
+                let status = status.unwrap_or(RunStatus::Failed);
+                let error = match result {
+                    Err(e) if status == RunStatus::Failed => Some(crate::message::one_line(e)),
+                    _ => None,
+                };
+                let failure = error.as_deref().map(|error| events::Failure {
+                    error,
+                    storage: storage_failed,
+                });
+                let times = (elapsed.as_secs_f64(), unix(Utc::now()));
+                events::run_ended(&store, status, failure, times, running);
+                let finished = self.planner.finished(&store, status);
+                match self.client.breaker_open_left(&store) {
+                    Some(left) if status == RunStatus::Failed => {
+                        let until = self.planner.now() + left;
+                        info!(store = %store, until = %when(Some(until)),
+                              "circuit breaker open: the next attempt waits for it");
+                        let held = self.planner.hold_until(&store, until);
+                        finished.map(|(next, failures)| (held.or(next), failures))
+                    }
+                    _ => finished,
+                }
+            }
         };
         if let Some((next, failures)) = finished {
-            let next = held.or(next);
             if failures > 0 {
                 warn!(store = %store, failures, next = %when(next), "retrying after backoff");
             } else {

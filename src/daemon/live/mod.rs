@@ -24,19 +24,10 @@ use crate::sync::{self, sync_store, Progress, SyncContext};
 
 mod ends;
 
-/// How one run ended, sent back from its task.
-enum Ended {
-    Done(RunCounts),
-    Interrupted,
-    /// Another process holds the store's lock: skipped, not a failure.
-    Busy(Option<u32>),
-    /// The error, and whether it was the database that failed.
-    Failed(String, bool),
-}
-
+/// One run's end, sent back from its task: its totals, or why it did not complete.
 struct Finished {
     store: String,
-    ended: Ended,
+    result: Result<RunCounts, sync::Error>,
     elapsed: Duration,
 }
 
@@ -213,19 +204,16 @@ impl Live {
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
                 let task = tokio::spawn(async move { sync_store(&ctx, &store).await });
-                let ended = match task.await {
-                    Ok(Ok(counts)) => Ended::Done(counts),
-                    Ok(Err(sync::Error::Interrupted(_))) => Ended::Interrupted,
-                    Ok(Err(sync::Error::Busy { pid, .. })) => Ended::Busy(pid),
-                    Ok(Err(e)) => {
-                        let storage = matches!(e, sync::Error::Store { .. });
-                        Ended::Failed(crate::message::one_line(&e), storage)
-                    }
-                    Err(e) => Ended::Failed(format!("sync task ended abnormally: {e}"), false),
+                let result = match task.await {
+                    Ok(result) => result,
+                    Err(e) => Err(sync::Error::Aborted {
+                        store: store_name.clone(),
+                        why: e.to_string(),
+                    }),
                 };
                 let _ = done.send(Finished {
                     store: store_name,
-                    ended,
+                    result,
                     elapsed: started.elapsed(),
                 });
             });

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::Schedule;
+use crate::outcome::RunStatus;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::time::Instant;
@@ -54,18 +55,6 @@ pub struct Timing {
     pub retry_base: Duration,
     /// ...up to this cap. A store is never given up.
     pub retry_cap: Duration,
-}
-
-/// How a run ended, as far as planning cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunResult {
-    Succeeded,
-    Failed,
-    /// Stopped on purpose: resume as soon as the store is dispatched again.
-    Interrupted,
-    /// Another process was crawling the store: try again after the retry base delay,
-    /// without counting a failure.
-    Busy,
 }
 
 /// The delay before retry number `failures` (1 = first retry): base * 2^(failures-1), capped.
@@ -214,30 +203,41 @@ impl Planner {
         entry.next
     }
 
-    /// Records the end of a store's run and plans its next one. None when the store was
-    /// removed meanwhile; otherwise the next planned time (None if its cron never fires).
+    /// Records the end of a store's run and plans its next one: the next firing after a
+    /// finished run, a backoff after a failure, at once after an interruption (it resumes).
+    /// None when the store was removed meanwhile; otherwise the next planned time (None if its
+    /// cron never fires) and the failures in a row.
     pub fn finished(
         &mut self,
         name: &str,
-        result: RunResult,
+        status: RunStatus,
     ) -> Option<(Option<DateTime<Utc>>, u32)> {
         let now = self.now();
         let timing = self.timing;
         let entry = self.entries.get_mut(name)?;
         entry.running = false;
-        entry.next = match result {
-            RunResult::Succeeded => {
+        entry.next = match status {
+            RunStatus::Complete | RunStatus::Capped => {
                 entry.failures = 0;
                 next_firing(&entry.schedule, now, timing.jitter)
             }
-            RunResult::Failed => {
+            RunStatus::Failed => {
                 entry.failures = entry.failures.saturating_add(1);
                 let delay = backoff(entry.failures, timing.retry_base, timing.retry_cap);
                 Some(now + delay)
             }
-            RunResult::Interrupted => Some(now),
-            RunResult::Busy => Some(now + timing.retry_base),
+            RunStatus::Interrupted | RunStatus::Abandoned => Some(now),
         };
+        Some((entry.next, entry.failures))
+    }
+
+    /// Plans a store that was not run because another process was crawling it: again after
+    /// the retry base delay, without counting a failure. None when the store was removed.
+    pub fn skipped_busy(&mut self, name: &str) -> Option<(Option<DateTime<Utc>>, u32)> {
+        let at = self.now() + self.timing.retry_base;
+        let entry = self.entries.get_mut(name)?;
+        entry.running = false;
+        entry.next = Some(at);
         Some((entry.next, entry.failures))
     }
 }

@@ -52,7 +52,7 @@ async fn fires_on_cron_and_never_twice_at_once() {
     assert!(p.is_running("a"));
     assert_eq!(p.next_wakeup(), None);
     assert_eq!(
-        p.finished("a", RunResult::Succeeded),
+        p.finished("a", RunStatus::Complete),
         Some((Some(at(18, 0, 0)), 0))
     );
     assert!(!p.is_running("a"));
@@ -69,7 +69,7 @@ async fn failures_back_off_exponentially_and_are_never_given_up() {
         assert_eq!(p.take_due(10), ["a"]);
         gaps.push(Instant::now().duration_since(last).as_secs());
         last = Instant::now();
-        p.finished("a", RunResult::Failed);
+        p.finished("a", RunStatus::Failed);
     }
     assert_eq!(
         gaps,
@@ -79,7 +79,7 @@ async fn failures_back_off_exponentially_and_are_never_given_up() {
     sleep_until(p.next_wakeup().unwrap()).await;
     assert_eq!(p.take_due(10), ["a"]);
     let now = p.now();
-    let (next, failures) = p.finished("a", RunResult::Succeeded).unwrap();
+    let (next, failures) = p.finished("a", RunStatus::Complete).unwrap();
     assert_eq!(failures, 0);
     assert_eq!(next, every_6h().next_after(now));
 }
@@ -117,14 +117,14 @@ async fn due_now_limit_removal_and_schedule_change() {
     assert_eq!(p.running(), 2);
     // Removing a running store: its end is ignored.
     assert!(p.remove("new"));
-    assert_eq!(p.finished("new", RunResult::Succeeded), None);
+    assert_eq!(p.finished("new", RunStatus::Complete), None);
     // A changed schedule replans an idle store; the same schedule changes nothing.
     let hourly = Schedule::parse("0 0 * * * *").unwrap();
     assert_eq!(p.upsert("later", &hourly, false), Some(Some(at(2, 0, 0))));
     assert_eq!(p.upsert("later", &hourly, true), None);
     // Interrupted runs are due again at once.
     assert_eq!(
-        p.finished("resume", RunResult::Interrupted),
+        p.finished("resume", RunStatus::Interrupted),
         Some((Some(at(1, 0, 0)), 0))
     );
     assert_eq!(p.names(), ["later", "resume"]);
@@ -135,7 +135,7 @@ async fn an_open_breaker_holds_a_failed_store_past_its_backoff() {
     let mut planner = Planner::new(Clock::anchored(at(0, 0, 0)), timing(Duration::ZERO));
     planner.upsert("s", &every_6h(), true);
     assert_eq!(planner.take_due(1), ["s"]);
-    let (backoff, _) = planner.finished("s", RunResult::Failed).unwrap();
+    let (backoff, _) = planner.finished("s", RunStatus::Failed).unwrap();
     assert_eq!(backoff, Some(at(0, 1, 0)));
     // The breaker ends after the backoff: the later one wins, and a shorter hold changes nothing.
     assert_eq!(planner.hold_until("s", at(0, 2, 0)), Some(at(0, 2, 0)));
@@ -144,4 +144,21 @@ async fn an_open_breaker_holds_a_failed_store_past_its_backoff() {
     assert!(planner.take_due(1).is_empty());
     advance(Duration::from_secs(30)).await;
     assert_eq!(planner.take_due(1), ["s"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_store_skipped_busy_is_retried_after_the_base_delay_without_a_failure() {
+    let mut p = Planner::new(Clock::anchored(at(0, 0, 0)), timing(Duration::ZERO));
+    p.upsert("s", &every_6h(), true);
+    assert_eq!(p.take_due(1), ["s"]);
+    assert_eq!(
+        p.finished("s", RunStatus::Failed),
+        Some((Some(at(0, 1, 0)), 1))
+    );
+    advance(Duration::from_secs(60)).await;
+    assert_eq!(p.take_due(1), ["s"]);
+    // Busy is not a run: the failure count stays as it was, and the retry is one base delay.
+    assert_eq!(p.skipped_busy("s"), Some((Some(at(0, 2, 0)), 1)));
+    assert!(!p.is_running("s"));
+    assert_eq!(p.skipped_busy("gone"), None);
 }
