@@ -149,3 +149,150 @@ impl<'a> Pages<'a> {
         self.end.unwrap_or(FeedEnd::Complete)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use tokio_util::sync::CancellationToken;
+
+    use super::*;
+    use crate::store::Writer;
+    use crate::storefront::Client;
+    use crate::sync::{is_not_found, Progress};
+
+    /// A store whose feeds hold `items` items each, that answers the cap's 400 from page
+    /// `cap_page` on and 404 for every path in `missing`; counts the requests it answers.
+    struct Shop {
+        url: Url,
+        requests: Arc<AtomicU64>,
+    }
+
+    async fn fake_shop(items: usize, cap_page: i64, missing: &'static [&'static str]) -> Shop {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let requests = Arc::new(AtomicU64::new(0));
+        let counted = requests.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let mut head = vec![0u8; 4096];
+                let n = socket.read(&mut head).await.unwrap();
+                let head = String::from_utf8_lossy(&head[..n]).to_string();
+                let target = head.split(' ').nth(1).unwrap_or("/").to_string();
+                let target = Url::parse("http://x").unwrap().join(&target).unwrap();
+                let query = |key: &str| -> i64 {
+                    target
+                        .query_pairs()
+                        .find(|(k, _)| k == key)
+                        .and_then(|(_, v)| v.parse().ok())
+                        .unwrap_or(0)
+                };
+                let (limit, page) = (query("limit"), query("page"));
+                let (status, body) = if missing.contains(&target.path()) {
+                    (404, "{}".to_string())
+                } else if page >= cap_page {
+                    (
+                        400,
+                        r#"{"errors":"Page * Limit exceeds the 25000 limit."}"#.into(),
+                    )
+                } else {
+                    let first = (page - 1) * limit;
+                    let shown = (items as i64 - first).clamp(0, limit);
+                    let list: Vec<String> = (0..shown).map(|i| (first + i).to_string()).collect();
+                    (200, format!(r#"{{"products":[{}]}}"#, list.join(",")))
+                };
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        Shop { url, requests }
+    }
+
+    fn context(dir: &tempfile::TempDir, page_size: u32) -> SyncContext {
+        let mut config = crate::config::Config::load(None, None).unwrap();
+        config.http.allow_private = true;
+        config.http.min_delay = Duration::ZERO;
+        SyncContext {
+            client: Arc::new(Client::new(config.http).unwrap()),
+            writer: Writer::open(&dir.path().join("m.db")).unwrap(),
+            page_size,
+            cancel: CancellationToken::new(),
+            progress: Arc::new(Progress::default()),
+        }
+    }
+
+    /// Walks `feed` from `first_page`, reading each page's item count; the pages read and how
+    /// the walk ended.
+    async fn walk(
+        ctx: &SyncContext,
+        shop: &Shop,
+        feed: Feed<'_>,
+        first_page: i64,
+    ) -> Result<(Vec<i64>, FeedEnd), Error> {
+        let config = crate::config::Config::load(None, None).unwrap();
+        let store = config.targets(&[shop.url.to_string()]).unwrap().remove(0);
+        let requests = RequestCounter::default();
+        let mut pages = Pages::new(ctx, &store, &requests, feed, first_page);
+        let mut read = Vec::new();
+        while let Some(page) = pages.next().await? {
+            let body: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
+            pages.read(body["products"].as_array().unwrap().len());
+            read.push(page.number);
+        }
+        Ok((read, pages.end()))
+    }
+
+    #[tokio::test]
+    async fn a_short_page_ends_the_feed_without_asking_further() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(&dir, 2);
+        let shop = fake_shop(5, i64::MAX, &[]).await;
+        let walked = walk(&ctx, &shop, Feed::Listing, 1).await.unwrap();
+        assert_eq!(walked, (vec![1, 2, 3], FeedEnd::Complete));
+        assert_eq!(shop.requests.load(Ordering::SeqCst), 3);
+        // A feed that ends on a full page takes one more (empty) page to know it.
+        let shop = fake_shop(4, i64::MAX, &[]).await;
+        let walked = walk(&ctx, &shop, Feed::Collections, 1).await.unwrap();
+        assert_eq!(walked, (vec![1, 2, 3], FeedEnd::Complete));
+        assert_eq!(shop.requests.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn the_cap_ends_the_feed_by_arithmetic_or_by_the_stores_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        // 250 a page: page 100 is the last the cap allows; page 101 is never asked for.
+        let ctx = context(&dir, 250);
+        let shop = fake_shop(usize::MAX / 2, i64::MAX, &[]).await;
+        let walked = walk(&ctx, &shop, Feed::Listing, 100).await.unwrap();
+        assert_eq!(walked, (vec![100], FeedEnd::Capped));
+        assert_eq!(shop.requests.load(Ordering::SeqCst), 1);
+        // A store that caps earlier says so with a 400: the walk ends capped, not failed.
+        let shop = fake_shop(usize::MAX / 2, 3, &[]).await;
+        let walked = walk(&ctx, &shop, Feed::Collection("all"), 1).await.unwrap();
+        assert_eq!(walked, (vec![1, 2], FeedEnd::Capped));
+        assert_eq!(shop.requests.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_404_ends_a_collection_but_fails_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = context(&dir, 2);
+        let missing = &["/collections/gone/products.json", "/products.json"];
+        let shop = fake_shop(5, i64::MAX, missing).await;
+        let walked = walk(&ctx, &shop, Feed::Collection("gone"), 1)
+            .await
+            .unwrap();
+        assert_eq!(walked, (vec![], FeedEnd::Gone));
+        let failed = walk(&ctx, &shop, Feed::Listing, 1).await.unwrap_err();
+        assert!(is_not_found(&failed), "{failed}");
+    }
+}
