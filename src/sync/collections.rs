@@ -13,14 +13,13 @@ use url::Url;
 
 use super::pages::{Feed, FeedEnd, Page, Pages};
 use super::{
-    bad_answer, fetch, is_not_found, off_thread, report_quarantined, Answer, Error, RequestCounter,
-    Source, SyncContext,
+    bad_answer, fetch, is_not_found, off_thread, Answer, Error, RequestCounter, Source, SyncContext,
 };
 use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
 use crate::storefront;
-use crate::telemetry::events;
+use crate::telemetry::events::{self, PageWritten};
 
 /// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
 /// collections it no longer lists.
@@ -155,7 +154,7 @@ async fn walk_collection(
         pages.read(ids.len());
         let first_seen = parsed.products.len() as u64;
         let url = storefront::redact(&url);
-        report_quarantined(store, &url, &parsed.unusable);
+        events::quarantined(&store.name, &url, &parsed.unusable);
         let limit = pages.limit();
         let page = CollectionPageWrite {
             store_id: start.store_id,
@@ -176,8 +175,14 @@ async fn walk_collection(
             .map_err(Error::store(store))?;
         // Products first written from a collection page (past the listing's cap) are counted
         // like the listing's; `shopmirror_pages_total` counts listing pages only.
-        events::products(&store.name, "new", written.new as u64);
-        events::products(&store.name, "changed", written.changed as u64);
+        let page = PageWritten {
+            listing: false,
+            number,
+            products: first_seen,
+            new: written.new as u64,
+            changed: written.changed as u64,
+        };
+        events::page_written(&store.name, page);
         // Collection rows are memberships, not products: only products this run had not seen
         // before (past the listing's cap) count as products.
         ctx.progress.add(1, first_seen);

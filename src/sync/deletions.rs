@@ -61,10 +61,7 @@ pub(super) async fn confirm(
             .call(move |db| db.apply_deletion_checks(checks))
             .await
             .map_err(store_err)?;
-        if gone > 0 {
-            tracing::info!(store = %store.name, deleted = gone, "products confirmed deleted");
-            events::products(&store.name, "deleted", gone);
-        }
+        events::products_deleted(&store.name, gone);
     }
 }
 

@@ -9,15 +9,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tracing::{debug, info};
 
 use super::pages::{Feed, FeedEnd, Page, Pages};
-use super::{bad_answer, off_thread, report_quarantined, Error, RequestCounter, SyncContext};
+use super::{bad_answer, off_thread, Error, RequestCounter, SyncContext};
 use crate::catalog::{self, RawEntry, Unusable};
 use crate::config::StoreConfig;
 use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
 use crate::storefront;
-use crate::telemetry::events;
+use crate::telemetry::events::{self, PageWritten};
 
 /// What the fetcher hands the writer loop.
 enum Fetched {
@@ -69,7 +68,7 @@ pub(super) async fn enumerate(
                     unusable,
                 } => {
                     let count = products.len() as u64;
-                    report_quarantined(store, &url, &unusable);
+                    events::quarantined(&store.name, &url, &unusable);
                     let page = PageWrite {
                         store_id: start.store_id,
                         run_id: start.run_id,
@@ -119,26 +118,19 @@ impl Tally {
     fn page_written(&mut self, store: &str, number: i64, products: u64, written: &WriteCounts) {
         self.pages += 1;
         self.products += products;
-        debug!(
-            store = %store,
-            page = number,
-            products,
-            new = written.new,
-            changed = written.changed,
-            "page written"
+        events::page_written(
+            store,
+            PageWritten {
+                listing: true,
+                number,
+                products,
+                new: written.new as u64,
+                changed: written.changed as u64,
+            },
         );
-        events::page_written(store);
-        events::products(store, "new", written.new as u64);
-        events::products(store, "changed", written.changed as u64);
         if self.pages.is_multiple_of(PROGRESS_EVERY) {
             let rate = self.products as f64 / self.started.elapsed().as_secs_f64().max(0.001);
-            info!(
-                store = %store,
-                pages = self.pages,
-                products = self.products,
-                products_per_s = rate.round() as u64,
-                "listing progress"
-            );
+            events::listing_progress(store, self.pages, self.products, rate.round() as u64);
         }
     }
 }

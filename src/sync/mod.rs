@@ -20,12 +20,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use url::Url;
 
-use crate::catalog::Unusable;
 use crate::config::StoreConfig;
 use crate::outcome::RunStatus;
 use crate::store::{self, HttpTotals, Phase, Requests, RunCounts, Writer};
 use crate::storefront::{self, Client};
-use crate::telemetry::events;
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -170,16 +168,6 @@ pub(crate) fn bad_answer(
         url: storefront::redact(url),
         kind: kind.into(),
     })
-}
-
-/// Logs each unusable product put in quarantine (a warning: the store sends something
-/// shopmirror cannot mirror) and counts it.
-pub(crate) fn report_quarantined(store: &StoreConfig, url: &str, unusable: &[Unusable]) {
-    for u in unusable {
-        warn!(store = %store.name, url, product_id = u.id, reason = %u.reason,
-              "product quarantined");
-    }
-    events::products(&store.name, "quarantined", unusable.len() as u64);
 }
 
 /// Shopify's answer past page * limit = 25,000: the end of what that listing can show.

@@ -12,14 +12,12 @@
 use tracing::{debug, warn};
 use url::Url;
 
-use super::{
-    bad_answer, fetch, is_not_found, report_quarantined, Answer, Error, RequestCounter, Source,
-    SyncContext,
-};
+use super::{bad_answer, fetch, is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
 use crate::catalog::{self, sitemap, ParsedProduct, Unusable};
 use crate::config::StoreConfig;
 use crate::store::{RunStart, SingleBatch};
 use crate::storefront;
+use crate::telemetry::events;
 
 /// Handles checked against the database (and products written) per transaction.
 const BATCH: usize = 50;
@@ -97,7 +95,7 @@ async fn walk_file(
             match fetch_single(ctx, store, handle, requests).await? {
                 Some((_, Ok(product))) => products.push(product),
                 Some((url, Err(bad))) => {
-                    report_quarantined(store, &url, std::slice::from_ref(&bad));
+                    events::quarantined(&store.name, &url, std::slice::from_ref(&bad));
                     unusable.push((url, bad));
                 }
                 None => {}

@@ -5,9 +5,10 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::endpoint_kind;
+use crate::catalog::Unusable;
 use crate::outcome::RunStatus;
 
 /// A store's answer to one request (`status` None when no answer came).
@@ -53,13 +54,59 @@ pub fn breaker_state(store: &str, open: f64) {
     metrics::gauge!("shopmirror_breaker_open", "store" => store.to_string()).set(open);
 }
 
-/// A listing page was written.
-pub fn page_written(store: &str) {
-    metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
+/// Which page was written, and what it wrote.
+pub struct PageWritten {
+    /// A listing page (counted in `shopmirror_pages_total`); otherwise a collection page.
+    pub listing: bool,
+    pub number: i64,
+    /// Products on the page (for a collection page: those this run had not met before).
+    pub products: u64,
+    pub new: u64,
+    pub changed: u64,
+}
+
+/// A page and its cursor were committed.
+pub fn page_written(store: &str, page: PageWritten) {
+    let PageWritten {
+        listing,
+        number,
+        products: on_page,
+        new,
+        changed,
+    } = page;
+    debug!(store = %store, listing, page = number, products = on_page, new, changed,
+           "page written");
+    if listing {
+        metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
+    }
+    products(store, "new", new);
+    products(store, "changed", changed);
+}
+
+/// The listing has written `pages` pages and `products` products so far, at `per_s`.
+pub fn listing_progress(store: &str, pages: u64, products: u64, per_s: u64) {
+    info!(store = %store, pages, products, products_per_s = per_s, "listing progress");
+}
+
+/// Unusable products of the page at `url` were put in quarantine: one warning each (the
+/// store sends something shopmirror cannot mirror), and counted.
+pub fn quarantined(store: &str, url: &str, unusable: &[Unusable]) {
+    for u in unusable {
+        warn!(store = %store, url, product_id = u.id, reason = %u.reason, "product quarantined");
+    }
+    products(store, "quarantined", unusable.len() as u64);
+}
+
+/// `n` products were confirmed deleted (their tombstones committed).
+pub fn products_deleted(store: &str, n: u64) {
+    if n > 0 {
+        info!(store = %store, deleted = n, "products confirmed deleted");
+        products(store, "deleted", n);
+    }
 }
 
 /// `n` products were `change` (new, changed, deleted, quarantined) by a write.
-pub fn products(store: &str, change: &'static str, n: u64) {
+fn products(store: &str, change: &'static str, n: u64) {
     if n > 0 {
         metrics::counter!("shopmirror_products_total", "store" => store.to_string(),
                           "change" => change)
