@@ -1,8 +1,10 @@
 //! The HTTP client stores see: identity, timeouts, connection pools, and for every request the
 //! store's breaker, the host's pacing, retries of transient failures, the body-size cap
 //! (counted after decompression) and classification of every answer into bytes or an
-//! `ErrorKind` naming store and URL. Metrics are bumped where each event happens. It never
-//! writes anything.
+//! `ErrorKind` naming store and (redacted) URL. It builds no request URL: callers give the URL
+//! and, for a store with a myshopify.com domain, the fallback to ask after a 404 (see
+//! `sync::urls`); the client only remembers which of the two to ask first. Metrics are bumped
+//! where each event happens. It never writes anything.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -47,8 +49,6 @@ pub struct ClientSettings {
 pub struct StoreOptions {
     /// Open a new connection for every request (the store refuses reused keep-alive ones).
     pub fresh_connections: bool,
-    /// Where to ask again when the store's own domain answers 404 (its myshopify.com domain).
-    pub fallback: Option<Url>,
 }
 
 /// A store's retries, waiting and breaker state since the last report, for the run record.
@@ -111,34 +111,56 @@ impl Client {
     }
 
     /// GETs `url` for `store` through its breaker, pacing and retries. Returns the body of a
-    /// 200 JSON answer, or a classified error naming the store and URL. A 404 is asked again
-    /// through the store's fallback domain when one is configured.
-    pub async fn get_json(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
-        self.get(store, url, Expect::Json).await
+    /// 200 JSON answer, or a classified error naming the store and (redacted) URL. A 404 is
+    /// asked again at `fallback` when the caller gives one (the same request on the store's
+    /// myshopify.com domain); once the fallback answered where `url` did not, it is asked first
+    /// for this store, and the other way round.
+    pub async fn get_json(
+        &self,
+        store: &str,
+        url: &Url,
+        fallback: Option<&Url>,
+    ) -> Result<Bytes, Error> {
+        self.get(store, url, fallback, Expect::Json).await
     }
 
     /// Like `get_json`, for XML answers (sitemaps).
-    pub async fn get_xml(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
-        self.get(store, url, Expect::Xml).await
+    pub async fn get_xml(
+        &self,
+        store: &str,
+        url: &Url,
+        fallback: Option<&Url>,
+    ) -> Result<Bytes, Error> {
+        self.get(store, url, fallback, Expect::Xml).await
     }
 
     /// Like `get_json`, for the Ajax `.js` product answer (JSON served as JavaScript).
-    pub async fn get_script(&self, store: &str, url: &Url) -> Result<Bytes, Error> {
-        self.get(store, url, Expect::Script).await
+    pub async fn get_script(
+        &self,
+        store: &str,
+        url: &Url,
+        fallback: Option<&Url>,
+    ) -> Result<Bytes, Error> {
+        self.get(store, url, fallback, Expect::Script).await
     }
 
-    async fn get(&self, store: &str, url: &Url, expect: Expect) -> Result<Bytes, Error> {
+    async fn get(
+        &self,
+        store: &str,
+        url: &Url,
+        fallback: Option<&Url>,
+        expect: Expect,
+    ) -> Result<Bytes, Error> {
         let options = self.settings.stores.get(store).cloned().unwrap_or_default();
         let state = self.state(store);
-        let alternate = options.fallback.as_ref().map(|base| rebase(url, base));
-        let Some(alternate) = alternate else {
+        let Some(alternate) = fallback else {
             return self.get_from(store, url, &options, &state, expect).await;
         };
         let first_fallback = state.use_fallback.load(Ordering::Relaxed);
         let (first, second) = if first_fallback {
-            (&alternate, url)
+            (alternate, url)
         } else {
-            (url, &alternate)
+            (url, alternate)
         };
         match self.get_from(store, first, &options, &state, expect).await {
             Err(e) if matches!(e.kind, ErrorKind::NotFound) => {
@@ -270,14 +292,6 @@ impl Client {
         });
         result
     }
-}
-
-/// The same path and query on another base (the store's myshopify.com domain).
-fn rebase(url: &Url, base: &Url) -> Url {
-    let mut moved = base.clone();
-    moved.set_path(url.path());
-    moved.set_query(url.query());
-    moved
 }
 
 /// Pacing is per host and port.
