@@ -17,7 +17,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use url::Url;
 
 use super::breaker::{Breaker, BreakerState};
-use super::error::{snippet, Error, ErrorKind};
+use super::error::{snippet, BuildError, Error, ErrorKind};
 use super::guard::{self, check_target, redact, redact_text, CheckedResolver, LookupError};
 use super::pacing::{Pace, Pacer, PacingSettings};
 use super::retry::{self, parse_retry_after, Failure, RetryPolicy, RetryStats};
@@ -76,7 +76,7 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(settings: ClientSettings) -> Result<Client, String> {
+    pub fn new(settings: ClientSettings) -> Result<Client, BuildError> {
         let build = |idle_per_host: usize| {
             reqwest::Client::builder()
                 .user_agent(settings.user_agent.clone())
@@ -93,7 +93,9 @@ impl Client {
                 // enough to span the pause between two paced requests.
                 .pool_idle_timeout(settings.min_delay.max(Duration::from_secs(1)) * 5)
                 .build()
-                .map_err(|e| format!("cannot build HTTP client: {}", redact_text(&e.to_string())))
+                .map_err(|e| BuildError {
+                    detail: redact_text(&e.to_string()),
+                })
         };
         let pacer = Pacer::new(PacingSettings {
             min_delay: settings.min_delay,
@@ -181,7 +183,7 @@ impl Client {
         &self,
         settings: ClientSettings,
         keep: impl Fn(&str) -> bool,
-    ) -> Result<Client, String> {
+    ) -> Result<Client, BuildError> {
         let client = Client::new(settings)?;
         let kept: HashMap<String, Arc<StoreState>> = self
             .stores
@@ -252,7 +254,8 @@ impl Client {
             url: redact(url),
             kind,
         };
-        check_target(url, self.settings.allow_private).map_err(error)?;
+        check_target(url, self.settings.allow_private)
+            .map_err(|refusal| error(ErrorKind::Refused(refusal.to_string())))?;
         let http = if options.fresh_connections {
             &self.fresh
         } else {

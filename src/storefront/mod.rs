@@ -12,6 +12,6 @@ mod retry;
 
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
-pub use error::{snippet, Error, ErrorKind};
+pub use error::{snippet, BuildError, Error, ErrorKind};
 pub use guard::{redact, redact_text};
 pub use retry::RetryPolicy;
