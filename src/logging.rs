@@ -9,6 +9,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::{Mutex, RwLock};
 
 use indicatif::MultiProgress;
@@ -56,9 +57,18 @@ fn colours() -> bool {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+/// Why logging could not be set up: the configured log file cannot be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open log file {}: {source}", path.display())]
+pub struct InitError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Installs the global subscriber. `default_level` applies unless RUST_LOG says otherwise.
 /// Fails only when the log file cannot be opened.
-pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), String> {
+pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), InitError> {
     let filter = || {
         EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| EnvFilter::new(format!("shopmirror={default_level},warn")))
@@ -82,7 +92,10 @@ pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), String> {
             .create(true)
             .append(true)
             .open(path)
-            .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
+            .map_err(|source| InitError {
+                path: path.clone(),
+                source,
+            })?;
         let writer = Mutex::new(file);
         let layer: BoxedLayer = match settings.format {
             LogFormat::Json => fmt::layer().json().with_writer(writer).boxed(),
@@ -184,6 +197,22 @@ mod tests {
         fn make_writer(&'w self) -> Buffer {
             self.clone()
         }
+    }
+
+    #[test]
+    fn a_log_file_that_cannot_be_opened_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("shopmirror.log");
+        let settings = LogSettings {
+            format: LogFormat::Json,
+            file: Some(path.clone()),
+        };
+        let e = init("info", &settings).unwrap_err();
+        assert_eq!(e.path, path);
+        assert_eq!(e.source.kind(), std::io::ErrorKind::NotFound);
+        let message = e.to_string();
+        let named = format!("cannot open log file {}: ", path.display());
+        assert!(message.starts_with(&named), "{message}");
     }
 
     #[test]

@@ -318,7 +318,10 @@ async fn a_shard_syncs_only_its_stores() {
 fn bad_daemon_settings_are_refused_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
+    let log_file = dir.path().join("missing").join("x.log");
+    let unopenable_log = format!("[log]\nfile = {log_file:?}\n");
     for bad in [
+        unopenable_log.as_str(),
         "[daemon]\nschedule = \"0 */6 * * *\"\n",
         "[daemon]\nlisten = \"localhost\"\n",
         "[daemon]\nretry_cap = \"1s\"\nretry_base = \"1m\"\n",
@@ -334,6 +337,11 @@ fn bad_daemon_settings_are_refused_with_exit_2() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad}");
+        if bad == unopenable_log {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let named = format!("cannot open log file {}: ", log_file.display());
+            assert!(stderr.contains(&named), "{stderr}");
+        }
     }
     std::fs::write(
         &config,

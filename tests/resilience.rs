@@ -46,7 +46,7 @@ fn products_url(shop: &FakeShop) -> Url {
 }
 
 async fn get(c: &Client, shop: &FakeShop) -> Result<bytes::Bytes, Error> {
-    c.get_json(STORE, &products_url(shop)).await
+    c.get_json(STORE, &products_url(shop), None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -243,7 +243,7 @@ async fn unsafe_targets_are_refused() {
         shop.addr().port()
     ))
     .unwrap();
-    let e = c.get_json(STORE, &local).await.unwrap_err();
+    let e = c.get_json(STORE, &local, None).await.unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Refused(_)), "{e}");
     assert_eq!(shop.request_count(), 0);
     // Allowed private addresses still never include metadata ones, on any hop.
@@ -269,16 +269,41 @@ async fn credentials_stay_out_of_errors() {
     let c = client(settings());
     let url = format!("http://alice:hunter2@{}/products.json", shop.addr());
     let e = c
-        .get_json(STORE, &Url::parse(&url).unwrap())
+        .get_json(STORE, &Url::parse(&url).unwrap(), None)
         .await
         .unwrap_err();
     let closed = Url::parse("http://alice:hunter2@127.0.0.1:9/products.json").unwrap();
-    let e2 = c.get_json(STORE, &closed).await.unwrap_err();
+    let e2 = c.get_json(STORE, &closed, None).await.unwrap_err();
     for message in [e.to_string(), e2.to_string(), format!("{e2:?}")] {
         assert!(
             !message.contains("hunter2") && !message.contains("alice"),
             "{message}"
         );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fallback_with_credentials_stays_out_of_errors() {
+    let custom = fake(30, Faults::always(Fault::NotFound404)).await;
+    let myshopify = fake(30, Faults::always(Fault::NotFound404)).await;
+    let c = client(settings());
+    let fallback = format!(
+        "http://bob:s3cret@{}/products.json?limit=50&page=1",
+        myshopify.addr()
+    );
+    let fallback = Url::parse(&fallback).unwrap();
+    let e = c
+        .get_json(STORE, &products_url(&custom), Some(&fallback))
+        .await
+        .unwrap_err();
+    assert_eq!((custom.request_count(), myshopify.request_count()), (1, 1));
+    for message in [e.to_string(), format!("{e:?}")] {
+        assert!(
+            !message.contains("s3cret") && !message.contains("bob"),
+            "{message}"
+        );
+        let named = format!("http://{}/products.json", myshopify.addr());
+        assert!(message.contains(&named), "the fallback's error: {message}");
     }
 }
 
@@ -292,7 +317,6 @@ async fn fresh_connections_for_stores_that_refuse_reuse() {
     let mut s = settings();
     let fresh = StoreOptions {
         fresh_connections: true,
-        fallback: None,
     };
     s.stores.insert(STORE.into(), fresh);
     let c = client(s);
@@ -306,15 +330,14 @@ async fn fresh_connections_for_stores_that_refuse_reuse() {
 async fn a_404_is_asked_again_through_the_myshopify_domain() {
     let custom = fake(30, Faults::always(Fault::NotFound404)).await;
     let myshopify = fake(30, Faults::default()).await;
-    let mut s = settings();
-    let options = StoreOptions {
-        fresh_connections: false,
-        fallback: Some(Url::parse(&myshopify.url()).unwrap()),
-    };
-    s.stores.insert(STORE.into(), options);
-    let c = client(s);
-    get(&c, &custom).await.unwrap();
-    get(&c, &custom).await.unwrap();
+    let c = client(settings());
+    // The same request on the myshopify.com domain (as `sync::urls::fallback` builds it).
+    let fallback = products_url(&myshopify);
+    for _ in 0..2 {
+        c.get_json(STORE, &products_url(&custom), Some(&fallback))
+            .await
+            .unwrap();
+    }
     assert_eq!(
         custom.request_count(),
         1,
@@ -366,7 +389,7 @@ async fn metrics_are_emitted_per_store() {
     shop.script_fault("/products.json", 1, Fault::Block430);
     let c = client(settings());
     let url = products_url(&shop);
-    assert!(c.get_json("metered", &url).await.is_err());
+    assert!(c.get_json("metered", &url, None).await.is_err());
     let text = handle.render();
     for line in [
         r#"shopmirror_http_requests_total{store="metered",status="4xx"} 2"#,
@@ -390,13 +413,15 @@ fn store_options_and_the_example_config_load() {
                 myshopify_domain = \"a-shop.myshopify.com\"\n[stores.b]\nurl = \"https://b.example\"\n";
     std::fs::write(&file, text).unwrap();
     let config = Config::load(Some(&file), None).unwrap();
-    let a = &config.http.stores["a"];
-    assert!(a.fresh_connections);
+    assert!(config.http.stores["a"].fresh_connections);
+    let a = config.stores.iter().find(|s| s.name == "a").unwrap();
     assert_eq!(
-        a.fallback.as_ref().unwrap().as_str(),
+        a.myshopify.as_ref().unwrap().as_str(),
         "https://a-shop.myshopify.com/"
     );
     assert!(!config.http.stores.contains_key("b"));
+    let b = config.stores.iter().find(|s| s.name == "b").unwrap();
+    assert!(b.myshopify.is_none());
     std::fs::write(
         &file,
         "[stores.c]\nurl = \"https://c.example\"\nmyshopify_domain = \"a b\"\n",

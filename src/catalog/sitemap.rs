@@ -1,7 +1,9 @@
 //! Reading Shopify sitemaps with a streaming XML reader: the index (/sitemap.xml) gives the
 //! product sitemaps (`sitemap_products_N.xml?from=&to=`), each product sitemap gives product
-//! handles one `<url><loc>` at a time. Locations are taken as paths on the store's own base URL,
-//! never as hosts to visit. Nothing here does HTTP or touches the database.
+//! handles one `<url><loc>` at a time. Locations are returned as the files give them: this
+//! module builds no request URL (the caller puts a product sitemap's path and query on the
+//! store's own base, never visiting the host a location names). Nothing here does HTTP or
+//! touches the database.
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -9,8 +11,9 @@ use url::Url;
 
 use super::error::ParseError;
 
-/// The product sitemaps listed in a sitemap index, in index order, rebased on `base`.
-pub fn product_sitemaps(index: &[u8], base: &Url) -> Result<Vec<Url>, ParseError> {
+/// The locations of the product sitemaps listed in a sitemap index, in index order, as the
+/// index gives them (whatever host they name).
+pub fn product_sitemaps(index: &[u8]) -> Result<Vec<Url>, ParseError> {
     let mut files = Vec::new();
     for loc in Locs::new(index) {
         let loc = loc?;
@@ -20,10 +23,7 @@ pub fn product_sitemaps(index: &[u8], base: &Url) -> Result<Vec<Url>, ParseError
             .and_then(|mut s| s.next_back())
             .is_some_and(|name| name.starts_with("sitemap_products_") && name.ends_with(".xml"));
         if is_products {
-            let mut rebased = base.clone();
-            rebased.set_path(url.path());
-            rebased.set_query(url.query());
-            files.push(rebased);
+            files.push(url);
         }
     }
     Ok(files)
@@ -148,15 +148,14 @@ mod tests {
 </urlset>"#;
 
     #[test]
-    fn index_lists_product_sitemaps_on_the_store_base() {
-        let base = Url::parse("http://127.0.0.1:8080/").unwrap();
-        let files = product_sitemaps(INDEX.as_bytes(), &base).unwrap();
+    fn index_lists_product_sitemaps_as_it_gives_them() {
+        let files = product_sitemaps(INDEX.as_bytes()).unwrap();
         let files: Vec<&str> = files.iter().map(Url::as_str).collect();
         assert_eq!(
             files,
             [
-                "http://127.0.0.1:8080/sitemap_products_1.xml?from=1&to=9",
-                "http://127.0.0.1:8080/sitemap_products_2.xml?from=10&to=20",
+                "https://shop.example/sitemap_products_1.xml?from=1&to=9",
+                "https://elsewhere.example/sitemap_products_2.xml?from=10&to=20",
             ]
         );
     }
@@ -175,7 +174,7 @@ mod tests {
         let items: Vec<_> = product_handles(broken).collect();
         assert_eq!(items[0].as_deref().ok(), Some("a"));
         assert!(matches!(items.last(), Some(Err(ParseError::BadXml(_)))));
-        assert!(product_sitemaps(b"<a></b>", &Url::parse("http://h/").unwrap()).is_err());
+        assert!(product_sitemaps(b"<a></b>").is_err());
     }
 
     #[test]

@@ -66,6 +66,18 @@ impl From<config::Error> for Failure {
     }
 }
 
+impl From<crate::logging::InitError> for Failure {
+    fn from(e: crate::logging::InitError) -> Self {
+        Failure::Usage(e.to_string())
+    }
+}
+
+impl From<crate::storefront::BuildError> for Failure {
+    fn from(e: crate::storefront::BuildError) -> Self {
+        Failure::Failed(e.to_string())
+    }
+}
+
 impl From<crate::store::Error> for Failure {
     fn from(e: crate::store::Error) -> Self {
         Failure::Failed(one_line(&e))
@@ -96,7 +108,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         (false, _) => "trace",
     };
     let config = Config::load(cli.config.as_deref(), cli.db.as_deref())?;
-    crate::logging::init(level, &config.log).map_err(Failure::Usage)?;
+    crate::logging::init(level, &config.log)?;
     match cli.command {
         Command::Daemon { listen } => {
             daemon::run(cli.config.as_deref(), cli.db.as_deref(), config, listen)

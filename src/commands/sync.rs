@@ -40,7 +40,7 @@ async fn sync_all(
     quiet: bool,
 ) -> Result<(), Failure> {
     let writer = Writer::open(&config.db_path)?;
-    let client = Client::new(config.http.clone()).map_err(Failure::Failed)?;
+    let client = Client::new(config.http.clone())?;
     let client = Arc::new(client);
     let cancel = CancellationToken::new();
     let on_interrupt = cancel.clone();

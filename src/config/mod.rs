@@ -152,6 +152,9 @@ pub struct LogSettings {
 pub struct StoreConfig {
     pub name: String,
     pub url: Url,
+    /// The store's myshopify.com base (`myshopify_domain`): a request its own domain answers
+    /// with 404 is asked again there (see `sync::urls::fallback`).
+    pub myshopify: Option<Url>,
     /// Walk collections and their membership.
     pub collections: bool,
     /// Restrict the membership walk to these handles; None walks every collection.
@@ -167,6 +170,7 @@ impl StoreConfig {
         StoreConfig {
             name,
             url,
+            myshopify: None,
             collections: true,
             collection_handles: None,
             ad_hoc: false,

@@ -73,7 +73,7 @@ impl Checker<'_> {
             .as_deref()
             .map(|text| Schedule::parse(text).map_err(|m| self.invalid(&key("schedule"), m)))
             .transpose()?;
-        let fallback = store
+        let myshopify = store
             .myshopify_domain
             .as_deref()
             .map(|domain| {
@@ -95,11 +95,11 @@ impl Checker<'_> {
             schedule,
             options: StoreOptions {
                 fresh_connections: store.fresh_connections,
-                fallback,
             },
             store: StoreConfig {
                 name,
                 url,
+                myshopify,
                 collections: store.collections,
                 collection_handles: store.collection_handles,
                 ad_hoc: false,

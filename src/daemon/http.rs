@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
@@ -57,21 +57,41 @@ struct Shared {
     process: Arc<metrics_process::Collector>,
 }
 
+/// Why the metrics recorder could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    /// A histogram's buckets were refused.
+    #[error("histogram buckets of {metric}: {source}")]
+    Buckets {
+        metric: &'static str,
+        #[source]
+        source: BuildError,
+    },
+    /// Another recorder is installed in this process.
+    #[error("cannot install the metrics recorder: {0}")]
+    Install(#[source] BuildError),
+}
+
 /// Installs the process-wide Prometheus recorder (once per process).
-pub fn install_recorder() -> Result<PrometheusHandle, String> {
+pub fn install_recorder() -> Result<PrometheusHandle, RecorderError> {
+    let buckets = |metric| move |source| RecorderError::Buckets { metric, source };
+    let (runs, requests) = (
+        "shopmirror_run_duration_seconds",
+        "shopmirror_http_request_duration_seconds",
+    );
     PrometheusBuilder::new()
         .set_buckets_for_metric(
-            Matcher::Full("shopmirror_run_duration_seconds".into()),
+            Matcher::Full(runs.into()),
             &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0],
         )
-        .map_err(|e| e.to_string())?
+        .map_err(buckets(runs))?
         .set_buckets_for_metric(
-            Matcher::Full("shopmirror_http_request_duration_seconds".into()),
+            Matcher::Full(requests.into()),
             &crate::telemetry::REQUEST_BUCKETS,
         )
-        .map_err(|e| e.to_string())?
+        .map_err(buckets(requests))?
         .install_recorder()
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+        .map_err(RecorderError::Install)
 }
 
 /// Serves the endpoints on `listener` until `stop` is cancelled.
@@ -140,4 +160,23 @@ fn record_file_sizes(db: &Path) {
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
     crate::telemetry::events::file_sizes(size(db), size(Path::new(&wal)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_recorder_in_one_process_is_refused() {
+        // The only test of this binary that installs the global recorder.
+        let handle = install_recorder().unwrap();
+        let e = install_recorder().unwrap_err();
+        assert!(matches!(e, RecorderError::Install(_)), "{e:?}");
+        let message = e.to_string();
+        assert!(
+            message.starts_with("cannot install the metrics recorder: "),
+            "{message}"
+        );
+        drop(handle);
+    }
 }

@@ -46,8 +46,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Client(#[from] crate::storefront::BuildError),
+    #[error(transparent)]
+    Recorder(#[from] http::RecorderError),
 }
 
 /// Where the daemon's inputs come from.
@@ -69,7 +71,7 @@ pub async fn run(
     config: Config,
     controls: mpsc::Receiver<Control>,
 ) -> Result<(), Error> {
-    let metrics = http::install_recorder().map_err(Error::Setup)?;
+    let metrics = http::install_recorder()?;
     crate::telemetry::describe();
     let writer = Writer::open(&config.db_path)?;
     let health = Arc::new(Health::new(config.db_path.clone()));
@@ -91,8 +93,7 @@ pub async fn run(
         stop_http.clone(),
     ));
     let notifier = Notifier::from_env();
-    let mut live = Live::new(options, config, writer, notifier.clone(), health.clone())
-        .map_err(Error::Setup)?;
+    let mut live = Live::new(options, config, writer, notifier.clone(), health.clone())?;
     live.register_stores().await?;
     live.restore_last_successes().await?;
     health.scheduling.store(true, Ordering::Relaxed);

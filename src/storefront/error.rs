@@ -3,6 +3,14 @@
 
 use crate::catalog::ParseError;
 
+/// The HTTP client could not be built (TLS backend, resolver, settings): nothing was asked.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build HTTP client: {detail}")]
+pub struct BuildError {
+    /// reqwest's reason, without credentials.
+    pub(super) detail: String,
+}
+
 /// One failed request or unusable answer.
 #[derive(Debug, thiserror::Error)]
 #[error("store {store}: {url}: {kind}")]

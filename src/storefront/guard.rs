@@ -8,8 +8,6 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use url::{Host, Url};
 
-use super::error::ErrorKind;
-
 /// Most redirects followed for one request.
 pub const MAX_REDIRECTS: usize = 5;
 
@@ -62,6 +60,30 @@ pub enum Refusal {
     Private(IpAddr),
 }
 
+/// Why a URL is not one the client may ask.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetRefusal {
+    #[error("scheme {0} is not http or https")]
+    Scheme(String),
+    #[error("URL has no host")]
+    NoHost,
+    #[error(transparent)]
+    Address(#[from] Refusal),
+}
+
+/// Why a redirect hop is not followed. Travels through reqwest's error chain as the redirect
+/// policy's error; its text is the `ErrorKind::Refused` detail.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HopRefusal {
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooMany,
+    #[error("redirect from https to http")]
+    Downgrade,
+    /// A target the client may not ask; `url` is already redacted.
+    #[error("redirect to {url}: refused: {reason}")]
+    Target { url: String, reason: TargetRefusal },
+}
+
 /// Why a store's host name gave no address to connect to. Travels through reqwest's error
 /// chain as the resolver's error, where the client finds it by type.
 #[derive(Debug, thiserror::Error)]
@@ -90,36 +112,35 @@ fn check_ip(ip: IpAddr, allow_private: bool) -> Result<(), Refusal> {
 }
 
 /// Refuses non-HTTP schemes and literal addresses that are not allowed, before any connection.
-pub fn check_target(url: &Url, allow_private: bool) -> Result<(), ErrorKind> {
+pub fn check_target(url: &Url, allow_private: bool) -> Result<(), TargetRefusal> {
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(ErrorKind::Refused(format!(
-            "scheme {} is not http or https",
-            url.scheme()
-        )));
+        return Err(TargetRefusal::Scheme(url.scheme().to_string()));
     }
     let ip = match url.host() {
         Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
         Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
         Some(Host::Domain(_)) => return Ok(()),
-        None => return Err(ErrorKind::Refused("URL has no host".into())),
+        None => return Err(TargetRefusal::NoHost),
     };
-    check_ip(ip, allow_private).map_err(|refusal| ErrorKind::Refused(refusal.to_string()))
+    Ok(check_ip(ip, allow_private)?)
 }
 
 /// Decides one redirect hop from `previous` (oldest first) to `next`.
-pub fn check_hop(previous: &[Url], next: &Url, allow_private: bool) -> Result<(), String> {
+pub fn check_hop(previous: &[Url], next: &Url, allow_private: bool) -> Result<(), HopRefusal> {
     // `previous` starts with the original URL: it holds one entry per request already sent.
     if previous.len() > MAX_REDIRECTS {
-        return Err(format!("more than {MAX_REDIRECTS} redirects"));
+        return Err(HopRefusal::TooMany);
     }
     let downgrade = previous
         .last()
         .is_some_and(|prev| prev.scheme() == "https" && next.scheme() == "http");
     if downgrade {
-        return Err("redirect from https to http".into());
+        return Err(HopRefusal::Downgrade);
     }
-    check_target(next, allow_private)
-        .map_err(|kind| format!("redirect to {}: {kind}", redact(next)))
+    check_target(next, allow_private).map_err(|reason| HopRefusal::Target {
+        url: redact(next),
+        reason,
+    })
 }
 
 /// A store's password page: a redirect there means the store is password-protected.
@@ -135,7 +156,7 @@ pub fn redirect_policy(allow_private: bool) -> reqwest::redirect::Policy {
         }
         match check_hop(attempt.previous(), attempt.url(), allow_private) {
             Ok(()) => attempt.follow(),
-            Err(message) => attempt.error(message),
+            Err(refusal) => attempt.error(refusal),
         }
     })
 }
@@ -258,12 +279,18 @@ mod tests {
         let local = url("http://127.0.0.1:8080/products.json");
         assert!(matches!(
             check_target(&local, false),
-            Err(ErrorKind::Refused(_))
+            Err(TargetRefusal::Address(Refusal::Private(_)))
         ));
         assert!(check_target(&local, true).is_ok());
-        assert!(check_target(&url("file:///etc/passwd"), true).is_err());
+        let file = check_target(&url("file:///etc/passwd"), true).unwrap_err();
+        assert_eq!(file, TargetRefusal::Scheme("file".into()));
+        assert_eq!(file.to_string(), "scheme file is not http or https");
         for metadata in ["http://169.254.169.254/latest", "http://[fd00:ec2::254]/"] {
-            assert!(check_target(&url(metadata), true).is_err(), "{metadata}");
+            let refused = check_target(&url(metadata), true);
+            assert!(
+                matches!(refused, Err(TargetRefusal::Address(Refusal::Metadata(_)))),
+                "{metadata}"
+            );
         }
     }
 
@@ -272,22 +299,50 @@ mod tests {
         let shop = vec![url("https://shop.example/products.json")];
         let to_loopback = url("https://127.0.0.1/products.json");
         let refused = check_hop(&shop, &to_loopback, false).unwrap_err();
-        assert!(refused.contains("127.0.0.1"), "{refused}");
+        assert!(refused.to_string().contains("127.0.0.1"), "{refused}");
+        assert!(
+            matches!(
+                &refused,
+                HopRefusal::Target {
+                    reason: TargetRefusal::Address(Refusal::Private(_)),
+                    ..
+                }
+            ),
+            "{refused}"
+        );
         assert!(check_hop(&shop, &to_loopback, true).is_ok());
         let downgrade = url("http://shop.example/products.json");
-        assert!(check_hop(&shop, &downgrade, true).is_err());
+        assert_eq!(
+            check_hop(&shop, &downgrade, true),
+            Err(HopRefusal::Downgrade)
+        );
         let metadata = url("https://169.254.169.254/latest/meta-data");
-        assert!(check_hop(&shop, &metadata, true).is_err());
+        assert!(matches!(
+            check_hop(&shop, &metadata, true),
+            Err(HopRefusal::Target {
+                reason: TargetRefusal::Address(Refusal::Metadata(_)),
+                ..
+            })
+        ));
+        let secret = url("https://bob:s3cret@10.0.0.1/products.json");
+        let refused = check_hop(&shop, &secret, false).unwrap_err().to_string();
+        assert_eq!(
+            refused,
+            "redirect to https://10.0.0.1/products.json: refused: 10.0.0.1 is a private \
+             address (set http.allow_private = true to allow it)"
+        );
         let public = url("https://other.example/products.json");
         let sent = vec![shop[0].clone(); 6];
         assert!(
             check_hop(&sent[..5], &public, false).is_ok(),
             "the 5th redirect"
         );
-        assert!(
-            check_hop(&sent, &public, false).is_err(),
+        assert_eq!(
+            check_hop(&sent, &public, false),
+            Err(HopRefusal::TooMany),
             "the 6th redirect"
         );
+        assert_eq!(HopRefusal::TooMany.to_string(), "more than 5 redirects");
     }
 
     #[tokio::test]

@@ -1,8 +1,10 @@
-//! Talking to stores over HTTP and nothing else: the client (client) and its policy (guard:
-//! where it may go; pacing: politeness per host; retry: what is retried and how long it waits;
-//! breaker: leaving a troubled store alone), and what can go wrong (error). Answers leave here
+//! Talking to stores over HTTP and nothing else: the client (client; answer: one request and
+//! how its answer is classified) and its policy (guard: where it may go; pacing: politeness per
+//! host; retry: what is retried and how long it waits; breaker: leaving a troubled store
+//! alone), and what can go wrong (error). Answers leave here
 //! as bytes; `catalog` reads them. Nothing here touches the database.
 
+mod answer;
 mod breaker;
 mod client;
 mod error;
@@ -12,6 +14,6 @@ mod retry;
 
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
-pub use error::{snippet, Error, ErrorKind};
+pub use error::{snippet, BuildError, Error, ErrorKind};
 pub use guard::{redact, redact_text};
 pub use retry::RetryPolicy;

@@ -134,7 +134,8 @@ pub(crate) enum Answer {
 }
 
 /// One GET through the shared client, counted for the run (under `source`) and the progress
-/// display, and abandoned when the run is cancelled.
+/// display, and abandoned when the run is cancelled. A store with a myshopify.com domain gives
+/// the client the same request there (`urls::fallback`) to ask after a 404.
 pub(crate) async fn fetch(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -144,11 +145,13 @@ pub(crate) async fn fetch(
 ) -> Result<Bytes, Error> {
     requests.record(source);
     ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
+    let fallback = urls::fallback(store, url);
+    let (name, fallback) = (&store.name, fallback.as_ref());
     let request = async {
         match kind {
-            Answer::Json => ctx.client.get_json(&store.name, url).await,
-            Answer::Xml => ctx.client.get_xml(&store.name, url).await,
-            Answer::Script => ctx.client.get_script(&store.name, url).await,
+            Answer::Json => ctx.client.get_json(name, url, fallback).await,
+            Answer::Xml => ctx.client.get_xml(name, url, fallback).await,
+            Answer::Script => ctx.client.get_script(name, url, fallback).await,
         }
     };
     tokio::select! {

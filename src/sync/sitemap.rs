@@ -50,8 +50,11 @@ pub(super) async fn walk(
         }
         Err(e) => return Err(e),
     };
-    let files = sitemap::product_sitemaps(&index, &store.url)
-        .map_err(|kind| bad_answer(store, &index_url, kind))?;
+    let files: Vec<Url> = sitemap::product_sitemaps(&index)
+        .map_err(|kind| bad_answer(store, &index_url, kind))?
+        .iter()
+        .map(|loc| super::urls::sitemap_file(store, loc))
+        .collect();
     if files.is_empty() {
         warn!(store = %store.name, "sitemap lists no product sitemaps: the capped catalogue stays incomplete");
         return Ok(false);

@@ -187,3 +187,31 @@ async fn hostile_pages_fail_the_run_without_writing_anything() {
     sync_store(&ctx, &store(&shop)).await.unwrap();
     assert_eq!(support::mirrored_hashes(&db), support::listed_hashes(&shop));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_whose_domain_answers_404_is_mirrored_through_its_myshopify_domain() {
+    let custom = fake(60, Faults::always(Fault::NotFound404)).await;
+    let myshopify = fake(60, Faults::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, file) = (dir.path().join("m.db"), dir.path().join("c.toml"));
+    let text = format!(
+        "[stores.{STORE}]\nurl = \"{}\"\nmyshopify_domain = \"{}\"\n",
+        custom.url(),
+        myshopify.url()
+    );
+    std::fs::write(&file, text).unwrap();
+    let config = Config::load(Some(&file), None).unwrap();
+    let ctx = context(&db, settings(), 25);
+    sync_store(&ctx, &config.stores[0]).await.unwrap();
+    assert_eq!(
+        support::mirrored_hashes(&db),
+        support::listed_hashes(&myshopify)
+    );
+    assert_eq!(
+        custom.request_count(),
+        1,
+        "after the first 404 every request goes to the myshopify.com domain first"
+    );
+    assert!(myshopify.request_count() > 3, "listing pages and more");
+    assert_eq!(runs(&db)[0].0, "complete");
+}

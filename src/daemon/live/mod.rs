@@ -19,7 +19,7 @@ use super::schedule::{Planner, Timing};
 use super::{Control, Options};
 use crate::config::{Config, StoreConfig};
 use crate::store::{self, RunCounts, Writer};
-use crate::storefront::{Client, ClientSettings};
+use crate::storefront::{BuildError, Client, ClientSettings};
 use crate::sync::{self, sync_store, Progress, SyncContext};
 
 mod ends;
@@ -78,7 +78,7 @@ impl Live {
         writer: Writer,
         notifier: Notifier,
         health: Arc<Health>,
-    ) -> Result<Live, String> {
+    ) -> Result<Live, BuildError> {
         let client = Client::new(http_settings(&config))?;
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         if let Some(shard) = config.shard {
