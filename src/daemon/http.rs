@@ -74,24 +74,13 @@ pub enum RecorderError {
 
 /// Installs the process-wide Prometheus recorder (once per process).
 pub fn install_recorder() -> Result<PrometheusHandle, RecorderError> {
-    let buckets = |metric| move |source| RecorderError::Buckets { metric, source };
-    let (runs, requests) = (
-        "shopmirror_run_duration_seconds",
-        "shopmirror_http_request_duration_seconds",
-    );
-    PrometheusBuilder::new()
-        .set_buckets_for_metric(
-            Matcher::Full(runs.into()),
-            &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0],
-        )
-        .map_err(buckets(runs))?
-        .set_buckets_for_metric(
-            Matcher::Full(requests.into()),
-            &crate::telemetry::REQUEST_BUCKETS,
-        )
-        .map_err(buckets(requests))?
-        .install_recorder()
-        .map_err(RecorderError::Install)
+    let mut builder = PrometheusBuilder::new();
+    for (metric, buckets) in crate::telemetry::HISTOGRAMS {
+        builder = builder
+            .set_buckets_for_metric(Matcher::Full(metric.into()), buckets)
+            .map_err(|source| RecorderError::Buckets { metric, source })?;
+    }
+    builder.install_recorder().map_err(RecorderError::Install)
 }
 
 /// Serves the endpoints on `listener` until `stop` is cancelled.

@@ -21,9 +21,19 @@ const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "error"];
 /// Product changes of `shopmirror_products_total`.
 const CHANGES: [&str; 4] = ["new", "changed", "deleted", "quarantined"];
 
-/// Buckets of `shopmirror_http_request_duration_seconds`: 10 ms to 2 minutes.
-pub const REQUEST_BUCKETS: [f64; 12] = [
-    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
+/// Each histogram and its buckets (seconds): runs from 1 s to 4 h, requests from 10 ms to
+/// 2 minutes.
+pub const HISTOGRAMS: [(&str, &[f64]); 2] = [
+    (
+        "shopmirror_run_duration_seconds",
+        &[1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4.0 * 3600.0],
+    ),
+    (
+        "shopmirror_http_request_duration_seconds",
+        &[
+            0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
+        ],
+    ),
 ];
 
 /// Describes every series and sets the process-wide ones (build info, zero counters).
