@@ -7,11 +7,12 @@
 //! - [`catalog`]: the domain apart from HTTP: products, money, canonical form and content hash,
 //!   collections, sitemap entries, the raw digest; parsed from any endpoint's shape.
 //! - [`storefront`]: talking to stores over HTTP only (client policy, pacing, retry, breaker,
-//!   guard). Never touches the database.
+//!   guard); it builds no URL. Never touches the database.
 //! - [`store`]: SQLite, and the only module with SQL: schema, the single writer thread,
 //!   read-only queries.
-//! - [`sync`]: one run of one store: listing pages, writing each with its cursor, confirming
-//!   deletions, recording the outcome.
+//! - [`sync`]: one run of one store: every request URL (`urls`) and one fetch path, one walk
+//!   over every paged feed (`pages`: short page, 25,000 cap, 404), writing each page with its
+//!   cursor, confirming deletions, recording how the run ended.
 //! - [`daemon`]: the scheduler process: cron planning with jitter and backoff, signals,
 //!   systemd notifications, health and metrics over HTTP, sharding.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
@@ -26,7 +27,8 @@
 //!   logs and counts it.
 //!
 //! Imports run downward only: commands -> daemon -> sync -> {store, storefront, config} ->
-//! catalog; lock, message, outcome and telemetry are leaves. Data flows config -> sync -> storefront
+//! catalog, and config -> storefront (it builds the client's settings); lock, message, outcome
+//! and telemetry are leaves. Data flows config -> sync -> storefront
 //! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
 //! included); readers use their own read-only connections.
 
