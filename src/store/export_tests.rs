@@ -1,0 +1,148 @@
+//! Tests of the export reads: filters, one product per handle, children in position order.
+
+use super::*;
+
+/// A database with two stores: a live product, a deleted one and an old unchanged one.
+fn database() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.db");
+    let conn = crate::store::schema::open_writer(&path).unwrap();
+    conn.execute_batch(
+        "INSERT INTO stores (store_id, name, base_url, added_at) VALUES
+             (1, 'a', 'http://a', 'x'), (2, 'b', 'http://b', 'x');
+         INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
+             tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+             written_run, deleted_at) VALUES
+             (1, 10, 'live', 'Live', 'V', 'T', '[\"x\",\"y\"]', '', 'h', '{\"id\":10}',
+              '2026-01-01 00:00:00', '2026-01-15 00:00:00', 1, NULL),
+             (1, 11, 'gone', 'Gone', 'V', 'T', '[]', '', 'h', '{\"id\":11}',
+              '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, '2026-01-20 00:00:00'),
+             (2, 20, 'old', 'Old', 'V', 'T', '[]', '', 'h', '{\"id\":20}',
+              '2025-01-01 00:00:00', '2025-01-01 00:00:00', 1, NULL);
+         INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at) VALUES
+             (1, 10, 1, '2026-02-01 00:00:00'), (1, 11, 1, '2026-01-02 00:00:00'),
+             (2, 20, 1, '2026-02-01 00:00:00');
+         INSERT INTO variants (store_id, variant_id, product_id, position, title, price,
+             price_cents, written_run) VALUES (1, 101, 10, 1, 'S', '1.50', 150, 1),
+             (1, 100, 10, 2, 'M', '2.00', 200, 1);",
+    )
+    .unwrap();
+    (dir, path)
+}
+
+fn ids(path: &std::path::Path, filter: &ExportFilter) -> Vec<i64> {
+    let reader = Reader::open(path).unwrap();
+    let mut seen = Vec::new();
+    reader
+        .for_each_product(filter, false, |p| {
+            seen.push(p.product_id);
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    seen
+}
+
+#[test]
+fn filters_select_the_right_products() {
+    let (_dir, path) = database();
+    let all = ExportFilter::default();
+    assert_eq!(ids(&path, &all), [10, 20]);
+    let deleted = ExportFilter {
+        include_deleted: true,
+        ..all.clone()
+    };
+    assert_eq!(ids(&path, &deleted), [10, 11, 20]);
+    let store_a = ExportFilter {
+        store: Some("a".into()),
+        ..all.clone()
+    };
+    assert_eq!(ids(&path, &store_a), [10]);
+    let since = ExportFilter {
+        changed_since: Some("2026-01-10 00:00:00".into()),
+        ..all.clone()
+    };
+    assert_eq!(ids(&path, &since), [10]);
+    let since_with_deleted = ExportFilter {
+        include_deleted: true,
+        ..since
+    };
+    assert_eq!(ids(&path, &since_with_deleted), [10, 11], "deleted after");
+}
+
+#[test]
+fn one_per_handle_marks_products_whose_handle_another_keeps() {
+    let (_dir, path) = database();
+    // 12 was deleted before live 10 took its handle; 13 and 11 are both deleted as 'gone',
+    // 13 later; 21 in the other store shares a handle with nobody there.
+    crate::store::schema::open_writer(&path)
+        .unwrap()
+        .execute_batch(
+            "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
+                 tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+                 written_run, deleted_at) VALUES
+                 (1, 12, 'live', 'Old', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
+                  '2025-06-01 00:00:00'),
+                 (1, 13, 'gone', 'Gone2', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
+                  '2026-01-25 00:00:00'),
+                 (2, 21, 'gone', 'Other', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, NULL);
+             INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at)
+                 VALUES (1, 12, 1, 'x'), (1, 13, 1, 'x'), (2, 21, 1, 'x');",
+        )
+        .unwrap();
+    let reader = Reader::open(&path).unwrap();
+    let kept_by = |one_per_handle| {
+        let filter = ExportFilter {
+            include_deleted: true,
+            one_per_handle,
+            ..ExportFilter::default()
+        };
+        let mut seen = Vec::new();
+        reader
+            .for_each_product(&filter, false, |p| {
+                seen.push((p.product_id, p.handle_kept_by));
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        seen
+    };
+    assert_eq!(
+        kept_by(true),
+        [
+            (10, None),
+            (11, Some(13)),
+            (12, Some(10)),
+            (13, None),
+            (20, None),
+            (21, None)
+        ]
+    );
+    assert!(kept_by(false).iter().all(|(_, by)| by.is_none()));
+    assert_eq!(reader.store_names().unwrap(), ["a", "b"]);
+}
+
+#[test]
+fn children_come_in_position_order_and_the_callback_error_stops() {
+    let (_dir, path) = database();
+    let reader = Reader::open(&path).unwrap();
+    let mut variants = Vec::new();
+    let filter = ExportFilter {
+        store: Some("a".into()),
+        ..ExportFilter::default()
+    };
+    reader
+        .for_each_product(&filter, true, |p| {
+            assert_eq!(p.tags, ["x", "y"]);
+            variants.extend(p.variants.iter().map(|v| v.variant_id));
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+    assert_eq!(variants, [101, 100]);
+    let mut calls = 0;
+    let stopped = reader.for_each_product(&ExportFilter::default(), false, |_| {
+        calls += 1;
+        Err(Error::WriterGone)
+    });
+    assert!(matches!(stopped, Err(Error::WriterGone)));
+    assert_eq!(calls, 1);
+    assert!(reader.store_exists("b").unwrap() && !reader.store_exists("c").unwrap());
+}
