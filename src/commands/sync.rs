@@ -14,7 +14,7 @@ use crate::message::one_line;
 use crate::outcome::RunStatus;
 use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
-use crate::sync::{sync_store, Progress, SyncContext};
+use crate::sync::{self, sync_store, Progress, SyncContext};
 
 /// Syncs `targets`; `quiet` (-q) leaves out the summary lines, so only errors are printed.
 pub fn run(
@@ -52,6 +52,7 @@ async fn sync_all(
     let display = show_progress.then(Display::start);
     let limit = Arc::new(Semaphore::new(config.concurrent_stores));
     let mut tasks = tokio::task::JoinSet::new();
+    let mut names = std::collections::HashMap::new();
     for store in stores {
         // Each store counts its own progress, for its own bar.
         let ctx = SyncContext {
@@ -62,7 +63,8 @@ async fn sync_all(
             progress: Arc::new(Progress::default()),
         };
         let (limit, display) = (limit.clone(), display.clone());
-        tasks.spawn(async move {
+        let name = store.name.clone();
+        let task = tasks.spawn(async move {
             let _slot = limit.acquire_owned().await.expect("semaphore stays open");
             let bar = display
                 .as_ref()
@@ -80,10 +82,19 @@ async fn sync_all(
             }
             result
         });
+        names.insert(task.id(), name);
     }
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        if let Err(e) = joined.expect("sync task does not panic") {
+        // A store whose task panicked fails alone, like the daemon's; the others go on.
+        let result = match joined {
+            Ok(result) => result,
+            Err(e) => Err(sync::Error::Aborted {
+                store: names.get(&e.id()).cloned().unwrap_or_default(),
+                why: e.to_string(),
+            }),
+        };
+        if let Err(e) = result {
             failures.push(one_line(&e));
         }
     }

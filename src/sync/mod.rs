@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use pages::FeedEnd;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::StoreConfig;
 use crate::outcome::RunStatus;
@@ -211,7 +211,9 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
             Ok(counts)
         }
         Err(e) => {
-            info!(store = %store.name, run = run_id, error = %e, "sync did not complete");
+            // Said once at its level by whoever ran it (the daemon's "run failed" warning, the
+            // command's error line).
+            debug!(store = %store.name, run = run_id, error = %e, "sync did not complete");
             Err(e)
         }
     }

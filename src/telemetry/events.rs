@@ -149,9 +149,10 @@ pub fn run_ended(
         Some(Failure { error, .. }) => {
             warn!(store = %store, seconds, error = %error, "run failed")
         }
+        // The run's own "sync finished" line (with its totals) already said it at info.
         None if status.finished() => {
             last_success(store, at);
-            info!(store = %store, status = %status, seconds, "run ended");
+            debug!(store = %store, status = %status, seconds, "run ended");
         }
         None => info!(store = %store, status = %status, seconds, "run ended"),
     }
@@ -176,11 +177,22 @@ pub fn next_sync(store: &str, at: f64) {
     metrics::gauge!("shopmirror_next_sync_timestamp_seconds", "store" => store.to_string()).set(at);
 }
 
-/// A SIGHUP reload was applied, or refused with `error`.
-pub fn config_reloaded(refused: Option<&dyn Display>) {
-    let result = match refused {
-        None => "applied",
-        Some(e) => {
+/// How a SIGHUP reload ended.
+pub enum Reload<'a> {
+    /// The new config runs: `stores` stores, `removed` of the old ones dropped.
+    Applied { stores: usize, removed: usize },
+    /// The new config could not be used; the running one stays.
+    Refused(&'a dyn Display),
+}
+
+/// A SIGHUP reload was applied or refused.
+pub fn config_reloaded(reload: Reload<'_>) {
+    let result = match reload {
+        Reload::Applied { stores, removed } => {
+            info!(stores, removed, "config reloaded");
+            "applied"
+        }
+        Reload::Refused(e) => {
             error!(error = %e, "config reload refused; the running config stays");
             "invalid"
         }

@@ -13,7 +13,7 @@ use super::{http_settings, own_stores, tick, timing, unix, when, Finished, Live}
 use crate::config::{Config, StoreConfig};
 use crate::outcome::RunStatus;
 use crate::sync;
-use crate::telemetry::events;
+use crate::telemetry::events::{self, Reload};
 
 impl Live {
     /// A run ended: emit its metrics, plan the store's next run and record it.
@@ -107,12 +107,7 @@ impl Live {
             self.options.db.as_deref(),
         ) {
             Ok(config) => config,
-            Err(e) => {
-                events::config_reloaded(Some(&e));
-                self.notifier
-                    .status(&format!("config reload refused, running config kept: {e}"));
-                return;
-            }
+            Err(e) => return self.refuse_reload(&e),
         };
         if new.db_path != self.config.db_path {
             warn!(old = %self.config.db_path.display(), new = %new.db_path.display(),
@@ -127,10 +122,7 @@ impl Live {
             .reloaded(http_settings(&new), |name| wanted.contains_key(name))
         {
             Ok(client) => client,
-            Err(e) => {
-                error!(error = %e, "config reload refused; the running config stays");
-                return;
-            }
+            Err(e) => return self.refuse_reload(&e),
         };
         let removed: BTreeSet<String> = self
             .planner
@@ -163,13 +155,19 @@ impl Live {
         if let Err(e) = self.register_stores().await {
             error!(error = %e, "cannot register the reloaded stores");
         }
-        events::config_reloaded(None);
-        info!(
-            stores = self.stores.len(),
-            removed = removed.len(),
-            "config reloaded"
-        );
+        events::config_reloaded(Reload::Applied {
+            stores: self.stores.len(),
+            removed: removed.len(),
+        });
         self.report_status();
+    }
+
+    /// A reload that cannot be applied changes nothing: counted, logged, and said in the
+    /// systemd status.
+    fn refuse_reload(&self, e: &dyn std::fmt::Display) {
+        events::config_reloaded(Reload::Refused(e));
+        self.notifier
+            .status(&format!("config reload refused, running config kept: {e}"));
     }
 
     /// A run's cursor belongs to its URL: a running store whose URL changes in `wanted` stops
