@@ -27,8 +27,9 @@
 //!   logs and counts it.
 //!
 //! Imports run downward only: commands -> daemon -> sync -> {store, storefront, config} ->
-//! catalog, and config -> storefront (it builds the client's settings); lock, message, outcome
-//! and telemetry are leaves. Data flows config -> sync -> storefront
+//! catalog, commands -> {export -> store, logging -> config, cli}, and config -> storefront (it
+//! builds the client's settings). lock, message and outcome import nothing; telemetry imports
+//! only outcome and catalog; any module above may use them. Data flows config -> sync -> storefront
 //! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
 //! included); readers use their own read-only connections.
 

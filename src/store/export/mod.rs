@@ -311,5 +311,4 @@ fn json_list(r: &Row, index: usize) -> rusqlite::Result<Vec<String>> {
 }
 
 #[cfg(test)]
-#[path = "export_tests.rs"]
 mod tests;

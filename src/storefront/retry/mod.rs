@@ -213,5 +213,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "retry_tests.rs"]
 mod tests;
