@@ -61,15 +61,61 @@ impl fmt::Display for RunStatus {
     }
 }
 
+/// A run's row as read back: still going (`running`), or ended with its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Ended(RunStatus),
+}
+
+impl RunState {
+    /// The word stored in `sync_runs.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Ended(status) => status.as_str(),
+        }
+    }
+
+    /// Reads a stored word; None for an unknown one.
+    pub fn parse(word: &str) -> Option<RunState> {
+        match word {
+            "running" => Some(RunState::Running),
+            _ => RunStatus::parse(word).map(RunState::Ended),
+        }
+    }
+}
+
+impl fmt::Display for RunState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As its word, as `status --json` shows it.
+impl serde::Serialize for RunState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_status_reads_back_from_its_word() {
+    fn every_status_and_state_reads_back_from_its_word() {
         for status in RunStatus::REACHED.into_iter().chain([RunStatus::Abandoned]) {
             assert_eq!(RunStatus::parse(status.as_str()), Some(status));
         }
         assert_eq!(RunStatus::parse("running"), None);
+        assert_eq!(RunState::parse("running"), Some(RunState::Running));
+        assert_eq!(
+            RunState::parse("capped"),
+            Some(RunState::Ended(RunStatus::Capped))
+        );
+        assert_eq!(RunState::parse("done"), None);
+        let json = serde_json::to_string(&RunState::Ended(RunStatus::Interrupted)).unwrap();
+        assert_eq!(json, r#""interrupted""#);
     }
 }

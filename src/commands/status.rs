@@ -3,6 +3,7 @@
 
 use super::Failure;
 use crate::config::Config;
+use crate::outcome::{RunState, RunStatus};
 use crate::store::Reader;
 
 pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
@@ -17,10 +18,10 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
     for s in &mut statuses {
         // A run row says "running" until its process ends it; only a live holder of the
         // store's lock makes that true. A dead holder's run is interrupted (the next resumes).
-        if s.last_run_status.as_deref() == Some("running")
+        if s.last_run_status == Some(RunState::Running)
             && crate::lock::holder(&config.db_path, &s.store).is_none()
         {
-            s.last_run_status = Some("interrupted".into());
+            s.last_run_status = Some(RunState::Ended(RunStatus::Interrupted));
         }
     }
     if json {

@@ -45,7 +45,7 @@ fn list(config: &Config) -> Result<(), Failure> {
             s.store,
             s.base_url,
             s.live_products,
-            s.last_run_status.as_deref().unwrap_or("never")
+            s.last_run_status.map_or("never", |state| state.as_str())
         ));
     }
     Ok(())

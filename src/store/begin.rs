@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension, Transaction};
 use super::runs::{Phase, RunStart};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::outcome::RunStatus;
+use crate::outcome::{RunState, RunStatus};
 
 impl WriteDb {
     /// Resumes the store's unfinished run from its cursor, or starts a new run for `base_url`
@@ -44,10 +44,10 @@ impl WriteDb {
                 Some((start, made_for)) if made_for.as_deref().is_none_or(|u| u == base_url) => {
                     // A resumed run keeps the error it failed with until it ends otherwise.
                     tx.execute(
-                        "UPDATE sync_runs SET status = 'running', finished_at = NULL,
+                        "UPDATE sync_runs SET status = ?2, finished_at = NULL,
                              resumes = resumes + 1
                          WHERE run_id = ?1",
-                        [start.run_id],
+                        params![start.run_id, RunState::Running],
                     )
                     .ctx(path, "resuming run")?;
                     return Ok(start);
@@ -60,8 +60,8 @@ impl WriteDb {
             };
             tx.execute(
                 "INSERT INTO sync_runs (store_id, started_at, status, base_url)
-                 VALUES (?1, ?2, 'running', ?3)",
-                params![store_id, now_text(), base_url],
+                 VALUES (?1, ?2, ?4, ?3)",
+                params![store_id, now_text(), base_url, RunState::Running],
             )
             .ctx(path, "starting run")?;
             let run_id = tx.last_insert_rowid();

@@ -8,6 +8,7 @@ use super::requests::Requests;
 use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
+use crate::outcome::RunStatus;
 
 /// A live product the run did not see: possibly deleted, to be checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,7 @@ impl WriteDb {
             .prepare_cached(
                 "SELECT p.product_id, p.handle,
                      EXISTS (SELECT 1 FROM sync_runs r
-                             WHERE r.store_id = ?1 AND r.status = 'complete'
+                             WHERE r.store_id = ?1 AND r.status = ?5
                                AND r.deletions_inconclusive = 0
                                AND r.run_id > s.last_seen_run AND r.run_id < ?2)
                  FROM product_seen s JOIN products p
@@ -58,13 +59,16 @@ impl WriteDb {
                  ORDER BY s.product_id LIMIT ?4",
             )
             .and_then(|mut s| {
-                s.query_map(params![store_id, run_id, after_id, limit], |r| {
-                    Ok(DeletionCandidate {
-                        product_id: r.get(0)?,
-                        handle: r.get(1)?,
-                        missed_before: r.get(2)?,
-                    })
-                })?
+                s.query_map(
+                    params![store_id, run_id, after_id, limit, RunStatus::Complete],
+                    |r| {
+                        Ok(DeletionCandidate {
+                            product_id: r.get(0)?,
+                            handle: r.get(1)?,
+                            missed_before: r.get(2)?,
+                        })
+                    },
+                )?
                 .collect()
             })
             .ctx(&path, "listing deletion candidates")

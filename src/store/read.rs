@@ -7,6 +7,7 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{schema, Context, Error, Requests};
+use crate::outcome::RunState;
 
 /// A read-only view of the database.
 pub struct Reader {
@@ -22,7 +23,7 @@ pub struct StoreStatus {
     pub live_products: i64,
     pub deleted_products: i64,
     pub last_run_id: Option<i64>,
-    pub last_run_status: Option<String>,
+    pub last_run_status: Option<RunState>,
     pub last_run_started_at: Option<String>,
     pub last_run_finished_at: Option<String>,
     pub last_run_new: Option<i64>,

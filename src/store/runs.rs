@@ -10,7 +10,7 @@ use super::quarantine::clear_resolved;
 use super::requests::{add_requests, Requests};
 use super::write::WriteDb;
 use super::{now_text, Context, Error};
-use crate::outcome::RunStatus;
+use crate::outcome::{RunState, RunStatus};
 
 /// Where a run starts: fresh, or resumed from its cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,20 @@ impl FromSql for RunStatus {
         let word = value.as_str()?;
         RunStatus::parse(word)
             .ok_or_else(|| FromSqlError::Other(format!("not an ended run: {word}").into()))
+    }
+}
+
+impl ToSql for RunState {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl FromSql for RunState {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<RunState> {
+        let word = value.as_str()?;
+        RunState::parse(word)
+            .ok_or_else(|| FromSqlError::Other(format!("not a run status: {word}").into()))
     }
 }
 

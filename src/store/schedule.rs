@@ -7,6 +7,7 @@ use rusqlite::params;
 
 use super::write::WriteDb;
 use super::{Context, Error};
+use crate::outcome::RunStatus;
 
 impl WriteDb {
     /// Records when `store` syncs next (NULL: not planned, e.g. removed from the config).
@@ -51,10 +52,14 @@ impl WriteDb {
             .prepare_cached(
                 "SELECT s.name, CAST(strftime('%s', max(r.finished_at)) AS INTEGER)
                  FROM stores s JOIN sync_runs r USING (store_id)
-                 WHERE r.status IN ('complete', 'capped') AND r.finished_at IS NOT NULL
+                 WHERE r.status IN (?1, ?2) AND r.finished_at IS NOT NULL
                  GROUP BY s.name",
             )
-            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .and_then(|mut s| {
+                let finished = params![RunStatus::Complete, RunStatus::Capped];
+                s.query_map(finished, |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
             .ctx(&path, "reading last successful runs")
     }
 
