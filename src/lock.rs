@@ -8,6 +8,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
 /// A failure to create or open a lock file.
 #[derive(Debug, thiserror::Error)]
 #[error("store {store}: cannot use lock file {path}: {source}")]
@@ -41,20 +43,18 @@ pub fn dir_of(db: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Bytes kept as they are in a lock file's name; every other byte is written `%XX`.
+const KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
 /// The lock file of `store`; characters other than letters, digits, `.`, `-` and `_` are
-/// written as `%XX` so every store name is one safe file name.
+/// written as `%XX`, and so is a leading `.`, so every store name is one safe, visible file
+/// name.
 pub fn path_of(db: &Path, store: &str) -> PathBuf {
-    let mut file = String::with_capacity(store.len() + 5);
-    for b in store.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && !file.is_empty())
-        {
-            file.push(b as char);
-        } else {
-            file.push_str(&format!("%{b:02X}"));
-        }
-    }
-    file.push_str(".lock");
-    dir_of(db).join(file)
+    let (lead, rest) = match store.strip_prefix('.') {
+        Some(rest) => ("%2E", rest),
+        None => ("", store),
+    };
+    dir_of(db).join(format!("{lead}{}.lock", utf8_percent_encode(rest, KEPT)))
 }
 
 /// Takes `store`'s lock without waiting for a crawler and writes this process's pid into it.
@@ -166,5 +166,7 @@ mod tests {
             Path::new("/var/lib/shopmirror/shopmirror.db.locks/127.0.0.1%3A8080.lock")
         );
         assert!(path_of(db, "../x").ends_with("%2E.%2Fx.lock"));
+        assert!(path_of(db, ".hidden").ends_with("%2Ehidden.lock"));
+        assert!(path_of(db, "café shop").ends_with("caf%C3%A9%20shop.lock"));
     }
 }
