@@ -326,6 +326,24 @@ mod tests {
     }
 
     #[test]
+    fn the_first_migration_is_the_released_version_1_schema() {
+        // New databases come from schema.sql, so 0001 never runs: this keeps it honest, the
+        // same tables, columns, indices and views as a database the v1 binary wrote.
+        let dir = tempfile::tempdir().unwrap();
+        let rebuilt = dir.path().join("v1.db");
+        let conn = Connection::open(&rebuilt).unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        let written = dir.path().join("written-by-v1.db");
+        std::fs::copy(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/schema_v1.db"),
+            &written,
+        )
+        .unwrap();
+        let fixture = Connection::open(&written).unwrap();
+        assert_eq!(shape(&conn), shape(&fixture));
+    }
+
+    #[test]
     fn readers_refuse_an_older_database_and_say_how_to_upgrade() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
