@@ -158,19 +158,17 @@ async fn fetch_single(
         return Ok(Some((printable, Ok(product))));
     }
     let url = super::urls::product_script(store, handle);
-    let filled = match fetch(ctx, store, &url, Answer::Script, (requests, Source::Single)).await {
-        Ok(body) => catalog::fill_availability(&mut product, &body).map_err(|e| e.to_string()),
+    let unusable = "no usable `.js`: availability unknown";
+    match fetch(ctx, store, &url, Answer::Script, (requests, Source::Single)).await {
+        Ok(body) => match catalog::fill_availability(&mut product, &body) {
+            Ok(true) => {}
+            Ok(false) => {
+                debug!(store = %store.name, handle, "`.js` prices differ: availability unknown")
+            }
+            Err(error) => debug!(store = %store.name, handle, %error, "{unusable}"),
+        },
         Err(e @ Error::Interrupted(_)) => return Err(e),
-        Err(e) => Err(e.to_string()),
-    };
-    match filled {
-        Ok(true) => {}
-        Ok(false) => {
-            debug!(store = %store.name, handle, "`.js` prices differ: availability unknown")
-        }
-        Err(error) => {
-            debug!(store = %store.name, handle, %error, "no usable `.js`: availability unknown")
-        }
+        Err(error) => debug!(store = %store.name, handle, %error, "{unusable}"),
     }
     Ok(Some((printable, Ok(product))))
 }
