@@ -40,13 +40,19 @@ pub fn binary() -> StdCommand {
     clean(env!("CARGO_BIN_EXE_shopmirror"))
 }
 
-/// The real binary, set up for a loopback fake store: private addresses allowed, no pacing,
-/// no colour, and none of the caller's SHOPMIRROR_* environment.
+/// The environment that sets the binary up for a loopback fake store: private addresses
+/// allowed, no pacing.
+pub const LOOPBACK: [(&str, &str); 2] = [
+    ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
+    ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
+];
+
+/// The real binary, set up for a loopback fake store (LOOPBACK), no colour, and none of the
+/// caller's SHOPMIRROR_* environment.
 pub fn shopmirror() -> tokio::process::Command {
     let mut command = tokio::process::Command::from(binary());
     command
-        .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
-        .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
+        .envs(LOOPBACK)
         .env("NO_COLOR", "1")
         .kill_on_drop(true);
     command
