@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 use shopmirror::outcome::RunStatus;
 use shopmirror::store::{Reader, Requests, RunCounts};
+use support::expected_hashes;
 use support::fakeshop::{Catalog, FakeShop};
-use support::mirror::{expected_hashes, requests_by_endpoint, store, Mirror};
+use support::mirror::{requests_by_endpoint, store, Mirror};
 
 /// The fake's log, summed into the run's sources.
 fn logged_by_source(shop: &FakeShop) -> Requests {
@@ -47,7 +48,7 @@ async fn sync_twice(shop: &FakeShop, m: &Mirror) -> [(RunCounts, BTreeSet<String
             (run.status.as_str(), run.listing_capped),
             ("complete", true)
         );
-        assert_eq!(m.hashes(), expected_hashes(shop));
+        assert_eq!(m.hashes(), expected_hashes(shop.expected_catalog()));
         assert_eq!(run.requests_by_source, logged_by_source(shop));
         assert_eq!(run.requests, run.requests_by_source.total());
         runs.push((run, single_handles(shop)));

@@ -9,8 +9,10 @@ use std::sync::Arc;
 use shopmirror::catalog;
 use shopmirror::outcome::RunStatus;
 use shopmirror::sync::sync_store;
+use support::expected_hashes;
 use support::fakeshop::{Catalog, FakeShop, Fault};
-use support::mirror::{cursor, expected_hashes, requests_by_endpoint, store, Mirror};
+use support::http::fetch;
+use support::mirror::{cursor, requests_by_endpoint, store, Mirror};
 
 /// 5,200 products under a cap of 4,500 take the same path as 60,000 under 25,000: the listing
 /// stops at the cap, two product sitemaps follow, and 700 products come one by one.
@@ -48,7 +50,7 @@ async fn capped_listing_is_completed_through_the_sitemap_resumably_and_reruns_re
     let first = m.sync(&s).await;
     assert_eq!((first.run_id, first.status.as_str()), (1, "complete"));
     assert!(first.listing_capped);
-    assert_eq!(m.hashes(), expected_hashes(&shop));
+    assert_eq!(m.hashes(), expected_hashes(shop.expected_catalog()));
     let resumed = requests_by_endpoint(&shop);
     assert!(
         !resumed.contains_key("listing"),
@@ -109,10 +111,9 @@ async fn a_product_stored_from_the_listing_is_unchanged_when_fetched_singly() {
 async fn listing_collection_and_single_answers_hash_the_same() {
     let shop = FakeShop::start(Catalog::generate(300, 5)).await;
     let client = reqwest::Client::new();
-    let get = |path: String| {
+    let get = async |path: String| {
         let url = format!("{}{path}", shop.url());
-        let client = client.clone();
-        async move { client.get(url).send().await.unwrap().bytes().await.unwrap() }
+        fetch(&client, &url).await.unwrap().2
     };
     let mut listed = BTreeMap::new();
     for page in 1..=2 {
@@ -140,7 +141,7 @@ async fn listing_collection_and_single_answers_hash_the_same() {
             .unwrap();
         assert_eq!(&single.content_hash, hash, "product {id} ({handle})");
     }
-    assert_eq!(listed, expected_hashes(&shop));
+    assert_eq!(listed, expected_hashes(shop.expected_catalog()));
 }
 
 /// Membership rows of one collection, in position order.
@@ -183,7 +184,7 @@ async fn collections_membership_changes_and_products_only_in_collections() {
     assert_eq!(first.status, RunStatus::Complete);
     assert_eq!(
         m.hashes(),
-        expected_hashes(&shop),
+        expected_hashes(shop.expected_catalog()),
         "hidden product mirrored too"
     );
     let handles = shop.collection_handles();
@@ -325,7 +326,7 @@ async fn sixty_thousand_products_end_fully_mirrored() {
         (first.status.as_str(), first.listing_capped),
         ("complete", true)
     );
-    assert_eq!(m.hashes(), expected_hashes(&shop));
+    assert_eq!(m.hashes(), expected_hashes(shop.expected_catalog()));
     shop.clear_request_log();
     let second = m.sync(&s).await;
     eprintln!("second run: {:?}", requests_by_endpoint(&shop));

@@ -5,7 +5,6 @@
 mod support;
 
 use std::process::Stdio;
-use std::time::Duration;
 
 use support::shopmirror;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -74,7 +73,7 @@ async fn a_daemon_without_stores_warns() {
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(daemon.stderr.take().unwrap()).lines();
-    let warning = tokio::time::timeout(Duration::from_secs(30), async {
+    let warning = tokio::time::timeout(support::WAIT, async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if line.contains("no stores configured") {
                 return line;

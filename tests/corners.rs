@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 use support::fakeshop::faults::{Edit, Fault};
 use support::fakeshop::{Catalog, Collection, FakeShop, Rule};
-use support::{rows, run, scalar, shopmirror, Finished};
+use support::{rows, run, scalar, shopmirror, sync_configured_env, Finished};
 
 /// A list-shape product with one option and the given variants (price 10.00, available).
 fn product(id: u64, handle: &str, title: &str, variants: &[u64]) -> Value {
@@ -54,22 +54,9 @@ fn collection(id: u64, handle: &str, members: Vec<u64>) -> Collection {
 
 /// `shopmirror sync shop` with page size 1; `collections` switches the collection phases.
 async fn sync1(db: &Path, shop: &FakeShop, collections: bool) -> Finished {
-    let config = db.with_extension("toml");
-    let text = format!(
-        "[stores.shop]\nurl = \"{}\"\ncollections = {collections}\n",
-        shop.url()
-    );
-    std::fs::write(&config, text).unwrap();
-    let mut command = shopmirror();
-    command
-        .env("SHOPMIRROR_SYNC__PAGE_SIZE", "1")
-        .arg("--config")
-        .arg(&config)
-        .arg("--db")
-        .arg(db)
-        .arg("sync")
-        .arg("shop");
-    run(command).await
+    let extra = format!("collections = {collections}");
+    let page_size = [("SHOPMIRROR_SYNC__PAGE_SIZE", "1")];
+    sync_configured_env(db, &shop.url(), &extra, &page_size).await
 }
 
 async fn sync_ok(db: &Path, shop: &FakeShop, collections: bool) -> Finished {

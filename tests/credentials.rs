@@ -209,10 +209,10 @@ async fn the_daemon_never_stores_logs_or_serves_the_password() {
     std::fs::write(dir.path().join("config.toml"), text).unwrap();
     // Everything the daemon logs, at trace level as `-vv` would, goes to daemon.log.
     let env = [
-        ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
-        ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
-        ("RUST_LOG", "shopmirror=trace,warn"),
-    ];
+        &support::LOOPBACK[..],
+        &[("RUST_LOG", "shopmirror=trace,warn")],
+    ]
+    .concat();
     let mut daemon = Daemon::start(dir.path(), &env).await;
     let db = dir.path().join("mirror.db");
     until("the daemon's run to fail", async || {

@@ -6,7 +6,6 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use fakeshop::{Catalog, FakeShop, Fault, Faults};
 use support::daemon::*;
@@ -127,21 +126,19 @@ async fn dead_stores_end_their_runs_at_once_and_never_starve_live_ones() {
         ("SHOPMIRROR_DAEMON__SCHEDULE", "* * * * * *"),
         ("SHOPMIRROR_DAEMON__RETRY_BASE", "1s"),
         ("SHOPMIRROR_HTTP__BREAKER_THRESHOLD", "1"),
-        ("SHOPMIRROR_HTTP__BREAKER_COOLDOWN", "1m"),
+        ("SHOPMIRROR_HTTP__BREAKER_COOLDOWN", "1h"),
         ("SHOPMIRROR_HTTP__MAX_RETRY_AFTER", "1m"),
         ("SHOPMIRROR_HTTP__BACKOFF_BASE", "10ms"),
         ("SHOPMIRROR_HTTP__BACKOFF_CAP", "50ms"),
     ];
     let mut daemon = Daemon::start(dir.path(), &env).await;
-    // Three runs each on a one-second schedule, well within one breaker cool-down.
+    // The event: three runs of each live store (one-second schedule) while the dead stores'
+    // breakers are still open (an hour's cool-down), i.e. before either dead store is due
+    // again. Checked below: each dead store made its one request and no other, and its next
+    // attempt is still ahead, later than every live run's end. WAIT only guards a hang, as
+    // when dead runs held both slots (two concurrent stores) through their cool-down.
     for live in ["c-live", "d-live"] {
-        wait_db_within(
-            dir.path(),
-            &complete_runs(live),
-            Duration::from_secs(20),
-            |n| n >= 3,
-        )
-        .await;
+        wait_db(dir.path(), &complete_runs(live), |n| n >= 3).await;
     }
     let db = open_db(dir.path());
     let dead_runs: Vec<(String, String, String)> = db
@@ -163,16 +160,29 @@ async fn dead_stores_end_their_runs_at_once_and_never_starve_live_ones() {
     }
     // One request each opened the breaker; nothing more was sent.
     assert_eq!((dead_a.request_count(), dead_b.request_count()), (1, 1));
-    // While they wait, their next sync is the breaker's end, not a time in the past.
+    // While they wait, their next sync is the breaker's end, not a time in the past nor the
+    // one-second retry backoff...
     let waiting: i64 = db
         .query_row(
             "SELECT count(*) FROM stores WHERE name LIKE '%-dead'
-               AND next_sync_at > datetime('now', '+30 seconds')",
+               AND next_sync_at > datetime('now', '+30 minutes')",
             [],
             |r| r.get(0),
         )
         .unwrap();
     assert_eq!(waiting, 2);
+    // ...and every live run ended before it: the live stores were not held until then.
+    let served_first: i64 = db
+        .query_row(
+            "SELECT count(*) FROM stores WHERE name LIKE '%-dead'
+               AND next_sync_at > (SELECT max(r.finished_at) FROM sync_runs r
+                                   JOIN stores s USING (store_id)
+                                   WHERE s.name LIKE '%-live' AND r.status = 'complete')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(served_first, 2);
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
 }

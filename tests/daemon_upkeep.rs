@@ -186,21 +186,8 @@ async fn a_one_shot_sync_leaves_the_whole_mirror_in_the_db_file() {
     let dir = tempfile::tempdir().unwrap();
     let shop = FakeShop::start(Catalog::generate(300, 5)).await;
     let db = dir.path().join("mirror.db");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopmirror"))
-        .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
-        .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
-        .arg("--db")
-        .arg(&db)
-        .arg("sync")
-        .arg(shop.url())
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = support::sync(&db, &shop.url()).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
     // Copy the .db alone, as a backup script would.
     let elsewhere = tempfile::tempdir().unwrap();
     let copy = elsewhere.path().join("mirror.db");

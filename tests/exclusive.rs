@@ -36,11 +36,7 @@ fn spawn_sync(dir: &Path) -> Child {
 
 /// Starts the daemon (support::daemon) on this test's config, loopback allowed, no pacing.
 async fn start_daemon(dir: &Path) -> Daemon {
-    let env = [
-        ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
-        ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
-    ];
-    Daemon::start(dir, &env).await
+    Daemon::start(dir, &support::LOOPBACK).await
 }
 
 async fn status_json(dir: &Path) -> serde_json::Value {

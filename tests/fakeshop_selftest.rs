@@ -349,12 +349,9 @@ async fn gate_lets_test_mutate_mid_crawl_and_log_shows_reuse() {
         let client = reqwest::Client::new();
         let mut got = Vec::new();
         for p in 1..=3 {
-            let r = client
-                .get(format!("{url}/products.json?limit=40&page={p}"))
-                .send()
-                .await
-                .unwrap();
-            let v: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+            let page = format!("{url}/products.json?limit=40&page={p}");
+            let (_, _, body) = support::http::fetch(&client, &page).await.unwrap();
+            let v: Value = serde_json::from_slice(&body).unwrap();
             got.extend(ids(v["products"].as_array().unwrap()));
         }
         got

@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 use support::fakeshop;
 
 use fakeshop::{Catalog, FakeShop};
@@ -36,7 +35,7 @@ async fn sync_on_a_terminal(dir: &Path, no_color: bool) -> Vec<u8> {
         config = config.display(),
         db = dir.join("mirror.db").display(),
     );
-    let mut command = Command::new("script");
+    let mut command = support::clean("script");
     command
         .args(["-q", "-e", "-c", &inner, "/dev/null"])
         .env("TERM", "xterm-256color")

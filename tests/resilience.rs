@@ -18,11 +18,9 @@ use url::Url;
 
 const STORE: &str = "fake";
 
-/// Defaults from the config, loopback allowed, no pacing, quick backoff.
+/// The test client settings (loopback allowed, no pacing) with quick backoff.
 fn settings() -> ClientSettings {
-    let mut s = Config::load(None, None).unwrap().http;
-    s.allow_private = true;
-    s.min_delay = Duration::ZERO;
+    let mut s = support::mirror::client_settings();
     s.retry.base = Duration::from_millis(20);
     s.retry.cap = Duration::from_millis(100);
     s

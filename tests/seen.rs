@@ -8,11 +8,10 @@ mod support;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use support::fakeshop::faults::{Edit, Fault};
 use support::fakeshop::{Catalog, FakeShop};
-use support::{assert_mirror_equals, scalar, shopmirror, sync};
+use support::{assert_mirror_equals, scalar, shopmirror, sync, until};
 
 /// Every page (number -> bytes) of the tables and indexes named, read from the database file
 /// (the WAL is checkpointed into it when shopmirror closes).
@@ -114,12 +113,11 @@ async fn a_resync_killed_half_way_keeps_what_it_saw_and_resumes_without_false_de
         .spawn()
         .unwrap();
     gate.reached().await;
-    let deadline = Instant::now() + Duration::from_secs(30);
     let cursor = "SELECT coalesce(max(next_page), 0) FROM sync_cursor";
-    while scalar(&db, cursor) < 3 {
-        assert!(Instant::now() < deadline, "pages 1 and 2 never committed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until("pages 1 and 2 to be committed", async || {
+        scalar(&db, cursor) >= 3
+    })
+    .await;
     child.start_kill().unwrap();
     child.wait().await.unwrap();
     drop(gate);

@@ -15,7 +15,7 @@ use fakeshop::{Catalog, FakeShop};
 use rusqlite::{Connection, OpenFlags};
 use shopmirror::config::Shard;
 use support::http::{metric, wait_status};
-use support::{binary, clean, until, WAIT};
+use support::{binary, clean, until, LOOPBACK, WAIT};
 use tokio::process::{Child, Command};
 
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -139,8 +139,7 @@ impl Daemon {
 fn daemon_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
     let mut command = Command::from(clean(program));
     command
-        .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
-        .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
+        .envs(LOOPBACK)
         .env("SHOPMIRROR_DAEMON__JITTER", "0s")
         // Yearly: stores sync because they are new, never because the clock says so.
         .env("SHOPMIRROR_DAEMON__SCHEDULE", "0 0 0 1 1 *")

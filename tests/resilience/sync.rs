@@ -4,30 +4,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::expected_hashes;
+use crate::support::mirror::{context, named_store};
 use rusqlite::Connection;
-use shopmirror::config::StoreConfig;
-use shopmirror::store::Writer;
-use shopmirror::sync::{sync_store, Progress, SyncContext};
-use tokio_util::sync::CancellationToken;
+use shopmirror::sync::sync_store;
 
 use super::*;
-
-fn store(shop: &FakeShop) -> StoreConfig {
-    StoreConfig::new(
-        STORE.into(),
-        Url::parse(&format!("{}/", shop.url())).unwrap(),
-    )
-}
-
-fn context(db: &Path, s: ClientSettings, page_size: u32) -> SyncContext {
-    SyncContext {
-        client: Arc::new(client(s)),
-        writer: Writer::open(db).unwrap(),
-        page_size,
-        cancel: CancellationToken::new(),
-        progress: Arc::new(Progress::default()),
-    }
-}
 
 /// (status, retries, wait_ms, breaker_state) of every run, oldest first.
 fn runs(db: &Path) -> Vec<(String, i64, i64, Option<String>)> {
@@ -61,7 +43,9 @@ async fn a_page_that_exhausts_its_retries_is_resumed_next_run() {
             hooked.script_fault("/products.json", 1, Fault::Status(503));
         }
     });
-    let e = sync_store(&ctx, &store(&shop)).await.unwrap_err();
+    let e = sync_store(&ctx, &named_store(STORE, &shop, true))
+        .await
+        .unwrap_err();
     assert!(
         e.to_string().contains("HTTP 503") && e.to_string().contains("page=2"),
         "{e}"
@@ -80,12 +64,17 @@ async fn a_page_that_exhausts_its_retries_is_resumed_next_run() {
     assert_eq!(next, 2);
     shop.clear_on_request();
     shop.clear_request_log();
-    sync_store(&ctx, &store(&shop)).await.unwrap();
+    sync_store(&ctx, &named_store(STORE, &shop, true))
+        .await
+        .unwrap();
     assert!(
         shop.request_log()[0].path.ends_with("page=2"),
         "resumed at page 2"
     );
-    assert_eq!(support::mirrored_hashes(&db), support::listed_hashes(&shop));
+    assert_eq!(
+        support::mirrored_hashes(&db),
+        expected_hashes(shop.expected_products())
+    );
     let last = runs(&db).pop().unwrap();
     assert_eq!(
         (last.0.as_str(), last.3.as_deref()),
@@ -111,7 +100,9 @@ async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
     s.breaker_cooldown = Duration::from_secs(2);
     let ctx = context(&db, s, 25);
     let started = std::time::Instant::now();
-    let counts = sync_store(&ctx, &store(&shop)).await.unwrap();
+    let counts = sync_store(&ctx, &named_store(STORE, &shop, true))
+        .await
+        .unwrap();
     let log = shop.request_log();
     let faulted = log.iter().filter(|r| r.fault.is_some()).count();
     let mut kinds = BTreeMap::new();
@@ -137,7 +128,10 @@ async fn a_sync_under_mixed_faults_mirrors_the_whole_catalogue() {
         "every faulted request was retried once"
     );
     assert!(wait_ms >= 1000 * log.iter().filter(|r| r.status == 429).count() as i64);
-    let (mirror, expected) = (support::mirrored_hashes(&db), support::listed_hashes(&shop));
+    let (mirror, expected) = (
+        support::mirrored_hashes(&db),
+        expected_hashes(shop.expected_products()),
+    );
     assert_eq!(mirror.len(), 1500);
     assert_eq!(
         mirror, expected,
@@ -169,7 +163,7 @@ async fn hostile_pages_fail_the_run_without_writing_anything() {
                 hooked.script_fault("/products.json", 1, fault.clone());
             }
         });
-        let e = sync_store(&ctx, &store(&shop))
+        let e = sync_store(&ctx, &named_store(STORE, &shop, true))
             .await
             .unwrap_err()
             .to_string();
@@ -184,8 +178,13 @@ async fn hostile_pages_fail_the_run_without_writing_anything() {
         );
     }
     shop.clear_on_request();
-    sync_store(&ctx, &store(&shop)).await.unwrap();
-    assert_eq!(support::mirrored_hashes(&db), support::listed_hashes(&shop));
+    sync_store(&ctx, &named_store(STORE, &shop, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        support::mirrored_hashes(&db),
+        expected_hashes(shop.expected_products())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,7 +204,7 @@ async fn a_store_whose_domain_answers_404_is_mirrored_through_its_myshopify_doma
     sync_store(&ctx, &config.stores[0]).await.unwrap();
     assert_eq!(
         support::mirrored_hashes(&db),
-        support::listed_hashes(&myshopify)
+        expected_hashes(myshopify.expected_products())
     );
     assert_eq!(
         custom.request_count(),

@@ -167,18 +167,8 @@ pub fn open_db(dir: &Path) -> Connection {
 
 /// Polls the database until `query` (one integer) gives a value `done` accepts.
 pub async fn wait_db(dir: &Path, query: &str, done: impl Fn(i64) -> bool) -> i64 {
-    wait_db_within(dir, query, WAIT, done).await
-}
-
-/// Like `wait_db`, failing after `within`.
-pub async fn wait_db_within(
-    dir: &Path,
-    query: &str,
-    within: Duration,
-    done: impl Fn(i64) -> bool,
-) -> i64 {
     let conn = open_db(dir);
-    let deadline = Instant::now() + within;
+    let deadline = Instant::now() + WAIT;
     loop {
         let value: i64 = conn.query_row(query, [], |r| r.get(0)).unwrap_or(-1);
         if done(value) {

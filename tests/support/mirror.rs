@@ -2,12 +2,11 @@
 //! use, and readings of it compared with the fake storefront (hashes, rows written, requests).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use shopmirror::catalog;
 use shopmirror::config::{Config, StoreConfig};
 use shopmirror::store::{RunCounts, Writer};
 use shopmirror::storefront::{Client, ClientSettings};
@@ -24,25 +23,34 @@ pub struct Mirror {
     pub ctx: SyncContext,
 }
 
+/// The client settings of test syncs: the config's defaults, loopback allowed, no pacing,
+/// bodies up to 64 MiB.
+pub fn client_settings() -> ClientSettings {
+    ClientSettings {
+        user_agent: "shopmirror-test".into(),
+        allow_private: true,
+        min_delay: Duration::ZERO,
+        max_body_bytes: 64 * 1024 * 1024,
+        ..Config::load(None, None).unwrap().http
+    }
+}
+
+/// A sync context writing to `db`, its client built from `settings`.
+pub fn context(db: &Path, settings: ClientSettings, page_size: u32) -> SyncContext {
+    SyncContext {
+        client: Arc::new(Client::new(settings).unwrap()),
+        writer: Writer::open(db).unwrap(),
+        page_size,
+        cancel: CancellationToken::new(),
+        progress: Arc::new(Progress::default()),
+    }
+}
+
 impl Mirror {
     pub fn new() -> Mirror {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("mirror.db");
-        let client = Client::new(ClientSettings {
-            user_agent: "shopmirror-test".into(),
-            allow_private: true,
-            min_delay: Duration::ZERO,
-            max_body_bytes: 64 * 1024 * 1024,
-            ..Config::load(None, None).unwrap().http
-        })
-        .unwrap();
-        let ctx = SyncContext {
-            client: Arc::new(client),
-            writer: Writer::open(&db).unwrap(),
-            page_size: 250,
-            cancel: CancellationToken::new(),
-            progress: Arc::new(Progress::default()),
-        };
+        let ctx = context(&db, client_settings(), 250);
         Mirror { _dir: dir, db, ctx }
     }
 
@@ -76,21 +84,16 @@ impl Mirror {
     }
 }
 
+/// The store `shop` at the fake, its collection phases on or off.
 pub fn store(shop: &FakeShop, collections: bool) -> StoreConfig {
-    let mut store = StoreConfig::new("shop".into(), Url::parse(&shop.url()).unwrap());
-    store.collections = collections;
-    store
+    named_store("shop", shop, collections)
 }
 
-/// The fake's whole catalogue (hidden products included), hashed by the library.
-pub fn expected_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
-    let body = serde_json::json!({ "products": shop.expected_catalog() });
-    let parsed = catalog::parse_products_page(&serde_json::to_vec(&body).unwrap()).unwrap();
-    parsed
-        .products
-        .into_iter()
-        .map(|p| (p.product.id, p.content_hash))
-        .collect()
+/// The store `name` at the fake, its collection phases on or off.
+pub fn named_store(name: &str, shop: &FakeShop, collections: bool) -> StoreConfig {
+    let mut store = StoreConfig::new(name.into(), Url::parse(&shop.url()).unwrap());
+    store.collections = collections;
+    store
 }
 
 /// Requests logged by the fake, counted by endpoint kind.

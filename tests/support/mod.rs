@@ -40,13 +40,19 @@ pub fn binary() -> StdCommand {
     clean(env!("CARGO_BIN_EXE_shopmirror"))
 }
 
-/// The real binary, set up for a loopback fake store: private addresses allowed, no pacing,
-/// no colour, and none of the caller's SHOPMIRROR_* environment.
+/// The environment that sets the binary up for a loopback fake store: private addresses
+/// allowed, no pacing.
+pub const LOOPBACK: [(&str, &str); 2] = [
+    ("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true"),
+    ("SHOPMIRROR_HTTP__MIN_DELAY", "0s"),
+];
+
+/// The real binary, set up for a loopback fake store (LOOPBACK), no colour, and none of the
+/// caller's SHOPMIRROR_* environment.
 pub fn shopmirror() -> tokio::process::Command {
     let mut command = tokio::process::Command::from(binary());
     command
-        .env("SHOPMIRROR_HTTP__ALLOW_PRIVATE", "true")
-        .env("SHOPMIRROR_HTTP__MIN_DELAY", "0s")
+        .envs(LOOPBACK)
         .env("NO_COLOR", "1")
         .kill_on_drop(true);
     command
@@ -133,11 +139,22 @@ pub async fn sync(db: &Path, url: &str) -> Finished {
 /// Runs `shopmirror sync shop` with a config naming the store `shop` at `url`, plus `extra`
 /// lines in its table (e.g. `collections = false`).
 pub async fn sync_configured(db: &Path, url: &str, extra: &str) -> Finished {
+    sync_configured_env(db, url, extra, &[]).await
+}
+
+/// Like `sync_configured`, with `env` set for the binary (e.g. SHOPMIRROR_SYNC__PAGE_SIZE).
+pub async fn sync_configured_env(
+    db: &Path,
+    url: &str,
+    extra: &str,
+    env: &[(&str, &str)],
+) -> Finished {
     let config = db.with_extension("toml");
     let text = format!("[stores.shop]\nurl = \"{url}\"\n{extra}\n");
     std::fs::write(&config, text).unwrap();
     let mut command = shopmirror();
     command
+        .envs(env.iter().copied())
         .arg("--config")
         .arg(&config)
         .arg("--db")
@@ -207,9 +224,11 @@ pub fn expected_from(products: Vec<Value>) -> BTreeMap<i64, ProductShape> {
         .collect()
 }
 
-/// The fake's live listing hashed by the library: id -> content hash.
-pub fn listed_hashes(shop: &FakeShop) -> BTreeMap<i64, String> {
-    expected_mirror(shop)
+/// List-shape products hashed by the library: id -> content hash. The fake names the part
+/// compared: `shop.expected_products()` (its live listing) or `shop.expected_catalog()` (hidden
+/// products too).
+pub fn expected_hashes(products: Vec<Value>) -> BTreeMap<i64, String> {
+    expected_from(products)
         .into_iter()
         .map(|(id, shape)| (id, shape.hash))
         .collect()
