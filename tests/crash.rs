@@ -6,11 +6,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::Stdio;
 
 use rand::{Rng, SeedableRng};
 use support::fakeshop::{Catalog, FakeShop};
-use support::{assert_mirror_equals, scalar, shopmirror, sqlite3};
+use support::{assert_mirror_equals, scalar, spawn_sync, sqlite3};
 
 const KILLS: usize = 24;
 
@@ -77,15 +76,7 @@ async fn killed_at_random_moments_the_sync_resumes_and_ends_with_an_exact_mirror
                 shop.set_price(id, 0, "4.56");
             }
         }
-        let mut child = shopmirror()
-            .arg("--db")
-            .arg(&db)
-            .arg("sync")
-            .arg(shop.url())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_sync(&db, &shop.url());
         // Until the mirror is complete once, a run is (part of) a first sync; after that, a
         // resumed or fresh re-sync.
         let complete =
@@ -145,15 +136,7 @@ async fn killed_at_random_moments_the_sync_resumes_and_ends_with_an_exact_mirror
 /// Starts `shopmirror --db DB sync URL` as a child, waits until the fake holds the request
 /// `gate` stops, and kills the child with SIGKILL there.
 async fn kill_at(db: &Path, shop: &FakeShop, gate: support::fakeshop::Gate) {
-    let mut child = shopmirror()
-        .arg("--db")
-        .arg(db)
-        .arg("sync")
-        .arg(shop.url())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_sync(db, &shop.url());
     tokio::select! {
         _ = gate.reached() => {}
         status = child.wait() => panic!("the run ended before the gate: {status:?}"),

@@ -7,11 +7,10 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 
 use support::fakeshop::faults::{Edit, Fault};
 use support::fakeshop::{Catalog, FakeShop};
-use support::{assert_mirror_equals, scalar, shopmirror, sync, until};
+use support::{assert_mirror_equals, scalar, spawn_sync, sync, until};
 
 /// Every page (number -> bytes) of the tables and indexes named, read from the database file
 /// (the WAL is checkpointed into it when shopmirror closes).
@@ -103,15 +102,7 @@ async fn a_resync_killed_half_way_keeps_what_it_saw_and_resumes_without_false_de
 
     // Run 2 stops on its third listing page, after pages 1 and 2 are committed.
     let gate = shop.pause_nth("/products.json", 3);
-    let mut child = shopmirror()
-        .arg("--db")
-        .arg(&db)
-        .arg("sync")
-        .arg(shop.url())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_sync(&db, &shop.url());
     gate.reached().await;
     let cursor = "SELECT coalesce(max(next_page), 0) FROM sync_cursor";
     until("pages 1 and 2 to be committed", async || {

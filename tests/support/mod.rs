@@ -136,6 +136,17 @@ pub async fn sync(db: &Path, url: &str) -> Finished {
     run(command).await
 }
 
+/// Starts `shopmirror --db DB sync URL` as a quiet child process, to be killed or waited for.
+pub fn spawn_sync(db: &Path, url: &str) -> tokio::process::Child {
+    let mut command = shopmirror();
+    command.arg("--db").arg(db).arg("sync").arg(url);
+    command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("binary starts")
+}
+
 /// Runs `shopmirror sync shop` with a config naming the store `shop` at `url`, plus `extra`
 /// lines in its table (e.g. `collections = false`).
 pub async fn sync_configured(db: &Path, url: &str, extra: &str) -> Finished {
