@@ -17,7 +17,7 @@ use super::retry::{parse_retry_after, Failure};
 
 /// The kind of answer a request wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Expect {
+pub enum Expect {
     Json,
     Xml,
     /// JSON served as `application/javascript` (or as JSON).

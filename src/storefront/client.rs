@@ -14,7 +14,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use url::Url;
 
-use super::answer::{fetch, Expect};
+use super::answer::fetch;
+pub use super::answer::Expect;
 use super::breaker::{Breaker, BreakerState};
 use super::error::{BuildError, Error, ErrorKind};
 use super::guard::{self, check_target, redact, redact_text, CheckedResolver};
@@ -112,40 +113,12 @@ impl Client {
     }
 
     /// GETs `url` for `store` through its breaker, pacing and retries. Returns the body of a
-    /// 200 JSON answer, or a classified error naming the store and (redacted) URL. A 404 is
-    /// asked again at `fallback` when the caller gives one (the same request on the store's
+    /// 200 answer of the `expect`ed kind (JSON, XML, or the Ajax `.js` product answer served as
+    /// JavaScript), or a classified error naming the store and (redacted) URL. A 404 is asked
+    /// again at `fallback` when the caller gives one (the same request on the store's
     /// myshopify.com domain); once the fallback answered where `url` did not, it is asked first
     /// for this store, and the other way round.
-    pub async fn get_json(
-        &self,
-        store: &str,
-        url: &Url,
-        fallback: Option<&Url>,
-    ) -> Result<Bytes, Error> {
-        self.get(store, url, fallback, Expect::Json).await
-    }
-
-    /// Like `get_json`, for XML answers (sitemaps).
-    pub async fn get_xml(
-        &self,
-        store: &str,
-        url: &Url,
-        fallback: Option<&Url>,
-    ) -> Result<Bytes, Error> {
-        self.get(store, url, fallback, Expect::Xml).await
-    }
-
-    /// Like `get_json`, for the Ajax `.js` product answer (JSON served as JavaScript).
-    pub async fn get_script(
-        &self,
-        store: &str,
-        url: &Url,
-        fallback: Option<&Url>,
-    ) -> Result<Bytes, Error> {
-        self.get(store, url, fallback, Expect::Script).await
-    }
-
-    async fn get(
+    pub async fn get(
         &self,
         store: &str,
         url: &Url,

@@ -13,7 +13,7 @@ mod pacing;
 mod retry;
 
 pub use breaker::BreakerState;
-pub use client::{Client, ClientSettings, StoreOptions, StoreReport};
+pub use client::{Client, ClientSettings, Expect, StoreOptions, StoreReport};
 pub use error::{snippet, BuildError, Error, ErrorKind};
 pub use guard::{redact, redact_text};
 pub use retry::RetryPolicy;

@@ -13,7 +13,7 @@ use url::Url;
 
 use super::pages::{Feed, FeedEnd, Page, Pages};
 use super::{
-    bad_answer, fetch, is_not_found, off_thread, Answer, Error, RequestCounter, Source, SyncContext,
+    bad_answer, fetch, is_not_found, off_thread, Error, Expect, RequestCounter, Source, SyncContext,
 };
 use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
@@ -81,7 +81,7 @@ async fn tombstone_missing(
             ctx,
             store,
             &url,
-            Answer::Json,
+            Expect::Json,
             (requests, Source::Collections),
         )
         .await

@@ -6,7 +6,7 @@
 //! complete run missed it too. Candidates are read and decided in small batches, each
 //! committed with the cursor.
 
-use super::{is_not_found, Answer, Error, RequestCounter, Source, SyncContext};
+use super::{is_not_found, Error, Expect, RequestCounter, Source, SyncContext};
 use crate::catalog;
 use crate::config::StoreConfig;
 use crate::store::{DeletionCandidate, DeletionChecks, RunStart};
@@ -86,7 +86,7 @@ async fn check(
 ) -> Result<Check, Error> {
     let url = super::urls::product(store, &candidate.handle);
     let counted = (requests, Source::Deletions);
-    match super::fetch(ctx, store, &url, Answer::Json, counted).await {
+    match super::fetch(ctx, store, &url, Expect::Json, counted).await {
         Ok(body) if catalog::single_product_id(&body) == Some(candidate.product_id) => {
             Ok(Check::Alive)
         }

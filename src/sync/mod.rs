@@ -13,7 +13,7 @@ mod sitemap;
 mod urls;
 
 use request::{
-    bad_answer, fetch, is_listing_cap, is_not_found, off_thread, Answer, RequestCounter, Source,
+    bad_answer, fetch, is_listing_cap, is_not_found, off_thread, RequestCounter, Source,
 };
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,7 @@ use tracing::{debug, info, warn};
 use crate::config::StoreConfig;
 use crate::outcome::RunStatus;
 use crate::store::{self, HttpTotals, Phase, RunCounts, Writer};
-use crate::storefront::{self, Client};
+use crate::storefront::{self, Client, Expect};
 
 /// Why a run did not complete.
 #[derive(Debug, thiserror::Error)]

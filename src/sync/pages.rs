@@ -7,7 +7,7 @@ use bytes::Bytes;
 use url::Url;
 
 use super::{
-    fetch, is_listing_cap, is_not_found, urls, Answer, Error, RequestCounter, Source, SyncContext,
+    fetch, is_listing_cap, is_not_found, urls, Error, Expect, RequestCounter, Source, SyncContext,
 };
 use crate::catalog::LISTING_CAP;
 use crate::config::StoreConfig;
@@ -116,7 +116,7 @@ impl<'a> Pages<'a> {
         let (ctx, store) = (self.ctx, self.store);
         let url = self.feed.page_url(store, self.limit, self.number);
         let counted = (self.requests, self.feed.source());
-        match fetch(ctx, store, &url, Answer::Json, counted).await {
+        match fetch(ctx, store, &url, Expect::Json, counted).await {
             Ok(body) => Ok(Some(Page {
                 number: self.number,
                 url,

@@ -11,7 +11,7 @@ use url::Url;
 use super::{urls, Error, SyncContext};
 use crate::config::StoreConfig;
 use crate::store::Requests;
-use crate::storefront;
+use crate::storefront::{self, Expect};
 
 /// What a request was for: the source columns of `sync_runs`.
 #[derive(Debug, Clone, Copy)]
@@ -45,15 +45,6 @@ impl RequestCounter {
     }
 }
 
-/// What kind of answer a request expects.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Answer {
-    Json,
-    Xml,
-    /// The Ajax `.js` product answer.
-    Script,
-}
-
 /// One GET through the shared client, counted for the run (under `source`) and the progress
 /// display, and abandoned when the run is cancelled. A store with a myshopify.com domain gives
 /// the client the same request there (`urls::fallback`) to ask after a 404.
@@ -61,20 +52,13 @@ pub(super) async fn fetch(
     ctx: &SyncContext,
     store: &StoreConfig,
     url: &Url,
-    kind: Answer,
+    expect: Expect,
     (requests, source): (&RequestCounter, Source),
 ) -> Result<Bytes, Error> {
     requests.record(source);
     ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
     let fallback = urls::fallback(store, url);
-    let (name, fallback) = (&store.name, fallback.as_ref());
-    let request = async {
-        match kind {
-            Answer::Json => ctx.client.get_json(name, url, fallback).await,
-            Answer::Xml => ctx.client.get_xml(name, url, fallback).await,
-            Answer::Script => ctx.client.get_script(name, url, fallback).await,
-        }
-    };
+    let request = ctx.client.get(&store.name, url, fallback.as_ref(), expect);
     tokio::select! {
         _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
         result = request => Ok(result?),
