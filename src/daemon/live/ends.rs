@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::time::{Instant, Interval};
@@ -12,6 +13,7 @@ use tracing::{error, info, warn};
 use super::{http_settings, own_stores, tick, timing, unix, when, Finished, Live};
 use crate::config::{Config, StoreConfig};
 use crate::outcome::RunStatus;
+use crate::store::RunCounts;
 use crate::sync;
 use crate::telemetry::events::{self, Reload};
 
@@ -25,45 +27,18 @@ impl Live {
         } = done;
         self.running.remove(&store);
         let running = self.running.len();
-        let status = match &result {
-            Ok(counts) => Some(counts.status),
-            Err(e) => e.run_status(),
-        };
         // Readiness follows the database: lost on a storage failure, back once a run gets
         // through it (any end other than a storage failure recorded itself).
         let storage_failed = matches!(result, Err(sync::Error::Store { .. }));
         self.health
             .db_open
             .store(!storage_failed, Ordering::Relaxed);
-        let finished = match (status, &result) {
-            (None, Err(sync::Error::Busy { pid, .. })) => {
+        let finished = match &result {
+            Err(sync::Error::Busy { pid, .. }) => {
                 events::skipped_busy(&store, &crate::lock::describe(*pid), running);
                 self.planner.skipped_busy(&store)
             }
-            (status, result) => {
-                let status = status.unwrap_or(RunStatus::Failed);
-                let error = match result {
-                    Err(e) if status == RunStatus::Failed => Some(crate::message::one_line(e)),
-                    _ => None,
-                };
-                let failure = error.as_deref().map(|error| events::Failure {
-                    error,
-                    storage: storage_failed,
-                });
-                let times = (elapsed.as_secs_f64(), unix(Utc::now()));
-                events::run_ended(&store, status, failure, times, running);
-                let finished = self.planner.finished(&store, status);
-                match self.client.breaker_open_left(&store) {
-                    Some(left) if status == RunStatus::Failed => {
-                        let until = self.planner.now() + left;
-                        info!(store = %store, until = %when(Some(until)),
-                              "circuit breaker open: the next attempt waits for it");
-                        let held = self.planner.hold_until(&store, until);
-                        finished.map(|(next, failures)| (held.or(next), failures))
-                    }
-                    _ => finished,
-                }
-            }
+            _ => self.plan_after_run(&store, &result, elapsed, storage_failed),
         };
         if let Some((next, failures)) = finished {
             if failures > 0 {
@@ -83,6 +58,40 @@ impl Live {
             Err(e) => warn!(error = %e, "WAL checkpoint failed"),
         }
         self.report_status();
+    }
+
+    /// A run ended (it was not skipped): its metrics and log line, then its next plan, held
+    /// back by the store's breaker while that stays open after a failure.
+    fn plan_after_run(
+        &mut self,
+        store: &str,
+        result: &Result<RunCounts, sync::Error>,
+        elapsed: Duration,
+        storage: bool,
+    ) -> Option<(Option<DateTime<Utc>>, u32)> {
+        let (status, error) = match result {
+            Ok(counts) => (counts.status, None),
+            Err(e) => match e.run_status().unwrap_or(RunStatus::Failed) {
+                RunStatus::Failed => (RunStatus::Failed, Some(crate::message::one_line(e))),
+                status => (status, None),
+            },
+        };
+        let failure = error
+            .as_deref()
+            .map(|error| events::Failure { error, storage });
+        let times = (elapsed.as_secs_f64(), unix(Utc::now()));
+        events::run_ended(store, status, failure, times, self.running.len());
+        let finished = self.planner.finished(store, status);
+        match self.client.breaker_open_left(store) {
+            Some(left) if status == RunStatus::Failed => {
+                let until = self.planner.now() + left;
+                info!(store = %store, until = %when(Some(until)),
+                      "circuit breaker open: the next attempt waits for it");
+                let held = self.planner.hold_until(store, until);
+                finished.map(|(next, failures)| (held.or(next), failures))
+            }
+            _ => finished,
+        }
     }
 
     /// Writes a store's next planned sync to the database and its gauge.
