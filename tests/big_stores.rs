@@ -2,7 +2,7 @@
 //! sitemap fetches what no page showed one by one; requests are counted by source; `.js`
 //! supplies availability the single shape lacks; 100-variant lists are treated as possibly cut.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 

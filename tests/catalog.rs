@@ -1,7 +1,7 @@
 //! Whole catalogues: completing a capped listing through the sitemap and single-product
 //! endpoint, collections and their membership, and that no path switch counts as a change.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

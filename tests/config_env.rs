@@ -2,7 +2,7 @@
 //! (`SHOPMIRROR_SHARD`), unknown keys named as written (the environment variable when from
 //! one) with the closest valid key, and a daemon without stores warning about it.
 
-mod support;
+use crate::support;
 
 use std::process::Stdio;
 

@@ -4,7 +4,7 @@
 //! quarantined, and the smaller truths (duplicates in one listing, price text, unknown
 //! availability, resumed runs).
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! finds an intact database whose cursor is never ahead of its rows; at the end the mirror
 //! equals the store's catalogue exactly.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

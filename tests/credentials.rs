@@ -4,7 +4,7 @@
 //! every table, all output at trace level, `status`, `status --json`, `check-config`, every
 //! export format and `/metrics` are searched for the password.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! systemd notifications on a test-owned NOTIFY_SOCKET, health and metrics over HTTP, `status`,
 //! outside read-only readers during a sync, and shard selection.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

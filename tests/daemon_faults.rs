@@ -2,7 +2,7 @@
 //! a listing (an unwritable WAL: needs root for `chattr +i`), stores whose breaker is open while
 //! others are healthy, and a store whose URL changes while a run of the old URL is unfinished.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

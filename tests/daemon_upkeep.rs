@@ -3,7 +3,7 @@
 //! goes away, the waiting of interrupted runs, and a one-shot sync leaving a self-contained
 //! database file.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! The fake store never sees two requests at once, each product is counted once, and the
 //! mirror is exact.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

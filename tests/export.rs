@@ -5,7 +5,7 @@
 mod formats;
 #[path = "export/shopify.rs"]
 mod shopify;
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

@@ -1,6 +1,6 @@
 //! Integration tests of the fake storefront's fault injection.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 use support::fakeshop;

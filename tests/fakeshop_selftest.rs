@@ -1,6 +1,6 @@
 //! Integration tests of the fake storefront itself.
 
-mod support;
+use crate::support;
 
 use fakeshop::{strip_volatile, Catalog, FakeShop};
 use serde_json::Value;

@@ -2,7 +2,7 @@
 //! priority (a retried 429 is a warning, the normal end of a sync is info), and JSON logs
 //! write numbers as numbers.
 
-mod support;
+use crate::support;
 
 use support::fakeshop::{Catalog, FakeShop, Fault, RetryAfter};
 use support::shopmirror;

@@ -3,7 +3,7 @@
 //! usage error suggesting https://; a host that does not exist fails at once; an ad-hoc URL
 //! whose first sync fails leaves no store row; `-q` prints nothing but errors.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Stdio;

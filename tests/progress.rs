@@ -3,7 +3,7 @@
 //! log lines above the bars, never through them; summaries once the bars are cleared; no
 //! colour with NO_COLOR.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use support::fakeshop;

@@ -2,7 +2,7 @@
 //! breaker's silence, hostile answers, redirects, connections, and a whole sync under mixed
 //! faults that must still end with a mirror equal to the catalogue.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

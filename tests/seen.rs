@@ -3,7 +3,7 @@
 //! committed pages saw, resumes, and confirms no deletion it should not; an unusable copy of a
 //! stored product is parsed and quarantined every time, never taken as unchanged.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::path::Path;

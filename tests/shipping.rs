@@ -3,7 +3,7 @@
 //! against the binary (no image can be built here); the Kubernetes StatefulSet's shard
 //! composition run for real: N daemons, one store list, every store mirrored by exactly one.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! (asks for --yes, refused while the store is being crawled, removes every row of that store
 //! and nothing else), and `sync URL` of a configured store's URL uses that store.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Stdio;

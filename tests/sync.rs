@@ -2,7 +2,7 @@
 //! resumption after a failed page, the listing cap, deletions confirmed without false alarms,
 //! and clear errors.
 
-mod support;
+use crate::support;
 
 use support::fakeshop::faults::Fault;
 use support::fakeshop::{Catalog, FakeShop};

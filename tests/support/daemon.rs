@@ -1,6 +1,5 @@
 //! Running the real daemon as a child process in tests: its config, its NOTIFY_SOCKET, signals,
 //! its HTTP endpoints, and polling its database with a read-only connection.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
@@ -14,8 +13,6 @@ use tokio::sync::mpsc;
 use super::fakeshop::FakeShop;
 use super::http::get;
 pub use super::WAIT;
-
-pub const GRACE: Duration = Duration::from_secs(3);
 
 /// A daemon child process with its own NOTIFY_SOCKET.
 pub struct Daemon {

@@ -1,6 +1,5 @@
 //! Shared helpers for integration tests: the fake storefront, running the real binary against
 //! it, and comparing the mirror with the fake's catalogue.
-#![allow(dead_code)]
 
 pub mod daemon;
 pub mod fakeshop;

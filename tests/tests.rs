@@ -1,0 +1,27 @@
+//! The integration tests, one binary (as ripgrep does): a module per area, all sharing the
+//! support kit (the fake storefront, the real binary as a child process, mirror checks), which is
+//! compiled and linked once.
+
+mod support;
+
+mod big_stores;
+mod catalog;
+mod config_env;
+mod corners;
+mod crash;
+mod credentials;
+mod daemon;
+mod daemon_faults;
+mod daemon_upkeep;
+mod exclusive;
+mod export;
+mod fakeshop_faults;
+mod fakeshop_selftest;
+mod journal;
+mod pipes;
+mod progress;
+mod resilience;
+mod seen;
+mod shipping;
+mod stores;
+mod sync;
