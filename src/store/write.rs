@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{schema, Error};
+use super::funnel::{ChangeObserver, WriteCtx};
+use super::{now_text, schema, Error};
 
 type Job = Box<dyn FnOnce(&mut WriteDb) + Send>;
 
@@ -19,12 +20,15 @@ pub struct Writer {
     path: PathBuf,
 }
 
-/// The writer thread's connection; methods are defined in products.rs and runs.rs.
+/// The writer thread's connection; methods are defined in page.rs, runs.rs and the other
+/// write modules.
 pub struct WriteDb {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
     /// (device, inode) of the file the connection opened.
     identity: (u64, u64),
+    /// Sees every change before its transaction commits (alerts), when set.
+    observer: Option<Box<dyn ChangeObserver>>,
 }
 
 impl Writer {
@@ -40,6 +44,7 @@ impl Writer {
             conn,
             path: path.to_path_buf(),
             identity,
+            observer: None,
         };
         std::thread::Builder::new()
             .name("shopmirror-writer".into())
@@ -57,6 +62,15 @@ impl Writer {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets the observer that sees every change of every later write inside its transaction.
+    pub async fn set_observer(&self, observer: Box<dyn ChangeObserver>) -> Result<(), Error> {
+        self.call(move |db| {
+            db.observer = Some(observer);
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `work` on the writer thread and returns its result.
@@ -109,6 +123,27 @@ impl WriteDb {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx(&path, "beginning transaction")?;
         let value = body(&tx, &path)?;
+        tx.commit().ctx(&path, "committing")?;
+        Ok(value)
+    }
+
+    /// Runs `body` as one write of `store_id`'s run `run_id`: one BEGIN IMMEDIATE transaction
+    /// with its `WriteCtx`, whose changes the observer sees before the commit.
+    pub(super) fn write<T>(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        body: impl FnOnce(&WriteCtx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        use super::Context;
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx(&path, "beginning transaction")?;
+        let ctx = WriteCtx::new(&tx, &path, store_id, run_id, now_text());
+        let value = body(&ctx)?;
+        ctx.finish(self.observer.as_mut())?;
         tx.commit().ctx(&path, "committing")?;
         Ok(value)
     }
