@@ -8,9 +8,10 @@ use std::collections::HashSet;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::page::{add_counts, upsert_products, WriteCounts};
+use super::page::{add_counts, upsert_products};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
+use super::upsert::WriteCounts;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::catalog::{ParsedCollection, ParsedProduct, Unusable};

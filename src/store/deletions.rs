@@ -3,9 +3,10 @@
 
 use rusqlite::params;
 
-use super::page::{add_counts, WriteCounts};
+use super::page::add_counts;
 use super::requests::Requests;
 use super::seen::mark_seen;
+use super::upsert::WriteCounts;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::change::{Change, ProductEvent};

@@ -33,13 +33,14 @@ pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportV
 pub use funnel::{ChangeObserver, ChangeView, Recorded};
 pub use history::{HistoryEvent, ProductHistory, VariantChangeRow, Version};
 pub use lifecycle::Renamed;
-pub use page::{PageProduct, PageWrite, WriteCounts};
+pub use page::{PageProduct, PageWrite};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
 pub use runs::{Phase, RunCounts, RunStart};
 pub use schedule::Checkpoint;
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;
+pub use upsert::WriteCounts;
 pub use write::{WriteDb, Writer};
 
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use rusqlite::params;
 use super::funnel::WriteCtx;
 use super::quarantine::quarantine;
 use super::requests::{add_requests, Requests};
-use super::upsert::Upsert;
+use super::upsert::{Upsert, WriteCounts};
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::catalog::{ParsedProduct, Unusable};
@@ -36,17 +36,6 @@ pub enum PageProduct {
     Parsed(Box<ParsedProduct>),
     /// Not parsed: its raw hash equals the stored one, so its content is the stored content.
     Same { id: i64, raw_hash: i64 },
-}
-
-/// What a write did, product by product.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriteCounts {
-    pub new: i64,
-    pub changed: i64,
-    pub unchanged: i64,
-    pub restored: i64,
-    /// Unusable products put in quarantine (not yet quarantined by this run).
-    pub quarantined: i64,
 }
 
 impl WriteDb {

@@ -7,7 +7,6 @@
 use rusqlite::{params, OptionalExtension};
 
 use super::funnel::WriteCtx;
-use super::page::WriteCounts;
 use super::rows::{restore, supersede_version, write_product};
 use super::seen::mark_seen;
 use super::variant_changes::{record_variant_changes, refresh_availability};
@@ -24,6 +23,17 @@ struct Stored {
     deleted: bool,
     raw_hash: Option<i64>,
     written_run: i64,
+}
+
+/// What a write did, product by product.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub new: i64,
+    pub changed: i64,
+    pub unchanged: i64,
+    pub restored: i64,
+    /// Unusable products put in quarantine (not yet quarantined by this run).
+    pub quarantined: i64,
 }
 
 /// Products of one write, one by one, with their counts.
