@@ -22,7 +22,7 @@ fn timing(jitter: Duration) -> Timing {
 }
 
 fn every_6h() -> Schedule {
-    Schedule::parse("0 0 */6 * * *").unwrap()
+    Schedule::parse("0 0 */6 * * *", chrono_tz::UTC).unwrap()
 }
 
 #[test]
@@ -119,7 +119,7 @@ async fn due_now_limit_removal_and_schedule_change() {
     assert!(p.remove("new"));
     assert_eq!(p.finished("new", RunStatus::Complete), None);
     // A changed schedule replans an idle store; the same schedule changes nothing.
-    let hourly = Schedule::parse("0 0 * * * *").unwrap();
+    let hourly = Schedule::parse("0 0 * * * *", chrono_tz::UTC).unwrap();
     assert_eq!(p.upsert("later", &hourly, false), Some(Some(at(2, 0, 0))));
     assert_eq!(p.upsert("later", &hourly, true), None);
     // Interrupted runs are due again at once.
