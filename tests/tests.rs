@@ -21,6 +21,7 @@ mod journal;
 mod pipes;
 mod progress;
 mod resilience;
+mod schedule;
 mod seen;
 mod shipping;
 mod stores;

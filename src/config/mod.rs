@@ -13,7 +13,7 @@ use figment::Figment;
 use url::Url;
 
 mod raw;
-mod schedule;
+pub mod schedule;
 mod shard;
 mod validate;
 
@@ -119,6 +119,8 @@ pub struct DaemonSettings {
     pub retry_base: Duration,
     pub retry_cap: Duration,
     pub grace: Duration,
+    /// How long the scheduler loop may go without a heartbeat before /healthz says 503.
+    pub liveness_timeout: Duration,
     pub listen: SocketAddr,
 }
 
@@ -229,8 +231,8 @@ impl Config {
         let mut stores = Vec::new();
         for (name, store) in raw.stores {
             let checked = check.store(name, store)?;
-            if let Some(schedule) = checked.schedule {
-                store_schedules.insert(checked.store.name.clone(), schedule);
+            if checked.schedule.schedule.is_some() || checked.schedule.zone.is_some() {
+                store_schedules.insert(checked.store.name.clone(), checked.schedule);
             }
             if checked.options != StoreOptions::default() {
                 options.insert(checked.store.name.clone(), checked.options);

@@ -1,5 +1,5 @@
-//! The health and metrics endpoint: /healthz (the process answers), /readyz (database working
-//! and scheduler running, else 503) and /metrics (Prometheus text, with process memory, open
+//! The health and metrics endpoint: /healthz (the scheduler loop's heartbeat is recent, else
+//! 503), /readyz (database working and scheduler running, else 503) and /metrics (Prometheus text, with process memory, open
 //! file descriptors and CPU collected at each scrape, without the series of stores a reload
 //! removed). Serves until cancelled.
 
@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,16 +28,32 @@ pub struct Health {
     pub scheduling: AtomicBool,
     pub db_path: PathBuf,
     pub removed_stores: Mutex<BTreeSet<String>>,
+    /// When the scheduler loop last beat, and how old that may get before /healthz says 503.
+    heartbeat: Mutex<Instant>,
+    liveness_timeout: Duration,
 }
 
 impl Health {
-    pub fn new(db_path: PathBuf) -> Health {
+    pub fn new(db_path: PathBuf, liveness_timeout: Duration) -> Health {
         Health {
             db_open: AtomicBool::new(true),
             scheduling: AtomicBool::new(false),
             db_path,
             removed_stores: Mutex::new(BTreeSet::new()),
+            heartbeat: Mutex::new(Instant::now()),
+            liveness_timeout,
         }
+    }
+
+    /// The scheduler loop is alive (called from the loop itself).
+    pub fn beat(&self) {
+        *self.heartbeat.lock().expect("health lock") = Instant::now();
+    }
+
+    /// How long ago the loop last beat, when that is past the liveness timeout.
+    pub fn stalled(&self) -> Option<Duration> {
+        let age = self.heartbeat.lock().expect("health lock").elapsed();
+        (age > self.liveness_timeout).then_some(age)
     }
 
     /// Leaves the series of `store` out of /metrics (true) or shows them again (false).
@@ -93,7 +110,7 @@ pub async fn serve(
     let process = metrics_process::Collector::default();
     process.describe();
     let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .with_state(Shared {
@@ -106,6 +123,16 @@ pub async fn serve(
         .await;
     if let Err(e) = served {
         warn!(error = %e, "health/metrics endpoint stopped");
+    }
+}
+
+async fn healthz(State(shared): State<Shared>) -> (StatusCode, String) {
+    match shared.health.stalled() {
+        None => (StatusCode::OK, "ok\n".into()),
+        Some(age) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("scheduler stalled: no heartbeat for {}s\n", age.as_secs()),
+        ),
     }
 }
 
