@@ -9,6 +9,7 @@ mod history;
 mod progress;
 mod shell;
 mod status;
+mod store_arg;
 mod stores;
 mod sync;
 

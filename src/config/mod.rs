@@ -305,7 +305,7 @@ impl Config {
 }
 
 /// Two store URLs for the same site: same host and port, whatever the scheme or credentials.
-fn same_site(a: &Url, b: &Url) -> bool {
+pub fn same_site(a: &Url, b: &Url) -> bool {
     a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
         && a.port_or_known_default() == b.port_or_known_default()
 }
@@ -324,7 +324,7 @@ pub enum BadUrl {
 }
 
 /// A store's base URL: http(s) with a host; any path is dropped.
-fn parse_store_url(text: &str) -> Result<Url, BadUrl> {
+pub fn parse_store_url(text: &str) -> Result<Url, BadUrl> {
     let shown = || crate::storefront::redact_text(text);
     let mut url = Url::parse(text.trim()).map_err(|source| BadUrl::NotAUrl {
         shown: shown(),
