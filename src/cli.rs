@@ -81,13 +81,27 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
-    /// Print a shell completion script (e.g. `shopmirror completions bash > /etc/bash_completion.d/shopmirror`).
+    /// Print a shell completion script.
+    ///
+    /// The Debian package installs all three. For your own user:
+    ///
+    ///   shopmirror completions bash > ~/.local/share/bash-completion/completions/shopmirror
+    ///
+    ///   shopmirror completions zsh > ~/.zfunc/_shopmirror   (with fpath+=(~/.zfunc) in ~/.zshrc)
+    ///
+    ///   shopmirror completions fish > ~/.config/fish/completions/shopmirror.fish
+    #[command(verbatim_doc_comment)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) on stdout, e.g. `shopmirror man | man -l -`.
-    Man,
+    /// Print the manual page (roff) on stdout, e.g. `shopmirror man | man -l -`; with --dir,
+    /// write every page (shopmirror.1 and one per command, e.g. shopmirror-sync.1) there.
+    Man {
+        /// Write all pages into this directory (printing each path) instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -242,3 +242,95 @@ async fn status_before_any_database_says_how_to_get_one() {
     );
     assert!(!dir.path().join("none.db").exists());
 }
+
+/// The lines of `text` that install a completion script (`shopmirror completions SHELL > ...`).
+fn install_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("shopmirror completions ") && l.contains(" > "))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn completion_install_paths_are_one_answer_in_help_and_readme() {
+    let help = support::binary()
+        .args(["completions", "--help"])
+        .output()
+        .unwrap();
+    let help = install_lines(&String::from_utf8(help.stdout).unwrap());
+    assert_eq!(help.len(), 3, "{help:?}");
+    let readme = std::fs::read_to_string(Path::new(REPO).join("README.md")).unwrap();
+    assert_eq!(install_lines(&readme), help);
+}
+
+#[test]
+fn the_example_log_file_is_writable_under_the_packaged_units() {
+    let read = |p: &str| std::fs::read_to_string(Path::new(REPO).join(p)).unwrap();
+    let example = read("config.toml");
+    let file = example
+        .lines()
+        .find_map(|l| l.strip_prefix("# file = "))
+        .expect("config.toml suggests a log.file")
+        .trim_matches('"');
+    for unit in ["systemd/shopmirror.service", "systemd/shopmirror@.service"] {
+        let dirs: Vec<String> = read(unit)
+            .lines()
+            .filter_map(|l| l.strip_prefix("LogsDirectory="))
+            .flat_map(|d| d.split_whitespace().map(|d| format!("/var/log/{d}/")))
+            .collect();
+        assert!(
+            dirs.iter().any(|d| file.starts_with(d.as_str())),
+            "{unit} cannot write log.file {file} (LogsDirectory: {dirs:?})"
+        );
+    }
+}
+
+/// Hosts a newcomer may copy: reserved example names (RFC 2606/6761), loopback, and the links
+/// to the projects the documentation credits.
+fn harmless(host: &str) -> bool {
+    const LINKS: [&str; 6] = [
+        "crates.io",
+        "duckdb.org",
+        "litestream.io",
+        "no-color.org",
+        "kubernetes.io",
+        "github.com",
+    ];
+    let reserved = ["example.com", "example.net", "example.org"]
+        .iter()
+        .any(|d| host == *d || host.ends_with(&format!(".{d}")))
+        || [".example", ".test", ".invalid", ".localhost"]
+            .iter()
+            .any(|t| host.ends_with(t));
+    reserved || host == "localhost" || host.starts_with("127.") || LINKS.contains(&host)
+}
+
+#[test]
+fn documentation_and_examples_use_reserved_example_domains() {
+    let files = [
+        "README.md",
+        "config.toml",
+        "Dockerfile",
+        "src/cli.rs",
+        "systemd/INSTALL.md",
+        "deploy/kubernetes/configmap.yaml",
+        "deploy/kubernetes/statefulset.yaml",
+    ];
+    for file in files {
+        let text = std::fs::read_to_string(Path::new(REPO).join(file)).unwrap();
+        for (i, _) in text.match_indices("://") {
+            let host: String = text[i + 3..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || ".-".contains(*c))
+                .collect();
+            let host = host.trim_end_matches('.');
+            if host.contains('.') {
+                assert!(
+                    harmless(host),
+                    "{file}: {host} is not a reserved example domain"
+                );
+            }
+        }
+    }
+}
