@@ -65,7 +65,7 @@ pub enum Command {
     },
     /// Versions and price/availability changes of one product, newest first.
     History {
-        /// The store's name (a configured name, or host[:port] for URL targets).
+        /// The store: its name (a configured name, or host[:port] for URL targets) or its URL.
         store: String,
         /// Product id or handle.
         product: String,
@@ -109,9 +109,15 @@ pub enum StoresAction {
     /// Every store in the database: name, base URL, live products, last run.
     List,
     /// Give a store a new name (rename it in the config file too).
-    Rename { old: String, new: String },
+    Rename {
+        /// The store's current name, or its URL.
+        old: String,
+        /// Its new name.
+        new: String,
+    },
     /// Remove a store and all its rows in one transaction; refused while it is being synced.
     Forget {
+        /// The store's name, or its URL.
         name: String,
         /// Required: forgetting cannot be undone.
         #[arg(long)]
@@ -121,7 +127,7 @@ pub enum StoresAction {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Only this store (default: every store).
+    /// Only this store, by name or URL (default: every store).
     #[arg(long, value_name = "NAME")]
     pub store: Option<String>,
     /// Output format.
