@@ -6,9 +6,10 @@ mod daemon;
 mod export;
 mod healthcheck;
 mod history;
+mod manual;
 mod progress;
-mod shell;
 mod status;
+mod store_arg;
 mod stores;
 mod sync;
 
@@ -94,8 +95,8 @@ pub(crate) fn print_line(text: &str) {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     // Generated from the command line alone: no config needed.
     match cli.command {
-        Command::Completions { shell: which } => return shell::completions(which),
-        Command::Man => return shell::man(),
+        Command::Completions { shell: which } => return manual::completions(which),
+        Command::Man { dir } => return manual::man(dir.as_deref()),
         _ => {}
     }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -126,6 +127,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             json,
         } => history::run(&config, &store, &product, json),
         Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
-        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
+        Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("handled before the config")
+        }
     }
 }

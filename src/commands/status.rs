@@ -7,10 +7,15 @@ use crate::config::Config;
 use crate::outcome::{RunState, RunStatus};
 use crate::store::Reader;
 
+/// The config the packaged service runs with (systemd/shopmirror.service).
+const SERVICE_CONFIG: &str = "/etc/shopmirror/config.toml";
+
 pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
     if !config.db_path.exists() {
         return Err(Failure::Failed(format!(
-            "database {} does not exist yet: run `shopmirror sync` first",
+            "database {} does not exist yet: `shopmirror sync URL` mirrors a store into it; \
+             for the installed service, add a store to {SERVICE_CONFIG}, run `sudo systemctl \
+             reload shopmirror` (or `start`), then `shopmirror --config {SERVICE_CONFIG} status`",
             config.db_path.display()
         )));
     }

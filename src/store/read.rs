@@ -49,6 +49,14 @@ impl Reader {
         })
     }
 
+    /// Every store's name and base URL, by name.
+    pub fn store_urls(&self) -> Result<Vec<(String, String)>, Error> {
+        self.conn
+            .prepare("SELECT name, base_url FROM stores ORDER BY name")
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .ctx(&self.path, "listing stores")
+    }
+
     /// Every store with its latest run, by name.
     pub fn store_statuses(&self) -> Result<Vec<StoreStatus>, Error> {
         self.conn

@@ -127,16 +127,6 @@ impl Reader {
             .ctx(&self.path, "listing stores")
     }
 
-    /// Whether a store of this name has been synced.
-    pub fn store_exists(&self, name: &str) -> Result<bool, Error> {
-        self.conn
-            .query_row("SELECT count(*) FROM stores WHERE name = ?1", [name], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n > 0)
-            .ctx(&self.path, "looking up store")
-    }
-
     /// Whether a live collection with this handle exists (in `store`, or in any store).
     pub fn collection_exists(&self, handle: &str, store: Option<&str>) -> Result<bool, Error> {
         self.conn
