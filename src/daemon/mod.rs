@@ -3,7 +3,9 @@
 //! signal handling, systemd notifications and the health/metrics endpoint. Syncing itself
 //! lives in `sync`, SQL in `store`.
 
+mod exposition;
 pub mod http;
+pub mod listener;
 mod live;
 pub mod notify;
 pub mod schedule;
