@@ -15,6 +15,7 @@ mod daemon_faults;
 mod daemon_upkeep;
 mod exclusive;
 mod export;
+mod export_stream;
 mod fakeshop_faults;
 mod fakeshop_selftest;
 mod journal;
