@@ -187,6 +187,8 @@ CREATE TABLE variants (
     PRIMARY KEY (store_id, product_id, variant_id),
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
+-- a store's variants by availability, in price order (the cheapest in stock, out of stock)
+CREATE INDEX variants_by_availability ON variants(store_id, available, price_cents);
 
 -- images: current images of each product. Real stores reuse one image id in several products,
 -- so an image is keyed by its product too.

@@ -11,3 +11,6 @@ CREATE INDEX collection_products_by_position
     ON collection_products(store_id, collection_id, position);
 -- "What changed in the last run" (README): events of one run.
 CREATE INDEX product_events_by_run ON product_events(run_id);
+-- "The ten cheapest in-stock variants of one store" and out_of_stock_variants (README): a
+-- store's variants by availability, in price order.
+CREATE INDEX variants_by_availability ON variants(store_id, available, price_cents);

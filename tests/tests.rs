@@ -22,6 +22,7 @@ mod journal;
 mod listener;
 mod pipes;
 mod progress;
+mod readme_plans;
 mod resilience;
 mod seen;
 mod shipping;
