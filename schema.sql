@@ -138,7 +138,9 @@ CREATE TABLE products (
     PRIMARY KEY (store_id, product_id)
 );
 CREATE INDEX products_by_handle ON products(store_id, handle);
-CREATE INDEX products_truncated ON products(store_id) WHERE variants_truncated = 1;
+-- live and deleted products per store, counted from the index alone (status, stores list)
+CREATE INDEX products_by_state ON products(store_id, deleted_at);
+CREATE INDEX products_truncated ON products(store_id, deleted_at) WHERE variants_truncated = 1;
 
 -- product_seen: when each product was last seen, kept out of the wide products row so that an
 -- unchanged product costs one update of a narrow row (about a hundred to a page) and no write
@@ -185,6 +187,8 @@ CREATE TABLE variants (
     PRIMARY KEY (store_id, product_id, variant_id),
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
+-- a store's variants by availability, in price order (the cheapest in stock, out of stock)
+CREATE INDEX variants_by_availability ON variants(store_id, available, price_cents);
 
 -- images: current images of each product. Real stores reuse one image id in several products,
 -- so an image is keyed by its product too.
@@ -241,6 +245,7 @@ CREATE TABLE product_events (
 CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
 CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
 CREATE INDEX product_events_by_observed ON product_events(observed_at);
+CREATE INDEX product_events_by_run ON product_events(run_id);
 
 -- variant_changes: one row per change of a variant's price, compare-at price or availability
 -- (between two stated values), and per variant added to or removed from an existing product
@@ -299,6 +304,9 @@ CREATE TABLE collection_products (
     FOREIGN KEY (store_id, collection_id) REFERENCES collections(store_id, collection_id)
 ) WITHOUT ROWID;
 CREATE INDEX collection_products_by_product ON collection_products(store_id, product_id);
+-- members in the collection's order (export --collection, collection_contents)
+CREATE INDEX collection_products_by_position
+    ON collection_products(store_id, collection_id, position);
 
 -- collection_changes: one row each time a product is observed entering or leaving a collection.
 CREATE TABLE collection_changes (

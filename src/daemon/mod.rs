@@ -4,7 +4,9 @@
 //! endpoint. Syncing itself
 //! lives in `sync`, SQL in `store`.
 
+mod exposition;
 pub mod http;
+pub mod listener;
 mod live;
 pub mod notify;
 pub mod schedule;

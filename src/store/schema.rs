@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_big_stores.sql"),
     include_str!("../../migrations/0006_product_seen.sql"),
     include_str!("../../migrations/0007_change_cents.sql"),
+    include_str!("../../migrations/0008_load.sql"),
 ];
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date.
