@@ -18,6 +18,7 @@ mod export;
 mod fakeshop_faults;
 mod fakeshop_selftest;
 mod journal;
+mod motion;
 mod pipes;
 mod progress;
 mod resilience;
