@@ -133,6 +133,40 @@ async fn a_collection_resorted_mid_walk_loses_no_member() {
     assert_eq!(rows(&db, contents), ["1", "2", "3"]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirming_walk_that_fails_is_resumed_and_still_removes_nothing() {
+    let shop = FakeShop::start(Catalog::from_products(&four())).await;
+    shop.set_collections(vec![collection("alpha-asc", &[1, 2, 3, 4])]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let collections = "collections = true";
+    sync2(&db, &shop, collections).await;
+    // Re-sorted after page 1; the second walk then fails on its page 2.
+    let hooked = shop.clone();
+    shop.on_request(move |path, _| {
+        let feed = "/collections/sale/products.json?limit=2&page=";
+        if path == format!("{feed}2") && hooked.collection_product_ids("sale").unwrap()[0] == 1 {
+            hooked.set_collections(vec![collection("created-desc", &[1, 2, 3, 4])]);
+        }
+        if path == format!("{feed}3") {
+            hooked.script_fault(&format!("{feed}2"), 1, Fault::Status(403));
+        }
+    });
+    let page_size = [("SHOPMIRROR_SYNC__PAGE_SIZE", "2")];
+    let failed = sync_configured_env(&db, &shop.url(), collections, &page_size).await;
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    shop.clear_on_request();
+    shop.clear_request_log();
+    sync2(&db, &shop, collections).await;
+    let resumed = "SELECT status || '/' || resumes FROM sync_runs WHERE run_id = 2";
+    assert_eq!(rows(&db, resumed), ["complete/1"]);
+    // The resumed run goes on with the second walk where it failed: pages 2 and 3 only.
+    assert_eq!(requested(&shop, "/collections/sale/products.json"), 2);
+    let removed = "SELECT count(*) FROM collection_changes WHERE change = 'removed'";
+    assert_eq!(scalar(&db, removed), 0);
+    assert_eq!(scalar(&db, "SELECT count(*) FROM collection_products"), 4);
+}
+
 // ----- 27.2: a renamed product skipped by a shifting listing ----------------------------------
 
 /// Run 2 of the rename cases: right after listing page 1 ([A, B]) A is deleted and C takes the
