@@ -67,6 +67,15 @@ fn events(db: &Path, id: u64) -> Vec<String> {
     rows(db, &sql)
 }
 
+/// Requests of run `run` by source: sitemap/single/deletion checks.
+fn extra_requests(db: &Path, run: i64) -> Vec<String> {
+    let sql = format!(
+        "SELECT requests_sitemap || '/' || requests_single || '/' || requests_deletions
+         FROM sync_runs WHERE run_id = {run}"
+    );
+    rows(db, &sql)
+}
+
 fn is_deleted(db: &Path, id: u64) -> bool {
     let sql = format!("SELECT deleted_at IS NOT NULL FROM products WHERE product_id = {id}");
     scalar(db, &sql) == 1
@@ -197,11 +206,18 @@ async fn a_renamed_product_skipped_by_a_shifting_listing_is_found_through_the_si
     assert_eq!(events(&db, 3), ["1:added", "2:changed"]);
     let handle = "SELECT handle FROM products WHERE product_id = 3";
     assert_eq!(rows(&db, handle), ["c-new"]);
+    // The sitemap's index and one file, then `c-new` (the one handle the run had not seen).
+    assert_eq!(extra_requests(&db, 2), ["2/1/0"]);
     // A, seen on page 1 before it was deleted, is tombstoned by the next run, once.
     sync2(&db, &shop, extra).await;
     assert!(is_deleted(&db, 1));
     assert_eq!(events(&db, 1), ["1:added", "3:deleted"]);
     assert_eq!(events(&db, 3), ["1:added", "2:changed"]);
+    // The sitemap, then A's 404 and one probe of a product seen live.
+    assert_eq!(extra_requests(&db, 3), ["2/0/2"]);
+    // A store that holds still costs nothing more.
+    sync2(&db, &shop, extra).await;
+    assert_eq!(extra_requests(&db, 4), ["0/0/0"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,6 +277,8 @@ async fn a_single_product_endpoint_that_answers_404_for_live_products_tombstones
     assert_eq!(events(&db, 3), ["1:added"]);
     let inconclusive = "SELECT deletions_inconclusive FROM sync_runs WHERE run_id = 2";
     assert_eq!(scalar(&db, inconclusive), 1);
+    // C's handle from the sitemap; C's check, then A, B and D (seen live by this run) probed.
+    assert_eq!(extra_requests(&db, 2), ["2/1/4"]);
     // A is really gone, but this endpoint cannot say so: it stays live, the run inconclusive.
     sync2(&db, &shop, extra).await;
     assert!(!is_deleted(&db, 1));
