@@ -1,7 +1,8 @@
 //! One sync run of one store: start or resume the run, enumerate the listing page by page
 //! (listing; every paged feed is walked by pages, which knows where a feed ends), walk
-//! collections and their membership (collections), complete a capped listing
-//! through the sitemap (sitemap), confirm deletions (deletions), and record how it ended; every
+//! collections and their membership (collections), complete a capped listing through the
+//! sitemap, or look there for renamed products before deletions are checked (sitemap), confirm
+//! deletions (deletions), and record how it ended; every
 //! request URL comes from urls and every request goes through request's one fetch path. It owns
 //! the order of phases and the run's outcome; HTTP lives in storefront, SQL in store.
 mod collections;
@@ -220,9 +221,10 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
 }
 
 /// Runs the phases from the run's cursor, in order of cost per product: listing; collections
-/// and their membership (when enabled); the sitemap (only after a capped listing), which
-/// fetches one by one only the products no listing or collection page showed; then deletions,
-/// which are only checked when the enumeration was complete as a whole.
+/// and their membership (when enabled); the sitemap (after a capped listing, or when live
+/// products are left unseen), which fetches one by one only the products no listing or
+/// collection page showed; then deletions, which are only checked when the enumeration was
+/// complete as a whole.
 async fn run_phases(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -284,9 +286,6 @@ async fn run_phases(
         sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
         if !sitemap_done && capped {
             warn!(store = %store.name, "no usable sitemap: the capped catalogue stays incomplete");
-        } else if !sitemap_done {
-            warn!(store = %store.name,
-                  "no usable sitemap: a product answering 404 is tombstoned by the second complete run that misses it");
         }
         enter(Phase::Deletions, sitemap_done)
             .await
