@@ -20,6 +20,7 @@ mod fakeshop_faults;
 mod fakeshop_selftest;
 mod journal;
 mod listener;
+mod motion;
 mod newcomer;
 mod pipes;
 mod progress;

@@ -259,6 +259,23 @@ impl WriteDb {
         })
     }
 
+    /// How many stored members of the collection this run has not seen (yet).
+    pub fn unseen_members(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        collection_id: i64,
+    ) -> Result<i64, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT count(*) FROM collection_products
+                 WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3",
+            )
+            .and_then(|mut s| s.query_row(params![store_id, collection_id, run_id], |r| r.get(0)))
+            .ctx(&path, "counting unseen members")
+    }
+
     /// Ends the walk of a collection: when it was walked completely, the members this run did
     /// not see are removed and recorded, unless the run has quarantined a product without a
     /// usable id (it may be one of them). The cursor moves to the next collection.

@@ -34,6 +34,9 @@ pub struct DeletionChecks {
     /// Last product id covered by this batch: the cursor moves here.
     pub position: i64,
     pub requests: Requests,
+    /// The single-product endpoint answered 404 for a product this run saw live: the run's
+    /// deletions are inconclusive (recorded on the run).
+    pub inconclusive: bool,
 }
 
 impl WriteDb {
@@ -76,6 +79,30 @@ impl WriteDb {
             .ctx(&path, "listing deletion candidates")
     }
 
+    /// The handles of up to `limit` live products this run saw, in id order: the products
+    /// asked for to learn whether the single-product endpoint answers at all.
+    pub fn seen_live(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT p.handle
+                 FROM product_seen s JOIN products p
+                     ON p.store_id = s.store_id AND p.product_id = s.product_id
+                 WHERE s.store_id = ?1 AND s.last_seen_run = ?2 AND p.deleted_at IS NULL
+                 ORDER BY s.product_id LIMIT ?3",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![store_id, run_id, limit], |r| r.get(0))?
+                    .collect()
+            })
+            .ctx(&path, "listing products seen live")
+    }
+
     /// Tombstones confirmed-gone products, writes the live ones as seen, moves the cursor.
     pub fn apply_deletion_checks(&mut self, checks: DeletionChecks) -> Result<(), Error> {
         self.write(checks.store_id, checks.run_id, |ctx| {
@@ -104,8 +131,10 @@ impl WriteDb {
                 }
             }
             tx.execute(
-                "UPDATE sync_runs SET products_deleted = products_deleted + ?2 WHERE run_id = ?1",
-                params![checks.run_id, deleted],
+                "UPDATE sync_runs SET products_deleted = products_deleted + ?2,
+                     deletions_inconclusive = deletions_inconclusive OR ?3
+                 WHERE run_id = ?1",
+                params![checks.run_id, deleted, checks.inconclusive],
             )
             .ctx(path, "counting deletions")?;
             add_counts(ctx, WriteCounts::default(), 0, &checks.requests)?;

@@ -2,9 +2,10 @@
 //! /collections/{handle}/products.json page by page (collection_products), under the same page
 //! size and 25,000 cap as the listing. Products met in collection feeds are written through the
 //! same upsert as listing pages, so products hidden from the listing are mirrored too (products
-//! the run has already written are only read for their id and membership). Each
-//! page commits with its cursor; a collection's departed members are removed only after its
-//! last page. Collections missing from a complete enumeration are tombstoned once their
+//! the run has already written are only read for their id and membership). Each page commits
+//! with its cursor. A collection's members missing from a complete walk are confirmed by walking
+//! it once more (a collection re-sorted during a walk shows some members twice and skips
+//! others); only those both walks missed are removed, after the last page. Collections missing from a complete enumeration are tombstoned once their
 //! products feed answers 404.
 
 use bytes::Bytes;
@@ -128,7 +129,14 @@ pub(super) async fn walk_members(
         if collection.collection_id != from {
             page = 1;
         }
-        let complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let mut complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        if complete && missing_members(ctx, store, start, collection.collection_id).await? > 0 {
+            // A member missing from a complete walk may have been skipped by a re-sort during
+            // it: only one that a second complete walk misses too has left.
+            info!(store = %store.name, collection = %collection.handle,
+                  "members missing from the walk: walking the collection again to confirm");
+            complete = walk_collection(ctx, store, start, &collection, 1, requests).await?;
+        }
         let (id, count) = (collection.collection_id, requests.take());
         ctx.writer
             .call(move |db| db.finish_collection(store_id, run_id, id, complete, count))
@@ -136,6 +144,20 @@ pub(super) async fn walk_members(
             .map_err(store_err)?;
         from = id + 1;
     }
+}
+
+/// How many stored members of the collection this run has not seen.
+async fn missing_members(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    collection_id: i64,
+) -> Result<i64, Error> {
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    ctx.writer
+        .call(move |db| db.unseen_members(store_id, run_id, collection_id))
+        .await
+        .map_err(Error::store(store))
 }
 
 /// One collection's products from `first_page`; true when its end was reached (not the cap,

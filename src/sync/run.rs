@@ -136,9 +136,10 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
 }
 
 /// Runs the phases from the run's cursor, in order of cost per product: listing; collections
-/// and their membership (when enabled); the sitemap (only after a capped listing), which
-/// fetches one by one only the products no listing or collection page showed; then deletions,
-/// which are only checked when the enumeration was complete as a whole.
+/// and their membership (when enabled); the sitemap (after a capped listing, or when live
+/// products are left unseen), which fetches one by one only the products no listing or
+/// collection page showed; then deletions, which are only checked when the enumeration was
+/// complete as a whole.
 async fn run_phases(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -151,11 +152,10 @@ async fn run_phases(
         ctx.writer
             .call(move |db| db.enter_phase(store_id, phase, sitemap_complete, count))
     };
-    let after_collections = |capped: bool| {
-        if capped {
-            Phase::Sitemap
-        } else {
-            Phase::Deletions
+    let after_collections = |capped: bool| async move {
+        match capped || has_candidates(ctx, store, start).await? {
+            true => Ok::<_, Error>(Phase::Sitemap),
+            false => Ok(Phase::Deletions),
         }
     };
     let (mut phase, mut capped, mut sitemap_done) =
@@ -174,14 +174,14 @@ async fn run_phases(
         phase = if store.collections {
             Phase::Collections
         } else {
-            after_collections(capped)
+            after_collections(capped).await?
         };
         enter(phase, false).await.map_err(store_err)?;
         (next_page, position, sitemap_index) = (1, 0, 0);
     }
     if !store.collections && matches!(phase, Phase::Collections | Phase::CollectionProducts) {
         // Resumed after collections were switched off for this store.
-        phase = after_collections(capped);
+        phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
         (next_page, position, sitemap_index) = (1, 0, 0);
     }
@@ -193,12 +193,15 @@ async fn run_phases(
     }
     if phase == Phase::CollectionProducts {
         collections::walk_members(ctx, store, start, position, next_page, requests).await?;
-        phase = after_collections(capped);
+        phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
         (position, sitemap_index) = (0, 0);
     }
     if phase == Phase::Sitemap {
         sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
+        if !sitemap_done && capped {
+            warn!(store = %store.name, "no usable sitemap: the capped catalogue stays incomplete");
+        }
         enter(Phase::Deletions, sitemap_done)
             .await
             .map_err(store_err)?;
@@ -218,8 +221,24 @@ async fn run_phases(
               "a quarantined product has no usable id: deletions not checked this run");
         return Ok(RunStatus::Complete);
     }
-    deletions::confirm(ctx, store, start, position, requests).await?;
+    deletions::confirm(ctx, store, start, position, sitemap_done, requests).await?;
     Ok(RunStatus::Complete)
+}
+
+/// Whether the store has live products this run has not seen: deletion candidates, which the
+/// sitemap is walked for first (it finds a renamed product under its new handle).
+async fn has_candidates(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &store::RunStart,
+) -> Result<bool, Error> {
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let first = ctx
+        .writer
+        .call(move |db| db.deletion_candidates(store_id, run_id, i64::MIN, 1))
+        .await
+        .map_err(Error::store(store))?;
+    Ok(!first.is_empty())
 }
 
 /// `sync_store` in its own task: a panic there fails this store alone, as
