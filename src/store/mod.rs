@@ -5,6 +5,7 @@
 mod begin;
 mod breaker;
 mod children;
+mod collection_quarantine;
 mod collections;
 mod deletions;
 mod export;
@@ -13,6 +14,7 @@ mod lifecycle;
 mod products;
 mod quarantine;
 mod read;
+mod rehash;
 mod requests;
 mod runs;
 mod schedule;

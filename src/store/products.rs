@@ -43,8 +43,10 @@ pub struct PageWrite {
     /// The page's unusable products, for the quarantine, and the page's URL.
     pub unusable: Vec<Unusable>,
     pub url: String,
-    /// The listing page to resume at after this one (cursor value written with the page).
+    /// The listing page to resume at after this one, in pages of `page_size` (cursor values
+    /// written with the page).
     pub next_page: i64,
+    pub page_size: i64,
     /// HTTP requests made since the last write, added to the run's counts.
     pub requests: Requests,
 }
@@ -93,9 +95,11 @@ impl WriteDb {
             counts.quarantined = quarantined;
             counts.restored += restored;
             add_counts(tx, path, page.run_id, counts, 1, &page.requests)?;
-            tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
-                .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
-                .ctx(path, "advancing cursor")?;
+            tx.prepare_cached(
+                "UPDATE sync_cursor SET next_page = ?2, page_size = ?3 WHERE store_id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![page.store_id, page.next_page, page.page_size]))
+            .ctx(path, "advancing cursor")?;
             Ok(counts)
         })
     }

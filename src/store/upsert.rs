@@ -1,6 +1,6 @@
 //! One product at a time inside a page's transaction: looks up what is stored (content hash,
-//! seen row, raw hash) and decides new, changed (rewritten), unchanged (seen row moved) or
-//! restored, counting each. A product met twice in one run (a shifting listing) is counted
+//! seen row, raw hash, and the availability compared apart from the hash) and decides new,
+//! changed (rewritten), unchanged (seen row moved) or restored, counting each. A product met twice in one run (a shifting listing) is counted
 //! once: a later sighting with the same content counts nothing, one with new content is
 //! written and moves the product from unchanged to changed.
 
@@ -12,9 +12,9 @@ use super::products::{
     insert_event, restore, supersede_version, write_product, Source, WriteCounts,
 };
 use super::seen::mark_seen;
-use super::variant_changes::{record_variant_changes, refresh_availability};
+use super::variant_changes::{record_variant_changes, refresh_availability, stored_availability};
 use super::{now_text, Context, Error};
-use crate::catalog::ParsedProduct;
+use crate::catalog::{AvailabilityNews, ParsedProduct};
 
 /// What the database holds for a product: content hash, the run that last saw it, whether it
 /// is tombstoned, the raw hash of its stored content and the run that last wrote it.
@@ -94,21 +94,30 @@ impl<'a> Upsert<'a> {
         }
     }
 
-    /// A parsed product: new, changed (rewritten) or unchanged by content hash. An unchanged
-    /// product whose availability came from the `.js` endpoint has it brought up to date.
+    /// A parsed product: new, changed (rewritten) or unchanged by its content hash and, apart
+    /// from it, by the availability its JSON states (see `ParsedProduct::compare_availability`).
+    /// An unchanged product whose answer states availability the rows lack (never stated
+    /// before, or from `.js`) has it brought up to date.
     pub(super) fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
         let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
         let (key, source) = ((store_id, run_id), self.source);
         let id = parsed.product.id;
         let now = self.now.clone();
-        match self.stored(id)? {
+        let stored = self.stored(id)?;
+        let news = match &stored {
+            Some(stored) if stored.hash == parsed.content_hash => {
+                parsed.compare_availability(&stored_availability(tx, path, store_id, id)?)
+            }
+            _ => AvailabilityNews::Changed,
+        };
+        match stored {
             None => {
                 write_product(tx, path, key, parsed, source, &now, None)?;
                 insert_event(tx, path, store_id, id, "added", &now, run_id)?;
                 self.counts.new += 1;
             }
-            Some(stored) if stored.hash == parsed.content_hash => {
-                if parsed.availability_from_js {
+            Some(stored) if news != AvailabilityNews::Changed => {
+                if news == AvailabilityNews::Filled {
                     refresh_availability(tx, path, key, parsed, &now)?;
                 }
                 self.unchanged(id, &stored, Some(parsed.raw_hash))?

@@ -2,8 +2,8 @@
 //! each variant added or removed, compared with the stored rows. A variant list of exactly 100
 //! entries may be Shopify's cut: variants entering or leaving that view are not recorded as
 //! added or removed. Availability changes only between two stated values: an answer that does
-//! not state it keeps the last stated one. Availability that came from the `.js` endpoint is outside the content
-//! hash, so an unchanged product has it compared and updated here too.
+//! not state it keeps the last stated one. Availability is outside the content hash, so an
+//! unchanged product has it compared and brought up to date here too.
 
 use std::path::Path;
 
@@ -44,6 +44,25 @@ fn old_variants(
         .collect()
     })
     .ctx(path, "reading old variants")
+}
+
+/// Each stored variant of a product with the availability it last stated (None: never).
+pub(super) fn stored_availability(
+    tx: &Transaction,
+    path: &Path,
+    store_id: i64,
+    product_id: i64,
+) -> Result<Vec<(i64, Option<bool>)>, Error> {
+    tx.prepare_cached(
+        "SELECT variant_id, available FROM variants WHERE store_id = ?1 AND product_id = ?2",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![store_id, product_id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect()
+    })
+    .ctx(path, "reading stored availability")
 }
 
 /// Writes one variant_changes row.
@@ -154,8 +173,9 @@ fn record_availability(
     }
 }
 
-/// An unchanged product whose availability came from the `.js` endpoint: each variant whose
-/// availability differs from the stored one is updated (and recorded when both are stated).
+/// An unchanged product whose answer states availability the rows lack (never stated before,
+/// or reported by the `.js` endpoint): each variant whose availability differs from the stored
+/// one is updated (and recorded when both are stated).
 pub(super) fn refresh_availability(
     tx: &Transaction,
     path: &Path,
@@ -184,7 +204,8 @@ pub(super) fn refresh_availability(
         }
     }
     tx.prepare_cached(
-        "UPDATE products SET availability_source = ?3 WHERE store_id = ?1 AND product_id = ?2",
+        "UPDATE products SET availability_source = coalesce(?3, availability_source)
+         WHERE store_id = ?1 AND product_id = ?2",
     )
     .and_then(|mut s| s.execute(params![store_id, p.id, parsed.availability_source()]))
     .ctx(path, "recording availability source")?;

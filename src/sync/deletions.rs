@@ -14,7 +14,8 @@ use crate::telemetry::events;
 
 const BATCH: i64 = 50;
 
-/// Checks candidates after `position` (product id order) until none are left.
+/// Checks candidates from `position` (the lowest id not checked yet; product id order) until
+/// none are left.
 pub(super) async fn confirm(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -33,7 +34,8 @@ pub(super) async fn confirm(
         let Some(last) = candidates.last() else {
             return Ok(());
         };
-        position = last.product_id;
+        let after = last.product_id.checked_add(1);
+        position = after.unwrap_or(i64::MAX);
         let mut checks = DeletionChecks {
             store_id,
             run_id,
@@ -62,6 +64,9 @@ pub(super) async fn confirm(
             .await
             .map_err(store_err)?;
         events::products_deleted(&store.name, gone);
+        if after.is_none() {
+            return Ok(()); // no id above i64::MAX
+        }
     }
 }
 
