@@ -375,6 +375,20 @@ mod tests {
         assert_eq!(shop.requests.load(Ordering::SeqCst), 3);
     }
 
+    #[test]
+    fn sizes_divide_the_item_and_shrink_by_the_smallest_prime_factor() {
+        assert_eq!(
+            [gcd(0, 250), gcd(300, 250), gcd(500, 250), gcd(7, 1)],
+            [250, 50, 250, 1]
+        );
+        let shrink = |n: i64| n / smallest_prime_factor(n);
+        assert_eq!(
+            [shrink(250), shrink(125), shrink(25), shrink(5)],
+            [125, 25, 5, 1]
+        );
+        assert_eq!([shrink(97), shrink(2), shrink(100)], [1, 1, 50]);
+    }
+
     #[tokio::test]
     async fn a_404_ends_a_collection_but_fails_the_listing() {
         let dir = tempfile::tempdir().unwrap();
