@@ -32,14 +32,14 @@ pub(super) async fn enumerate(
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let mut pages = Pages::new(ctx, store, requests, Feed::Collections, from);
-    while let Some(page) = pages.next().await? {
-        let Page {
-            number,
-            size,
-            url,
-            body,
-            ..
-        } = page;
+    while let Some(Page {
+        number,
+        size,
+        url,
+        body,
+        ..
+    }) = pages.next().await?
+    {
         let parsed =
             catalog::parse_collections_page(&body).map_err(|kind| bad_answer(store, &url, kind))?;
         pages.read(parsed.entries());
@@ -174,14 +174,14 @@ async fn walk_collection(
 ) -> Result<bool, Error> {
     let feed = Feed::Collection(&collection.handle);
     let mut pages = Pages::new(ctx, store, requests, feed, first);
-    while let Some(page) = pages.next().await? {
-        let Page {
-            number,
-            size,
-            first_item,
-            url,
-            body,
-        } = page;
+    while let Some(Page {
+        number,
+        size,
+        first_item,
+        url,
+        body,
+    }) = pages.next().await?
+    {
         let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;
         pages.read(ids.len());
         let first_seen = parsed.products.len() as u64;
