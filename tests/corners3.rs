@@ -460,3 +460,28 @@ async fn a_page_larger_than_the_body_cap_is_read_in_smaller_pages() {
     sync_with(&db, &shop, 10, false, &cap).await;
     assert_eq!(events(&db, "added") + events(&db, "changed"), 60);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_product_larger_than_the_body_cap_by_itself_fails_the_run() {
+    let products: Vec<Value> = (1..=12)
+        .map(|id| {
+            let body = if id == 7 { 10_000 } else { 10 };
+            product(id, &format!("p{id}"), &[(id * 10, "10.00")], body)
+        })
+        .collect();
+    let shop = FakeShop::start(Catalog::from_products(&products)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let cap = [("SHOPMIRROR_HTTP__MAX_BODY_BYTES", "9000")];
+    let failed = sync_with(&db, &shop, 10, false, &cap).await;
+    assert_eq!(failed.code, Some(1), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("products.json?limit=1&page=7"),
+        "{}",
+        failed.stderr
+    );
+    // Everything before it was written, and the cursor waits at it.
+    assert_eq!(scalar(&db, "SELECT count(*) FROM products"), 6);
+    let cursor = "SELECT next_page || '/' || page_size FROM sync_cursor";
+    assert_eq!(rows(&db, cursor), ["7/1"]);
+}
