@@ -8,6 +8,7 @@ mod big_stores;
 mod catalog;
 mod config_env;
 mod corners;
+mod corners3;
 mod crash;
 mod credentials;
 mod daemon;

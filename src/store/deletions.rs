@@ -31,7 +31,7 @@ pub struct DeletionChecks {
     /// seen-marker moves; the next listing pass brings their content up to date. Candidates
     /// in neither list (their handle answered another product) stay live and unseen.
     pub alive: Vec<i64>,
-    /// Last product id covered by this batch: the cursor moves here.
+    /// The lowest product id not covered by this batch: the cursor moves here.
     pub position: i64,
     pub requests: Requests,
     /// The single-product endpoint answered 404 for a product this run saw live: the run's
@@ -40,13 +40,13 @@ pub struct DeletionChecks {
 }
 
 impl WriteDb {
-    /// Live products of the store not seen by this run, after `after_id`, in id order, each
+    /// Live products of the store not seen by this run, from `from_id` on, in id order, each
     /// with whether an earlier complete run (deletions checked) missed it too.
     pub fn deletion_candidates(
         &mut self,
         store_id: i64,
         run_id: i64,
-        after_id: i64,
+        from_id: i64,
         limit: i64,
     ) -> Result<Vec<DeletionCandidate>, Error> {
         let path = self.path.clone();
@@ -59,13 +59,13 @@ impl WriteDb {
                                AND r.run_id > s.last_seen_run AND r.run_id < ?2)
                  FROM product_seen s JOIN products p
                      ON p.store_id = s.store_id AND p.product_id = s.product_id
-                 WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id > ?3
+                 WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id >= ?3
                    AND p.deleted_at IS NULL
                  ORDER BY s.product_id LIMIT ?4",
             )
             .and_then(|mut s| {
                 s.query_map(
-                    params![store_id, run_id, after_id, limit, RunStatus::Complete],
+                    params![store_id, run_id, from_id, limit, RunStatus::Complete],
                     |r| {
                         Ok(DeletionCandidate {
                             product_id: r.get(0)?,

@@ -5,6 +5,7 @@
 mod begin;
 mod breaker;
 mod children;
+mod collection_quarantine;
 mod collections;
 mod deletions;
 mod export;
@@ -14,6 +15,7 @@ mod lifecycle;
 mod page;
 mod quarantine;
 mod read;
+mod rehash;
 mod requests;
 mod rows;
 mod runs;

@@ -24,8 +24,10 @@ pub struct PageWrite {
     /// The page's unusable products, for the quarantine, and the page's URL.
     pub unusable: Vec<Unusable>,
     pub url: String,
-    /// The listing page to resume at after this one (cursor value written with the page).
+    /// The listing page to resume at after this one, in pages of `page_size` (cursor values
+    /// written with the page).
     pub next_page: i64,
+    pub page_size: i64,
     /// HTTP requests made since the last write, added to the run's counts.
     pub requests: Requests,
 }
@@ -55,8 +57,10 @@ impl WriteDb {
             counts.restored += restored;
             add_counts(ctx, counts, 1, &page.requests)?;
             ctx.tx
-                .prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
-                .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
+                .prepare_cached(
+                    "UPDATE sync_cursor SET next_page = ?2, page_size = ?3 WHERE store_id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![page.store_id, page.next_page, page.page_size]))
                 .ctx(ctx.path, "advancing cursor")?;
             Ok(counts)
         })

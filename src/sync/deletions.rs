@@ -31,9 +31,10 @@ const BATCH: i64 = 50;
 /// for every product (one of them may have been deleted since it was seen).
 const PROBES: i64 = 3;
 
-/// Checks candidates after `position` (product id order) until none are left. `sitemap_walked`:
-/// this run walked the product sitemaps completely, so a candidate's id was not met under
-/// another handle; without it a 404 is trusted only for a product an earlier complete run missed.
+/// Checks candidates from `position` (the lowest id not checked yet; product id order) until
+/// none are left. `sitemap_walked`: this run walked the product sitemaps completely, so a
+/// candidate's id was not met under another handle; without it a 404 is trusted only for a
+/// product an earlier complete run missed.
 pub(super) async fn confirm(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -65,7 +66,8 @@ pub(super) async fn confirm(
             }
             return Ok(());
         };
-        position = last.product_id;
+        let after = last.product_id.checked_add(1);
+        position = after.unwrap_or(i64::MAX);
         let mut checks = DeletionChecks {
             store_id,
             run_id,
@@ -104,6 +106,9 @@ pub(super) async fn confirm(
             .await
             .map_err(store_err)?;
         events::products_deleted(&store.name, gone);
+        if after.is_none() {
+            return Ok(()); // no id above i64::MAX
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use tracing::{debug, info, warn};
 
-use super::pages::FeedEnd;
+use super::pages::{FeedEnd, FeedStart};
 use super::request::RequestCounter;
 use super::{collections, deletions, listing, sitemap, Error, SyncContext};
 use crate::config::StoreConfig;
@@ -160,8 +160,12 @@ async fn run_phases(
     };
     let (mut phase, mut capped, mut sitemap_done) =
         (start.phase, start.listing_capped, start.sitemap_complete);
-    let (mut next_page, mut position, mut sitemap_index) =
-        (start.next_page, start.position, start.sitemap_index);
+    let resumed_page = FeedStart {
+        next_page: start.next_page,
+        page_size: start.page_size,
+    };
+    let (mut feed, mut position, mut sitemap_index) =
+        (resumed_page, start.position, start.sitemap_index);
     if phase == Phase::Products {
         if listing::enumerate(ctx, store, start, requests).await? == FeedEnd::Capped {
             capped = true;
@@ -177,25 +181,25 @@ async fn run_phases(
             after_collections(capped).await?
         };
         enter(phase, false).await.map_err(store_err)?;
-        (next_page, position, sitemap_index) = (1, 0, 0);
+        (feed, position, sitemap_index) = (FeedStart::FIRST, phase.start(), 0);
     }
     if !store.collections && matches!(phase, Phase::Collections | Phase::CollectionProducts) {
         // Resumed after collections were switched off for this store.
         phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
-        (next_page, position, sitemap_index) = (1, 0, 0);
+        (feed, position, sitemap_index) = (FeedStart::FIRST, phase.start(), 0);
     }
     if phase == Phase::Collections {
-        collections::enumerate(ctx, store, start, next_page, requests).await?;
+        collections::enumerate(ctx, store, start, feed, requests).await?;
         phase = Phase::CollectionProducts;
         enter(phase, false).await.map_err(store_err)?;
-        (next_page, position) = (1, 0);
+        (feed, position) = (FeedStart::FIRST, phase.start());
     }
     if phase == Phase::CollectionProducts {
-        collections::walk_members(ctx, store, start, position, next_page, requests).await?;
+        collections::walk_members(ctx, store, start, position, feed, requests).await?;
         phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
-        (position, sitemap_index) = (0, 0);
+        (position, sitemap_index) = (phase.start(), 0);
     }
     if phase == Phase::Sitemap {
         sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
@@ -205,7 +209,7 @@ async fn run_phases(
         enter(Phase::Deletions, sitemap_done)
             .await
             .map_err(store_err)?;
-        position = 0;
+        position = Phase::Deletions.start();
     }
     if capped && !sitemap_done {
         return Ok(RunStatus::Capped);
