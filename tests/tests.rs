@@ -21,6 +21,7 @@ mod journal;
 mod pipes;
 mod progress;
 mod resilience;
+mod safety;
 mod seen;
 mod shipping;
 mod stores;

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::export::open_reader;
 use super::Failure;
 use crate::config::Config;
+use crate::message::{shown, Shown};
 use crate::store::{ProductHistory, VariantChange};
 
 pub fn run(config: &Config, store: &str, product: &str, json: bool) -> Result<(), Failure> {
@@ -89,10 +90,10 @@ fn to_json(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
 fn to_text(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
     let mut out = format!(
         "{} / product {} ({})\n  {}\n  first seen {}, last seen {}, {}\n",
-        h.store,
+        Shown(&h.store),
         h.product_id,
-        h.handle,
-        h.title,
+        Shown(&h.handle),
+        Shown(&h.title),
         h.first_seen_at,
         h.last_seen_at,
         match &h.deleted_at {
@@ -135,14 +136,14 @@ fn to_text(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
 /// One variant change as a line: `variant 42 "Small": price 19.99 -> 17.99`.
 fn describe(c: &VariantChange) -> String {
     let variant = match &c.variant_title {
-        Some(title) => format!("variant {} {title:?}", c.variant_id),
+        Some(title) => format!("variant {} \"{}\"", c.variant_id, Shown(title)),
         None => format!("variant {}", c.variant_id),
     };
     let shown = |value: &Option<String>| -> String {
         match (c.field.as_str(), value.as_deref()) {
             ("available", Some("1")) => "in stock".into(),
             ("available", Some("0")) => "out of stock".into(),
-            (_, Some(v)) => v.to_string(),
+            (_, Some(v)) => shown(v).into_owned(),
             ("compare_at_price", None) => "none".into(),
             (_, None) => "unknown".into(),
         }
