@@ -27,6 +27,13 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
             ))
         }
     };
+    if args.raw_cells && !matches!(format, Format::Csv | Format::VariantsCsv) {
+        return Err(Failure::Usage(
+            "--raw-cells applies to --format csv only (shopify-csv is always written as the \
+             store sent it)"
+                .into(),
+        ));
+    }
     if args.bom && format == Format::Jsonl {
         return Err(Failure::Usage(
             "--bom applies to the CSV formats only (JSON Lines must not start with one)".into(),

@@ -115,6 +115,10 @@ async fn csv_exports_neutralise_formula_cells_unless_raw_cells() {
     .await;
     assert_eq!(cell(&head, &raw[0], "sku"), "=1+1");
 
+    for format in ["jsonl", "shopify-csv"] {
+        let refused = cli(&config, &db, &["export", "--format", format, "--raw-cells"]).await;
+        assert_code(&refused, 2);
+    }
     // Imported by Shopify, not opened: the cells are the shop's data as they are.
     let shopify = export(&config, &db, &["--format", "shopify-csv"]).await;
     let head = header(&config, &db, &["--format", "shopify-csv"]).await;

@@ -167,3 +167,14 @@ async fn a_store_key_named_like_shopmirrors_fields_never_appears_twice() {
     let second: Value = serde_json::from_str(&lines[1]).unwrap();
     assert!(second.get("__shopmirror").is_none(), "{second}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_line_of_a_catalogue_built_from_real_captures_parses() {
+    let shop = FakeShop::start(Catalog::generate(300, 20)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let config = config_file(&db, &format!("[stores.shop]\nurl = \"{}\"\n", shop.url()));
+    assert_code(&cli(&config, &db, &["sync", "shop"]).await, 0);
+    let lines = export_jsonl(&config, &db).await;
+    assert_eq!(lines.len(), shop.product_ids().len());
+}
