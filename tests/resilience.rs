@@ -174,7 +174,7 @@ fn peak_kib() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_bomb_and_oversized_bodies_are_refused() {
     // Peak memory is per process: measured alone, other tests' allocations do not count.
-    if !support::in_own_process("gzip_bomb_and_oversized_bodies_are_refused") {
+    if !support::in_own_process("resilience::gzip_bomb_and_oversized_bodies_are_refused") {
         return;
     }
     let shop = fake(60, Faults::default()).await;
