@@ -73,6 +73,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
     /// Ask a running daemon's /healthz; exit 0 when it answers 200, else 1 (for container
     /// HEALTHCHECKs and scripts).
     Healthcheck {
@@ -125,6 +130,13 @@ pub enum StoresAction {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum DbAction {
+    /// Upgrade an older database to this shopmirror's schema, in place, after a backup copy
+    /// beside it (named in the output); needs no configured store.
+    Upgrade,
+}
+
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Only this store, by name or URL (default: every store).
@@ -155,6 +167,10 @@ pub struct ExportArgs {
     /// CSV formats: start with a UTF-8 byte-order mark, for spreadsheet programs that need one.
     #[arg(long)]
     pub bom: bool,
+    /// --format csv: write cells that start with =, +, -, @, tab or CR as the store sent them,
+    /// instead of with a leading ' that keeps spreadsheets from running them as formulas.
+    #[arg(long)]
+    pub raw_cells: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

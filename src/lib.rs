@@ -12,7 +12,8 @@
 //!   single, deletions).
 //! - [`backoff`]: the one capped exponential backoff.
 //! - [`storefront`]: talking to stores over HTTP only (client policy, pacing, retry, breaker,
-//!   guard); it builds no URL. Never touches the database.
+//!   guard, and `proxied`: requests that may go through a proxy, every target and redirect
+//!   hop checked by the guard's rules); it builds no URL. Never touches the database.
 //! - [`store`]: SQLite, and the only module with SQL: schema, the single writer thread, one
 //!   write context and change funnel through which every change row is written (and seen by the
 //!   writer's observer inside its transaction), read-only queries.
@@ -27,7 +28,8 @@
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
-//! - [`message`]: one-line messages shared by commands and the daemon.
+//! - [`message`]: one-line messages shared by commands and the daemon, and store text made
+//!   safe for terminals and text logs (control characters escaped).
 //! - [`outcome`]: how a run ended ([`outcome::RunStatus`]), the one word the run's row, the
 //!   daemon's planning, metrics and the CLI share.
 //! - [`telemetry`]: the metrics catalogue, and `events`: one function per notable event that

@@ -9,6 +9,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use sha2::{Digest, Sha256};
 
 /// A failure to create or open a lock file.
 #[derive(Debug, thiserror::Error)]
@@ -46,15 +47,40 @@ pub fn dir_of(db: &Path) -> PathBuf {
 /// Bytes kept as they are in a lock file's name; every other byte is written `%XX`.
 const KEPT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
 
+/// The longest encoded store name used whole in a lock file's name; file systems allow 255
+/// bytes.
+const WHOLE_NAME_MAX: usize = 100;
+
+/// How much of a longer encoded name starts its lock file's name, before its hash.
+const PREFIX_MAX: usize = 60;
+
 /// The lock file of `store`; characters other than letters, digits, `.`, `-` and `_` are
 /// written as `%XX`, and so is a leading `.`, so every store name is one safe, visible file
-/// name.
+/// name. An encoded name longer than 100 bytes (28 Japanese characters are 252) is cut to a
+/// readable prefix of whole characters, at most 60 bytes, plus `~` and the first 16 hex digits of the name's
+/// SHA-256, so any name has a lock file; `~` is always encoded in the short form, so the two
+/// forms never meet.
 pub fn path_of(db: &Path, store: &str) -> PathBuf {
     let (lead, rest) = match store.strip_prefix('.') {
         Some(rest) => ("%2E", rest),
         None => ("", store),
     };
-    dir_of(db).join(format!("{lead}{}.lock", utf8_percent_encode(rest, KEPT)))
+    let encoded = format!("{lead}{}", utf8_percent_encode(rest, KEPT));
+    if encoded.len() <= WHOLE_NAME_MAX {
+        return dir_of(db).join(format!("{encoded}.lock"));
+    }
+    // Whole characters only, so the prefix stays readable.
+    let mut prefix = lead.to_string();
+    for c in rest.chars() {
+        let piece = utf8_percent_encode(c.encode_utf8(&mut [0; 4]), KEPT).to_string();
+        if prefix.len() + piece.len() > PREFIX_MAX {
+            break;
+        }
+        prefix.push_str(&piece);
+    }
+    let digest = Sha256::digest(store.as_bytes());
+    let hash = hex::encode(&digest[..8]);
+    dir_of(db).join(format!("{prefix}~{hash}.lock"))
 }
 
 /// Takes `store`'s lock without waiting for a crawler and writes this process's pid into it.
@@ -168,5 +194,40 @@ mod tests {
         assert!(path_of(db, "../x").ends_with("%2E.%2Fx.lock"));
         assert!(path_of(db, ".hidden").ends_with("%2Ehidden.lock"));
         assert!(path_of(db, "café shop").ends_with("caf%C3%A9%20shop.lock"));
+        assert!(path_of(db, "a~b").ends_with("a%7Eb.lock"));
+    }
+
+    #[test]
+    fn long_store_names_get_a_short_readable_name_with_a_hash() {
+        let db = Path::new("/var/lib/shopmirror/shopmirror.db");
+        let name_of = |store: &str| {
+            let path = path_of(db, store);
+            path.file_name().unwrap().to_str().unwrap().to_string()
+        };
+        let japanese = "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふ";
+        let file = name_of(japanese);
+        assert!(file.len() <= 60 + 1 + 16 + 5, "{file}");
+        assert!(file.starts_with("%E3%81%82%E3%81%84"), "{file}");
+        let (prefix, rest) = file.split_once('~').unwrap();
+        assert!(
+            !prefix.ends_with('%') && prefix.len() % 9 == 0,
+            "whole %XX only: {prefix}"
+        );
+        assert_eq!(rest.len(), 16 + ".lock".len());
+        assert_ne!(
+            file,
+            name_of(&format!("{japanese}へ")),
+            "names sharing a prefix"
+        );
+        assert_eq!(file, name_of(japanese), "stable");
+        let ascii = "a".repeat(300);
+        assert!(
+            name_of(&ascii).starts_with(&"a".repeat(60)),
+            "ASCII cut at 60"
+        );
+        assert_eq!(
+            name_of(&"b".repeat(100)),
+            format!("{}.lock", "b".repeat(100))
+        );
     }
 }

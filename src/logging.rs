@@ -15,6 +15,7 @@ use std::sync::{Mutex, RwLock};
 use indicatif::MultiProgress;
 
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
@@ -79,6 +80,7 @@ pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), InitError
     };
     let stderr: BoxedLayer = match format {
         LogFormat::Text => fmt::layer()
+            .fmt_fields(EscapedFields::default())
             .with_writer(|| Stderr)
             .with_ansi(colours())
             .with_target(false)
@@ -100,6 +102,7 @@ pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), InitError
         let layer: BoxedLayer = match settings.format {
             LogFormat::Json => fmt::layer().json().with_writer(writer).boxed(),
             _ => fmt::layer()
+                .fmt_fields(EscapedFields::default())
                 .with_writer(writer)
                 .with_ansi(false)
                 .with_target(false)
@@ -109,6 +112,24 @@ pub fn init(default_level: &str, settings: &LogSettings) -> Result<(), InitError
     }
     let _ = tracing_subscriber::registry().with(layers).try_init();
     Ok(())
+}
+
+/// Field formatting for text lines: tracing's own, then every control character escaped
+/// (`message::shown`), so store text in a field (a handle, a quarantine reason) can neither
+/// forge a log line nor drive the terminal. JSON lines escape by themselves.
+#[derive(Default)]
+struct EscapedFields(fmt::format::DefaultFields);
+
+impl<'w> FormatFields<'w> for EscapedFields {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'w>,
+        fields: R,
+    ) -> std::fmt::Result {
+        let mut text = String::new();
+        self.0.format_fields(Writer::new(&mut text), fields)?;
+        writer.write_str(&crate::message::shown(&text))
+    }
 }
 
 /// Text for the journal: every event prefixed with its priority, no colours, no timestamps.
@@ -121,6 +142,7 @@ where
         .with_target(false)
         .with_ansi(false);
     fmt::layer()
+        .fmt_fields(EscapedFields::default())
         .with_writer(writer)
         .with_ansi(false)
         .event_format(Prioritized(format))
@@ -240,5 +262,22 @@ mod tests {
             lines[1]
         );
         assert!(!text.contains('\u{1b}'), "no colour codes for the journal");
+    }
+
+    #[test]
+    fn store_text_in_fields_cannot_forge_lines_or_drive_the_terminal() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry().with(journald_layer(buffer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let reason = "handle \"x\nERROR forged\u{1b}]0;t\u{7}\u{202e}\"";
+            tracing::warn!(store = %"s\u{9b}", reason = %reason, "product quarantined");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            !text.trim_end().chars().any(crate::message::is_control),
+            "{text:?}"
+        );
+        assert!(text.contains(r"x\u{a}ERROR forged\u{1b}]0;t"), "{text}");
     }
 }

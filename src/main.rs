@@ -6,13 +6,15 @@ use std::process::ExitCode;
 use clap::Parser;
 use shopmirror::cli::Cli;
 use shopmirror::commands;
+use shopmirror::message::shown;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("shopmirror: {failure}");
+            // Errors name stores, handles and URLs: shown without raw control characters.
+            eprintln!("shopmirror: {}", shown(&failure.to_string()));
             ExitCode::from(failure.exit_code())
         }
     }

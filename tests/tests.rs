@@ -27,6 +27,7 @@ mod pipes;
 mod progress;
 mod readme_plans;
 mod resilience;
+mod safety;
 mod schedule;
 mod seen;
 mod shipping;

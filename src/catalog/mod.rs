@@ -8,6 +8,7 @@ mod collection;
 mod digest;
 mod error;
 mod money;
+mod nesting;
 mod product;
 pub mod sitemap;
 mod wire;
@@ -193,6 +194,9 @@ impl ParsedPage {
 pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ParseError> {
     let mut scratch = Vec::with_capacity(16 * 1024);
     match wire::split_products_page(body, |raw, wire| {
+        if nesting::too_deep(raw).is_some() {
+            return None;
+        }
         let product = Product::from_wire(wire).ok()?;
         let content_hash = product.content_hash(&mut scratch);
         Some(ParsedProduct {
@@ -330,6 +334,9 @@ fn parse_raw_product(
             raw_json: raw.get().to_owned(),
         }
     };
+    if let Some(reason) = nesting::too_deep(raw.get()) {
+        return Err(unusable(reason));
+    }
     let wire: wire::WireProduct =
         serde_json::from_str(raw.get()).map_err(|e| unusable(e.to_string()))?;
     let product = Product::from_wire(wire).map_err(|e| unusable(e.to_string()))?;

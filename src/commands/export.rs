@@ -9,8 +9,8 @@ use std::path::Path;
 use super::Failure;
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::config::Config;
-use crate::export::{self, Format, Summary};
-use crate::message::one_line;
+use crate::export::{self, Cells, Format, Summary};
+use crate::message::{one_line, shown};
 use crate::store::{ExportFilter, Reader};
 
 pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
@@ -27,6 +27,13 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
             ))
         }
     };
+    if args.raw_cells && !matches!(format, Format::Csv | Format::VariantsCsv) {
+        return Err(Failure::Usage(
+            "--raw-cells applies to --format csv only (shopify-csv is always written as the \
+             store sent it)"
+                .into(),
+        ));
+    }
     if args.bom && format == Format::Jsonl {
         return Err(Failure::Usage(
             "--bom applies to the CSV formats only (JSON Lines must not start with one)".into(),
@@ -77,6 +84,10 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
     let how = How {
         format,
         bom: args.bom,
+        cells: match args.raw_cells {
+            true => Cells::Raw,
+            false => Cells::Neutralised,
+        },
     };
     if to_stdout {
         to_standard_output(&reader, &filter, how)
@@ -85,17 +96,18 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
     }
 }
 
-/// The format and whether to start with a byte-order mark.
+/// The format, whether to start with a byte-order mark, and the `csv` formats' formula cells.
 #[derive(Clone, Copy)]
 struct How {
     format: Format,
     bom: bool,
+    cells: Cells,
 }
 
 /// Says on stderr which products were left out, and why.
 fn report(summary: &Summary) {
     for left_out in &summary.left_out {
-        eprintln!("shopmirror: note: {left_out}");
+        eprintln!("shopmirror: note: {}", shown(&left_out.to_string()));
     }
 }
 
@@ -113,7 +125,9 @@ pub(super) fn open_reader(config: &Config) -> Result<Reader, Failure> {
 fn to_standard_output(reader: &Reader, filter: &ExportFilter, how: How) -> Result<(), Failure> {
     let stdout = io::stdout();
     let out = BufWriter::new(stdout.lock());
-    match export::write(reader, filter, how.format, how.bom, out, "stdout") {
+    match export::write(
+        reader, filter, how.format, how.bom, how.cells, out, "stdout",
+    ) {
         Ok(summary) => {
             report(&summary);
             tracing::debug!(products = summary.products, "export written to stdout");
@@ -148,8 +162,10 @@ fn to_file(
         .map_err(|e| failed("cannot create a temporary file next to", e))?;
     let summary = {
         let mut out = BufWriter::new(temp.as_file_mut());
-        let summary = export::write(reader, filter, how.format, how.bom, &mut out, &target)
-            .map_err(|e| Failure::Failed(one_line(&e)))?;
+        let summary = export::write(
+            reader, filter, how.format, how.bom, how.cells, &mut out, &target,
+        )
+        .map_err(|e| Failure::Failed(one_line(&e)))?;
         out.flush().map_err(|e| failed("cannot write", e))?;
         summary
     };

@@ -10,6 +10,7 @@ use super::export::open_reader;
 use super::Failure;
 use crate::change::{ProductEvent, VariantField};
 use crate::config::Config;
+use crate::message::{shown, Shown};
 use crate::store::{ProductHistory, VariantChangeRow};
 
 pub fn run(config: &Config, store: &str, product: &str, json: bool) -> Result<(), Failure> {
@@ -86,10 +87,10 @@ fn to_json(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
 fn to_text(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
     let mut out = format!(
         "{} / product {} ({})\n  {}\n  first seen {}, last seen {}, {}\n",
-        h.store,
+        Shown(&h.store),
         h.product_id,
-        h.handle,
-        h.title,
+        Shown(&h.handle),
+        Shown(&h.title),
         h.first_seen_at,
         h.last_seen_at,
         match &h.deleted_at {
@@ -132,14 +133,14 @@ fn to_text(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
 /// One variant change as a line: `variant 42 "Small": price 19.99 -> 17.99`.
 fn describe(c: &VariantChangeRow) -> String {
     let variant = match &c.variant_title {
-        Some(title) => format!("variant {} {title:?}", c.variant_id),
+        Some(title) => format!("variant {} \"{}\"", c.variant_id, Shown(title)),
         None => format!("variant {}", c.variant_id),
     };
     let shown = |value: &Option<String>| -> String {
         match (c.field, value.as_deref()) {
             (VariantField::Available, Some("1")) => "in stock".into(),
             (VariantField::Available, Some("0")) => "out of stock".into(),
-            (_, Some(v)) => v.to_string(),
+            (_, Some(v)) => shown(v).into_owned(),
             (VariantField::CompareAtPrice, None) => "none".into(),
             (_, None) => "unknown".into(),
         }

@@ -3,6 +3,7 @@
 
 mod check_config;
 mod daemon;
+mod db;
 mod export;
 mod healthcheck;
 mod history;
@@ -15,7 +16,7 @@ mod sync;
 
 use std::fmt;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, DbAction};
 use crate::config::{self, Config};
 use crate::message::one_line;
 
@@ -91,6 +92,12 @@ pub(crate) fn print_line(text: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
+/// Prints one line of human-readable text that carries store text, control characters escaped
+/// (see `message::shown`).
+pub(crate) fn print_shown(text: &str) {
+    print_line(&crate::message::shown(text));
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), Failure> {
     // Generated from the command line alone: no config needed.
@@ -126,6 +133,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             product,
             json,
         } => history::run(&config, &store, &product, json),
+        Command::Db {
+            action: DbAction::Upgrade,
+        } => db::upgrade(&config),
         Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
         Command::Completions { .. } | Command::Man { .. } => {
             unreachable!("handled before the config")

@@ -71,7 +71,7 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
             0 => String::new(),
             n => format!(", {n} quarantined (unusable; see the quarantine table)"),
         };
-        super::print_line(&format!(
+        super::print_shown(&format!(
             "{}: {} live{truncated}, {} deleted products{quarantined}; {run}; {}; \
              breaker {}{}",
             s.store,

@@ -6,6 +6,7 @@ use super::{print_line, Failure};
 use crate::cli::StoresAction;
 use crate::config::Config;
 use crate::lock::{self, Acquired, StoreLock};
+use crate::message::shown;
 use crate::store::{Renamed, Writer};
 
 pub fn run(config: &Config, action: &StoresAction) -> Result<(), Failure> {
@@ -44,8 +45,8 @@ fn list(config: &Config) -> Result<(), Failure> {
     for s in reader.store_statuses()? {
         print_line(&format!(
             "{}\t{}\t{} live products\tlast run {}",
-            s.store,
-            s.base_url,
+            shown(&s.store),
+            shown(&s.base_url),
             s.live_products,
             s.last_run_status.map_or("never", |state| state.as_str())
         ));

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::progress::Display;
 use super::Failure;
 use crate::config::{Config, StoreConfig};
-use crate::message::one_line;
+use crate::message::{one_line, shown, Shown};
 use crate::outcome::RunStatus;
 use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
@@ -65,7 +65,9 @@ async fn sync_all(
         tasks.spawn(async move {
             let _slot = limit.acquire_owned().await.expect("semaphore stays open");
             let name = store.name.clone();
-            let bar = display.as_ref().map(|d| d.add(&name, ctx.progress.clone()));
+            let bar = display
+                .as_ref()
+                .map(|d| d.add(&shown(&name), ctx.progress.clone()));
             let started = Instant::now();
             // In its own task: a panic there fails this store alone; the others go on.
             let result = sync_store_alone(ctx, store).await;
@@ -124,6 +126,7 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
         (n, false) => format!(", {n} quarantined"),
         (n, true) => format!(", {n} quarantined (one without id: deletions not checked)"),
     };
+    let store = Shown(store);
     format!(
         "{store}: {status}{capped}, {seen} products seen ({new} new, {changed} changed, \
          {unchanged} unchanged, {deleted} deleted{quarantined}) in {seconds:.1}s, {pages} pages, \

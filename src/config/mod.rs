@@ -226,6 +226,7 @@ impl Config {
         let resolved = serde_json::to_value(&raw).expect("config serializes");
         let check = validate::Checker { file };
         check.limits(&raw)?;
+        let proxy = check.proxy(&raw.http)?;
         let mut store_schedules = BTreeMap::new();
         let mut options = std::collections::HashMap::new();
         let mut stores = Vec::new();
@@ -249,7 +250,7 @@ impl Config {
                 .as_deref()
                 .map(|text| Shard::parse(text).map_err(|m| check.invalid("shard", m)))
                 .transpose()?,
-            http: validate::client_settings(raw.http, options),
+            http: validate::client_settings(raw.http, options, proxy),
             page_size: raw.sync.page_size,
             concurrent_stores: raw.sync.concurrent_stores,
             stores,

@@ -90,6 +90,11 @@ pub struct RawDatabase {
 #[serde(deny_unknown_fields, default)]
 pub struct RawHttp {
     pub allow_private: bool,
+    /// Send every request through this proxy (http:// or https:// URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Use the environment's HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY (ignored otherwise).
+    pub proxy_from_env: bool,
     #[serde(with = "humantime_serde")]
     pub min_delay: Duration,
     pub user_agent: String,
@@ -122,6 +127,8 @@ impl Default for RawHttp {
     fn default() -> Self {
         RawHttp {
             allow_private: false,
+            proxy: None,
+            proxy_from_env: false,
             min_delay: Duration::from_secs(1),
             user_agent: concat!("shopmirror/", env!("CARGO_PKG_VERSION")).to_string(),
             connect_timeout: Duration::from_secs(10),

@@ -215,3 +215,25 @@ fn a_store_inherits_the_daemon_schedule_and_zone_and_may_override_either() {
     assert_eq!(of("b"), ("@daily".into(), "America/New_York".into()));
     assert_eq!(of("c"), ("30 2 * * *".into(), "Europe/Berlin".into()));
 }
+
+#[test]
+fn proxies_are_chosen_deliberately_and_checked() {
+    use crate::storefront::ProxyChoice;
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        Config::load(None, None).unwrap().http.proxy,
+        ProxyChoice::Off
+    );
+    let load = |text: &str| Config::load(Some(&write(dir.path(), "p.toml", text)), None);
+    let config = load("[http]\nproxy = \"http://u:secret@proxy.example:3128\"\n").unwrap();
+    assert!(matches!(&config.http.proxy, ProxyChoice::Url(u) if u.port() == Some(3128)));
+    assert!(!format!("{:?}", config.http).contains("secret"));
+    let config = load("[http]\nproxy_from_env = true\n").unwrap();
+    assert_eq!(config.http.proxy, ProxyChoice::FromEnv);
+    for bad in ["proxy = \"proxy.example:3128\"", "proxy = \"socks5://p:1\""] {
+        let message = load(&format!("[http]\n{bad}\n")).unwrap_err().to_string();
+        assert!(message.contains("http.proxy"), "{message}");
+    }
+    let both = "[http]\nproxy = \"http://p:1\"\nproxy_from_env = true\n";
+    assert!(load(both).unwrap_err().to_string().contains("not both"));
+}

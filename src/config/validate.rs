@@ -13,7 +13,7 @@ use super::{
     parse_store_url, DaemonSettings, Error, LogFormat, LogSettings, Schedule, StoreConfig,
 };
 use crate::catalog::MAX_PAGE_SIZE;
-use crate::storefront::{ClientSettings, RetryPolicy, StoreOptions};
+use crate::storefront::{ClientSettings, ProxyChoice, RetryPolicy, StoreOptions};
 
 /// Validates sections of the file `file` (None: defaults and environment only).
 pub(super) struct Checker<'a> {
@@ -120,6 +120,27 @@ impl Checker<'_> {
         })
     }
 
+    /// `http.proxy` or `http.proxy_from_env`, not both; none by default.
+    pub fn proxy(&self, h: &RawHttp) -> Result<ProxyChoice, Error> {
+        match (&h.proxy, h.proxy_from_env) {
+            (None, false) => Ok(ProxyChoice::Off),
+            (None, true) => Ok(ProxyChoice::FromEnv),
+            (Some(_), true) => Err(self.invalid(
+                "http.proxy",
+                "set either http.proxy or http.proxy_from_env, not both",
+            )),
+            (Some(text), false) => match url::Url::parse(text.trim()) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                    Ok(ProxyChoice::Url(url))
+                }
+                _ => Err(self.invalid(
+                    "http.proxy",
+                    "must be an http:// or https:// URL such as http://proxy.example:3128",
+                )),
+            },
+        }
+    }
+
     /// The daemon's settings, with each store's schedule that differs from the default (its
     /// own expression, its own zone, or both) checked under its `stores.NAME.` key.
     pub fn daemon(
@@ -188,11 +209,16 @@ impl Checker<'_> {
     }
 }
 
-/// The HTTP client's settings, with each store's connection options.
-pub(super) fn client_settings(h: RawHttp, stores: HashMap<String, StoreOptions>) -> ClientSettings {
+/// The HTTP client's settings, with each store's connection options and the proxy choice.
+pub(super) fn client_settings(
+    h: RawHttp,
+    stores: HashMap<String, StoreOptions>,
+    proxy: ProxyChoice,
+) -> ClientSettings {
     ClientSettings {
         user_agent: h.user_agent,
         allow_private: h.allow_private,
+        proxy,
         min_delay: h.min_delay,
         max_delay: h.max_delay,
         slow_response: h.slow_response,

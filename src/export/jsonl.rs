@@ -1,11 +1,12 @@
 //! JSON Lines: each product's stored JSON exactly as the store sent it, on one line, with
-//! shopmirror's own fields appended under `_shopmirror`.
+//! shopmirror's own fields appended under `_shopmirror` (a store's own key of that name is
+//! renamed, see `reserved`).
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::Error;
+use super::{reserved, Error};
 use crate::store::ExportProduct;
 
 /// shopmirror's own fields, added to each JSON line under `_shopmirror`.
@@ -26,9 +27,8 @@ pub(super) fn jsonl_line<W: Write>(
     out: &mut W,
     io_err: &impl Fn(io::Error) -> Error,
 ) -> Result<(), Error> {
-    let inner = p
-        .raw_json
-        .trim()
+    let object = reserved::renamed(p.raw_json.trim());
+    let inner = object
         .strip_prefix('{')
         .and_then(|rest| rest.strip_suffix('}'))
         .ok_or_else(|| Error::NotAnObject {
@@ -52,7 +52,7 @@ pub(super) fn jsonl_line<W: Write>(
         if !inner.trim().is_empty() {
             out.write_all(b",")?;
         }
-        out.write_all(b"\"_shopmirror\":")?;
+        out.write_all(format!("\"{}\":", reserved::KEY).as_bytes())?;
         out.write_all(meta.as_bytes())?;
         out.write_all(b"}\n")
     };

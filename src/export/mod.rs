@@ -3,8 +3,12 @@
 //! product-import CSV, written row by row to any `io::Write`. Knows no SQL and no files: the
 //! `export` command chooses the destination, `store::Reader` supplies the rows.
 
+mod cells;
 mod jsonl;
+mod reserved;
 mod shopify;
+
+pub use cells::Cells;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -107,12 +111,14 @@ impl fmt::Display for LeftOut {
 }
 
 /// Writes every product matching `filter` to `out` in `format` (after a byte-order mark when
-/// `bom`), one row at a time. `target` names the destination in errors.
+/// `bom`), one row at a time; `cells` says what the `csv` formats do with cells that would
+/// start a spreadsheet formula. `target` names the destination in errors.
 pub fn write<W: Write>(
     reader: &Reader,
     filter: &ExportFilter,
     format: Format,
     bom: bool,
+    cells: Cells,
     mut out: W,
     target: &str,
 ) -> Result<Summary, Error> {
@@ -140,7 +146,8 @@ pub fn write<W: Write>(
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record(PRODUCT_COLUMNS).map_err(csv_err)?;
             summary.products = reader.for_each_product(filter, false, |p| {
-                csv.write_record(product_record(p)).map_err(csv_err)
+                csv.write_record(cells.apply(product_record(p)))
+                    .map_err(csv_err)
             })?;
             csv.flush().map_err(io_err)?;
         }
@@ -149,7 +156,7 @@ pub fn write<W: Write>(
             csv.write_record(VARIANT_COLUMNS).map_err(csv_err)?;
             summary.products = reader.for_each_product(filter, true, |p| {
                 for record in variant_records(p) {
-                    csv.write_record(record).map_err(csv_err)?;
+                    csv.write_record(cells.apply(record)).map_err(csv_err)?;
                 }
                 Ok::<_, Error>(())
             })?;

@@ -23,6 +23,7 @@ mod schedule;
 mod schema;
 mod seen;
 mod single;
+mod upgrade;
 mod upsert;
 mod variant_changes;
 mod words;
@@ -42,6 +43,7 @@ pub use runs::{Phase, RunCounts, RunStart};
 pub use schedule::Checkpoint;
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;
+pub use upgrade::{upgrade, Upgrade};
 pub use upsert::WriteCounts;
 pub use write::{WriteDb, Writer};
 
@@ -67,13 +69,15 @@ pub enum Error {
     },
     #[error(
         "database {path} has schema version {found}, older than this shopmirror ({supported}); \
-         run `shopmirror sync` once to upgrade it"
+         run `shopmirror --db {path} db upgrade` to upgrade it (after a backup copy)"
     )]
     OlderSchema {
         path: PathBuf,
         found: i64,
         supported: i64,
     },
+    #[error("{path} is not a shopmirror database (schema version 0): nothing to upgrade")]
+    NotShopmirror { path: PathBuf },
     #[error("database {path}: {context}: {source}")]
     Sqlite {
         path: PathBuf,

@@ -375,7 +375,7 @@ mod tests {
             .unwrap();
         drop(conn);
         let message = open_reader(&path).unwrap_err().to_string();
-        assert!(message.contains("run `shopmirror sync` once"), "{message}");
+        assert!(message.contains("db upgrade` to upgrade it"), "{message}");
     }
 
     #[test]

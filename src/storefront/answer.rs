@@ -50,14 +50,9 @@ pub(super) async fn fetch(
     limit: u64,
     expect: Expect,
 ) -> (Option<u16>, Result<Bytes, Failure>) {
-    let response = match http
-        .get(url.clone())
-        .header(ACCEPT, expect.accept())
-        .send()
-        .await
-    {
+    let response = match send(http, url, expect).await {
         Ok(response) => response,
-        Err(e) => return (None, Err(classify_reqwest(e).into())),
+        Err(kind) => return (None, Err(kind.into())),
     };
     let status = response.status().as_u16();
     (
@@ -66,7 +61,22 @@ pub(super) async fn fetch(
     )
 }
 
-async fn classify(
+/// Sends one GET with the expected Accept header; the answer's headers, or the classified
+/// transport error.
+pub(super) async fn send(
+    http: &reqwest::Client,
+    url: &Url,
+    expect: Expect,
+) -> Result<reqwest::Response, ErrorKind> {
+    http.get(url.clone())
+        .header(ACCEPT, expect.accept())
+        .send()
+        .await
+        .map_err(classify_reqwest)
+}
+
+/// Classifies an answer into its body or a failure.
+pub(super) async fn classify(
     response: reqwest::Response,
     status: u16,
     limit: u64,

@@ -20,6 +20,7 @@ use super::breaker::{Breaker, BreakerState};
 use super::error::{BuildError, Error, ErrorKind};
 use super::guard::{self, check_target, redact, redact_text, CheckedResolver};
 use super::pacing::{Pace, Pacer, PacingSettings};
+use super::proxied::{self, ProxyChoice};
 use super::retry::{self, Failure, RetryPolicy, RetryStats};
 use crate::endpoint::Endpoint;
 use crate::telemetry::events;
@@ -29,6 +30,8 @@ use crate::telemetry::events;
 pub struct ClientSettings {
     pub user_agent: String,
     pub allow_private: bool,
+    /// Whether requests may go through a proxy, and which.
+    pub proxy: ProxyChoice,
     pub min_delay: Duration,
     pub max_delay: Duration,
     pub slow_response: Duration,
@@ -78,25 +81,38 @@ pub struct Client {
 
 impl Client {
     pub fn new(settings: ClientSettings) -> Result<Client, BuildError> {
+        let build_error = |e: reqwest::Error| BuildError {
+            detail: redact_text(&e.to_string()),
+        };
         let build = |idle_per_host: usize| {
-            reqwest::Client::builder()
+            let builder = reqwest::Client::builder();
+            // Without a proxy the resolver checks every address and the redirect policy every
+            // hop; through one, `proxied` checks targets and follows redirects itself (the
+            // proxy's own address is the operator's choice, so the resolver is the system's).
+            let builder = match &settings.proxy {
+                ProxyChoice::Off => builder
+                    .no_proxy()
+                    .dns_resolver(Arc::new(CheckedResolver {
+                        allow_private: settings.allow_private,
+                    }))
+                    .redirect(guard::redirect_policy(settings.allow_private)),
+                ProxyChoice::Url(url) => builder
+                    .proxy(reqwest::Proxy::all(url.as_str()).map_err(build_error)?)
+                    .redirect(reqwest::redirect::Policy::none()),
+                ProxyChoice::FromEnv => builder.redirect(reqwest::redirect::Policy::none()),
+            };
+            builder
                 .user_agent(settings.user_agent.clone())
                 .connect_timeout(settings.connect_timeout)
                 .read_timeout(settings.read_timeout)
                 .timeout(settings.request_timeout)
-                .dns_resolver(Arc::new(CheckedResolver {
-                    allow_private: settings.allow_private,
-                }))
-                .redirect(guard::redirect_policy(settings.allow_private))
                 .pool_max_idle_per_host(idle_per_host)
                 // A finished store's idle connection (and its buffers) should not linger for
                 // reqwest's default 90 s while hundreds of other stores sync: keep it just long
                 // enough to span the pause between two paced requests.
                 .pool_idle_timeout(settings.min_delay.max(Duration::from_secs(1)) * 5)
                 .build()
-                .map_err(|e| BuildError {
-                    detail: redact_text(&e.to_string()),
-                })
+                .map_err(build_error)
         };
         let pacer = Pacer::new(PacingSettings {
             min_delay: settings.min_delay,
@@ -259,7 +275,11 @@ impl Client {
         let turn = self.pacer.turn(&host_key(url)).await;
         let in_flight = crate::telemetry::InFlight::start(store);
         let started = std::time::Instant::now();
-        let (status, result) = fetch(http, url, self.settings.max_body_bytes, expect).await;
+        let limit = self.settings.max_body_bytes;
+        let (status, result) = match self.settings.proxy.is_off() {
+            true => fetch(http, url, limit, expect).await,
+            false => proxied::fetch(http, url, limit, expect, self.settings.allow_private).await,
+        };
         drop(in_flight);
         events::request_answered(store, endpoint, status, started.elapsed());
         let throttled = status == Some(429);

@@ -10,10 +10,12 @@ mod client;
 mod error;
 mod guard;
 mod pacing;
+mod proxied;
 mod retry;
 
 pub use breaker::BreakerState;
 pub use client::{Client, ClientSettings, Expect, StoreOptions, StoreReport};
 pub use error::{snippet, BuildError, Error, ErrorKind};
 pub use guard::{redact, redact_text};
+pub use proxied::ProxyChoice;
 pub use retry::RetryPolicy;

@@ -48,6 +48,9 @@ pub enum Fault {
     Oversized(usize),
     InvalidUtf8,
     DeepNesting(usize),
+    /// The first product of the page gets a key `deep` holding arrays nested this many levels
+    /// (the rest of the product stays valid).
+    DeepKeyInFirst(usize),
     /// The first product of the page has no `id`.
     MissingId,
     /// The first product of the answer (`products[0]`, or `product` for a single product; the
@@ -341,6 +344,16 @@ pub async fn perform(
             "<html><body><h1>404 Page Not Found</h1></body></html>",
         ),
         Fault::DeepNesting(d) => text(200, JSON, payloads::deep_nesting(d)),
+        Fault::DeepKeyInFirst(d) => {
+            let (s, b) = real_body(real()).await;
+            let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
+            if let Some(p) = v["products"].get_mut(0) {
+                p["deep"] = serde_json::json!(payloads::DEEP_MARK);
+            }
+            let mark = format!("\"{}\"", payloads::DEEP_MARK);
+            let nested = format!("{}{}", "[".repeat(d), "]".repeat(d));
+            text(s.as_u16(), JSON, v.to_string().replacen(&mark, &nested, 1))
+        }
         Fault::GzipBomb(n) => {
             let mut r = text(200, JSON, payloads::gzip_bomb(n));
             r.headers_mut()

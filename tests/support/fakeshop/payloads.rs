@@ -155,6 +155,9 @@ impl Crc {
     }
 }
 
+/// Stands for a deeply nested value in a product until its JSON text is written.
+pub const DEEP_MARK: &str = "@@deep-nesting@@";
+
 /// `{"products":[[[[…]]]]}` nested `depth` levels.
 pub fn deep_nesting(depth: usize) -> String {
     format!(
