@@ -14,6 +14,7 @@ mod products;
 mod quarantine;
 mod read;
 mod requests;
+mod rules;
 mod runs;
 mod schedule;
 mod schema;
