@@ -4,12 +4,15 @@
 
 mod begin;
 mod breaker;
+mod changes;
 mod children;
 mod collections;
 mod deletions;
 mod export;
 mod history;
 mod lifecycle;
+mod overview;
+mod product_page;
 mod products;
 mod quarantine;
 mod read;
@@ -18,6 +21,7 @@ mod rules;
 mod runs;
 mod schedule;
 mod schema;
+mod search;
 mod seen;
 mod single;
 mod upsert;
@@ -25,17 +29,21 @@ mod variant_changes;
 mod write;
 
 pub use breaker::HttpTotals;
+pub use changes::{change_kinds, ChangeCursor, ChangeFilter, ChangeRow, ChangeSource};
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use lifecycle::Renamed;
+pub use overview::{OutboxCount, RunSummary, StoreOverview};
+pub use product_page::{ProductPage, VariantNow};
 pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
 pub use runs::{Phase, RunCounts, RunStart};
 pub use schedule::Checkpoint;
 pub use schema::SCHEMA_VERSION;
+pub use search::Found;
 pub use single::SingleBatch;
 pub use write::{WriteDb, Writer};
 
