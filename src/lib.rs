@@ -47,3 +47,4 @@ pub mod store;
 pub mod storefront;
 pub mod sync;
 pub mod telemetry;
+pub mod web;

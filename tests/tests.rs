@@ -25,3 +25,4 @@ mod seen;
 mod shipping;
 mod stores;
 mod sync;
+mod web;

@@ -7,6 +7,7 @@ mod export;
 mod healthcheck;
 mod history;
 mod progress;
+mod serve;
 mod shell;
 mod status;
 mod stores;
@@ -116,6 +117,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync { targets } => {
             sync::run(&config, &targets, interactive && !cli.quiet, cli.quiet)
         }
+        Command::Serve { listen } => serve::run(&config, listen),
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
         Command::Stores { action } => stores::run(&config, &action),

@@ -83,11 +83,13 @@ pub fn install_recorder() -> Result<PrometheusHandle, RecorderError> {
     builder.install_recorder().map_err(RecorderError::Install)
 }
 
-/// Serves the endpoints on `listener` until `stop` is cancelled.
+/// Serves the endpoints, and the web `pages` when given, on `listener` until `stop` is
+/// cancelled.
 pub async fn serve(
     listener: TcpListener,
     health: Arc<Health>,
     metrics: PrometheusHandle,
+    pages: Option<Router>,
     stop: CancellationToken,
 ) {
     let process = metrics_process::Collector::default();
@@ -100,7 +102,8 @@ pub async fn serve(
             health,
             metrics,
             process: Arc::new(process),
-        });
+        })
+        .merge(pages.unwrap_or_default());
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await;
