@@ -15,6 +15,8 @@
 //!   cursor, confirming deletions, recording how the run ended.
 //! - [`daemon`]: the scheduler process: cron planning with jitter and backoff, signals,
 //!   systemd notifications, health and metrics over HTTP, sharding.
+//! - [`web`]: the read-only web pages (HTML, JSON, Atom, SVG charts, search) served by `serve`
+//!   and beside the daemon's metrics; it uses only the read side of `store`.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
@@ -26,7 +28,8 @@
 //! - [`telemetry`]: the metrics catalogue, and `events`: one function per notable event that
 //!   logs and counts it.
 //!
-//! Imports run downward only: commands -> daemon -> sync -> {store, storefront, config} ->
+//! Imports run downward only: commands -> daemon -> {sync, web}, web -> {store, config,
+//! export, catalog}, commands -> daemon -> sync -> {store, storefront, config} ->
 //! catalog, commands -> {export -> store, logging -> config, cli}, and config -> storefront (it
 //! builds the client's settings). lock, message and outcome import nothing; telemetry imports
 //! only outcome and catalog; any module above may use them. Data flows config -> sync -> storefront

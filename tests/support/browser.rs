@@ -1,6 +1,6 @@
 //! A real browser for the web tests: headless Chromium dumping a page's DOM after its scripts
 //! (if any) ran, or taking a screenshot. Where Chromium is missing the tests say so and skip,
-//! unless SHOPMIRROR_TEST_REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
+//! unless CI_REQUIRE_BROWSER=1 (CI sets it) makes that a failure.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,8 +12,8 @@ pub fn chromium(test: &str) -> Option<PathBuf> {
         .find_map(which);
     if found.is_none() {
         assert!(
-            std::env::var("SHOPMIRROR_TEST_REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "{test}: Chromium is required (SHOPMIRROR_TEST_REQUIRE_BROWSER=1) but not installed"
+            std::env::var("CI_REQUIRE_BROWSER").as_deref() != Ok("1"),
+            "{test}: Chromium is required (CI_REQUIRE_BROWSER=1) but not installed"
         );
         eprintln!("{test}: SKIPPED, Chromium is not installed (apt-get install chromium)");
     }
