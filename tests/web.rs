@@ -409,6 +409,16 @@ async fn the_daemon_serves_the_pages_beside_its_metrics() {
     assert_eq!(status, 200);
     assert!(body.contains("shopmirror_"), "{body}");
     assert_eq!(support::http::get(&daemon.url("/readyz")).await.0, 200);
+    drop(daemon);
+
+    // Beyond loopback without web.auth the daemon still serves its probes and metrics, but
+    // not the pages.
+    let open = [("SHOPMIRROR_DAEMON__LISTEN", "0.0.0.0:0")];
+    let daemon = support::daemon::Daemon::start(dir.path(), &open).await;
+    assert_eq!(support::http::get(&daemon.url("/")).await.0, 404);
+    assert_eq!(support::http::get(&daemon.url("/changes")).await.0, 404);
+    assert_eq!(support::http::get(&daemon.url("/healthz")).await.0, 200);
+    assert_eq!(support::http::get(&daemon.url("/metrics")).await.0, 200);
 }
 
 /// The prices a variant's chart must show, oldest first, from the database.
