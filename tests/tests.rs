@@ -26,3 +26,4 @@ mod shipping;
 mod stores;
 mod sync;
 mod web;
+mod web_browser;

@@ -8,8 +8,10 @@ mod auth;
 mod chart;
 mod db;
 mod error;
+mod feed;
 mod format;
 mod pages;
+mod product;
 mod series;
 mod views;
 
@@ -61,16 +63,16 @@ pub fn router(db: Arc<Db>, settings: &WebSettings) -> Router {
         .route("/static/style.css", get(pages::style))
         .route("/changes", get(pages::changes))
         .route("/changes.json", get(pages::changes_json))
-        .route("/changes.atom", get(pages::feed_all))
+        .route("/changes.atom", get(feed::feed_all))
         .route("/search", get(pages::search))
         .route("/search.json", get(pages::search_json))
         .route("/stores/{name}", get(pages::store))
         .route("/stores/{name}/runs.json", get(pages::runs_json))
-        .route("/stores/{name}/changes.atom", get(pages::feed_store))
-        .route("/stores/{name}/products/{product}", get(pages::product))
+        .route("/stores/{name}/changes.atom", get(feed::feed_store))
+        .route("/stores/{name}/products/{product}", get(product::product))
         .route(
             "/stores/{name}/products/{product}/price.svg",
-            get(pages::price_svg),
+            get(product::price_svg),
         )
         .with_state(db);
     auth::guard(routes, settings)

@@ -1,4 +1,4 @@
-//! The page handlers: each reads what it shows through the read-only `Db` and renders one
+//! The list pages (overview, store, changes, search) and their JSON: each reads what it shows through the read-only `Db` and renders one
 //! template (HTML, SVG, Atom) or JSON. Lists are paged by a cursor and capped.
 
 use std::sync::Arc;
@@ -10,23 +10,21 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::chart::Chart;
 use super::db::Db;
-use super::format::{describe, encode, product_name, product_path, store_path};
-use super::series::Series;
-use super::views::*;
+use super::format::{encode, store_path};
+use super::views::{
+    ChangeView, ChangesPage, FoundView, Overview, RunView, SearchPage, StorePage, StoreView,
+};
 use super::Error;
 use crate::store::{change_kinds, ChangeCursor, ChangeFilter, ChangeRow, ChangeSource};
 
 /// Rows on one page of a list unless `limit` says fewer; `limit` is capped at `MAX_ROWS`.
 const PAGE_ROWS: u32 = 50;
-const MAX_ROWS: u32 = 200;
-/// Entries in a feed.
-const FEED_ENTRIES: u32 = 100;
+pub(super) const MAX_ROWS: u32 = 200;
 
 pub type App = Arc<Db>;
 
-fn html(page: impl Template) -> Result<Response, Error> {
+pub(super) fn html(page: impl Template) -> Result<Response, Error> {
     let body = page.render().map_err(|e| Error::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }
@@ -93,7 +91,7 @@ pub struct PageQuery {
 }
 
 /// The store's name, or NotFound.
-async fn known_store(db: &App, name: &str) -> Result<String, Error> {
+pub(super) async fn known_store(db: &App, name: &str) -> Result<String, Error> {
     let store = name.to_string();
     match db.read(move |r| r.store_base_url(&store)).await? {
         Some(base_url) => Ok(base_url),
@@ -245,89 +243,6 @@ pub async fn changes_json(
     Ok(Json(serde_json::json!({ "changes": changes, "next": next })).into_response())
 }
 
-/// A stored time as Atom wants it (RFC 3339, UTC).
-fn atom_time(at: &str) -> String {
-    format!("{}Z", at.replacen(' ', "T", 1))
-}
-
-/// The stable id of a change: its store, table and row id.
-pub fn entry_id(c: &ChangeRow) -> String {
-    format!(
-        "urn:shopmirror:{}:{}:{}",
-        encode(&c.store),
-        c.source.as_str(),
-        c.id
-    )
-}
-
-fn feed(
-    id: String,
-    title: String,
-    self_href: String,
-    html_href: String,
-    changes: &[ChangeRow],
-) -> Result<Response, Error> {
-    let feed = Feed {
-        id,
-        title,
-        self_href,
-        alternate_href: html_href,
-        updated: changes.first().map_or_else(
-            || "1970-01-01T00:00:00Z".into(),
-            |c| atom_time(&c.observed_at),
-        ),
-        entries: changes
-            .iter()
-            .map(|c| Entry {
-                id: entry_id(c),
-                title: format!("{}: {}", product_name(c), describe(c)),
-                updated: atom_time(&c.observed_at),
-                href: product_path(&c.store, c.product_id),
-                summary: format!("{} — {}: {}", c.store, product_name(c), describe(c)),
-            })
-            .collect(),
-    };
-    let body = feed.render().map_err(|e| Error::Internal(e.to_string()))?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-        body,
-    )
-        .into_response())
-}
-
-pub async fn feed_all(State(db): State<App>) -> Result<Response, Error> {
-    let changes = db
-        .read(|r| r.changes(&ChangeFilter::default(), FEED_ENTRIES))
-        .await?;
-    feed(
-        "urn:shopmirror:changes".into(),
-        "shopmirror: all changes".into(),
-        "/changes.atom".into(),
-        "/changes".into(),
-        &changes,
-    )
-}
-
-pub async fn feed_store(
-    State(db): State<App>,
-    Path(name): Path<String>,
-) -> Result<Response, Error> {
-    known_store(&db, &name).await?;
-    let filter = ChangeFilter {
-        store: Some(name.clone()),
-        ..ChangeFilter::default()
-    };
-    let changes = db.read(move |r| r.changes(&filter, FEED_ENTRIES)).await?;
-    let href = store_path(&name);
-    feed(
-        format!("urn:shopmirror:{}", encode(&name)),
-        format!("shopmirror: changes of {name}"),
-        format!("{href}/changes.atom"),
-        href,
-        &changes,
-    )
-}
-
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
     q: Option<String>,
@@ -365,146 +280,4 @@ pub async fn search_json(
     Query(q): Query<SearchQuery>,
 ) -> Result<Response, Error> {
     Ok(Json(search_rows(&db, &q).await?).into_response())
-}
-
-async fn read_product(
-    db: &App,
-    store: &str,
-    product: &str,
-) -> Result<(crate::store::ProductPage, Vec<ChangeRow>), Error> {
-    let (s, p) = (store.to_string(), product.to_string());
-    let found = db
-        .read(move |r| {
-            let Some(page) = r.product_page(&s, &p)? else {
-                return Ok(None);
-            };
-            let filter = ChangeFilter {
-                store: Some(s.clone()),
-                product_id: Some(page.history.product_id),
-                ..ChangeFilter::default()
-            };
-            let changes = r.changes(&filter, MAX_ROWS)?;
-            Ok(Some((page, changes)))
-        })
-        .await?;
-    found.ok_or_else(|| {
-        Error::NotFound(format!(
-            "store {store:?} has no product with id or handle {product:?}"
-        ))
-    })
-}
-
-pub async fn product(
-    State(db): State<App>,
-    Path((store, product)): Path<(String, String)>,
-) -> Result<Response, Error> {
-    let (page, changes) = read_product(&db, &store, &product).await?;
-    let h = &page.history;
-    let href = product_path(&store, h.product_id);
-    let variants = page
-        .variants
-        .iter()
-        .map(|v| {
-            let series = Series::of(&page, v);
-            let chart = Chart::draw(&series, &format!("{} — {}", h.title, v.title), false);
-            Ok(VariantView {
-                title: v.title.clone(),
-                sku: v.sku.clone().unwrap_or_default(),
-                price: v.price.clone(),
-                compare_at: v
-                    .compare_at_price
-                    .clone()
-                    .filter(|_| v.compare_at_price_cents.is_some())
-                    .unwrap_or_default(),
-                availability: match v.available {
-                    Some(true) => "in stock",
-                    Some(false) => "out of stock",
-                    None => "not stated",
-                },
-                chart: chart.render().map_err(|e| Error::Internal(e.to_string()))?,
-                chart_href: format!("{href}/price.svg?variant={}", v.variant_id),
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let versions = h
-        .versions
-        .iter()
-        .zip(h.changed_fields())
-        .map(|(v, fields)| VersionView {
-            first: v.first_observed_at.clone(),
-            last: v.last_observed_at.clone(),
-            hash: v.content_hash.chars().take(12).collect(),
-            current: v.current,
-            changed: match fields {
-                None => "first version".into(),
-                Some(f) if f.is_empty() => "changed".into(),
-                Some(f) => f.join(", "),
-            },
-        })
-        .collect();
-    html(ProductView {
-        store_href: store_path(&store),
-        product_url: format!(
-            "{}/products/{}",
-            page.base_url.trim_end_matches('/'),
-            encode(&h.handle)
-        ),
-        store,
-        product_id: h.product_id,
-        title: h.title.clone(),
-        handle: h.handle.clone(),
-        vendor: page.vendor.clone(),
-        product_type: page.product_type.clone(),
-        tags: page.tags.clone(),
-        images: page.images.clone(),
-        first_seen: h.first_seen_at.clone(),
-        last_seen: h.last_seen_at.clone(),
-        deleted_at: h.deleted_at.clone(),
-        variants,
-        versions,
-        changes: changes.iter().map(ChangeView::from).collect(),
-    })
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ChartQuery {
-    variant: i64,
-    days: Option<u32>,
-}
-
-pub async fn price_svg(
-    State(db): State<App>,
-    Path((store, product)): Path<(String, String)>,
-    Query(q): Query<ChartQuery>,
-) -> Result<Response, Error> {
-    let (page, _) = read_product(&db, &store, &product).await?;
-    let variant = page
-        .variants
-        .iter()
-        .find(|v| v.variant_id == q.variant)
-        .ok_or_else(|| {
-            Error::NotFound(format!("product {product} has no variant {}", q.variant))
-        })?;
-    let mut series = Series::of(&page, variant);
-    if let Some(days) = q.days {
-        let from = chrono::NaiveDateTime::parse_from_str(&series.end, "%Y-%m-%d %H:%M:%S")
-            .map_err(|e| Error::Internal(e.to_string()))?
-            - chrono::Duration::days(i64::from(days.min(36_500)));
-        series = series.since(&from.format("%Y-%m-%d %H:%M:%S").to_string());
-    }
-    let name = format!("{} — {}", page.history.title, variant.title);
-    let body = Chart::draw(&series, &name, true)
-        .render()
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }

@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod fakeshop;
 pub mod http;
 pub mod mirror;
+pub mod site;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
