@@ -120,6 +120,9 @@ pub struct ChangeFilter {
     pub before: Option<ChangeCursor>,
 }
 
+/// The change's store name, looked up per row (a join let the planner scan `stores` per row).
+const STORE_NAME: &str = "(SELECT s.name FROM stores s WHERE s.store_id = c.store_id)";
+
 impl Reader {
     /// Up to `limit` changes matching `filter`, newest first.
     pub fn changes(&self, filter: &ChangeFilter, limit: u32) -> Result<Vec<ChangeRow>, Error> {
@@ -145,13 +148,13 @@ impl Reader {
     ) -> Result<Vec<ChangeRow>, Error> {
         let (select, kind_column) = match source {
             ChangeSource::Product => (
-                "SELECT c.event_id, s.name, c.product_id, p.handle, p.title, c.event, NULL, NULL,
+                "SELECT c.event_id, {STORE_NAME}, c.product_id, p.handle, p.title, c.event, NULL, NULL,
                      NULL, NULL, NULL, c.observed_at, c.run_id
                  FROM product_events c",
                 "c.event",
             ),
             ChangeSource::Variant => (
-                "SELECT c.change_id, s.name, c.product_id, p.handle, p.title, c.field,
+                "SELECT c.change_id, {STORE_NAME}, c.product_id, p.handle, p.title, c.field,
                      c.variant_id, v.title, NULL, c.old_value, c.new_value, c.observed_at, c.run_id
                  FROM variant_changes c
                  LEFT JOIN variants v ON v.store_id = c.store_id AND v.product_id = c.product_id
@@ -159,7 +162,7 @@ impl Reader {
                 "c.field",
             ),
             ChangeSource::Collection => (
-                "SELECT c.change_id, s.name, c.product_id, p.handle, p.title,
+                "SELECT c.change_id, {STORE_NAME}, c.product_id, p.handle, p.title,
                      'collection_' || c.change, NULL, NULL, k.title, NULL, NULL, c.observed_at,
                      c.run_id
                  FROM collection_changes c
@@ -179,7 +182,8 @@ impl Reader {
             conditions.push(condition.replace('?', &format!("?{}", values.len())));
         };
         if let Some(store) = &filter.store {
-            bind("s.name = ?", Value::Text(store.clone()), &mut values);
+            let by_name = "c.store_id = (SELECT store_id FROM stores WHERE name = ?)";
+            bind(by_name, Value::Text(store.clone()), &mut values);
         }
         if let Some(product) = filter.product_id {
             bind("c.product_id = ?", Value::Integer(product), &mut values);
@@ -214,9 +218,9 @@ impl Reader {
             }
         }
         let mut sql = format!(
-            "{select}
-             JOIN stores s ON s.store_id = c.store_id
-             LEFT JOIN products p ON p.store_id = c.store_id AND p.product_id = c.product_id"
+            "{}
+             LEFT JOIN products p ON p.store_id = c.store_id AND p.product_id = c.product_id",
+            select.replace("{STORE_NAME}", STORE_NAME)
         );
         if !conditions.is_empty() {
             sql.push_str(" WHERE ");
