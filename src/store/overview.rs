@@ -193,3 +193,41 @@ impl Reader {
             .ctx(&self.path, "counting the alert outbox")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_counts_appear_once_the_outbox_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let conn = super::super::schema::open_writer(&path).unwrap();
+        let reader = Reader::open(&path).unwrap();
+        assert!(
+            reader.outbox_counts().unwrap().is_empty(),
+            "no outbox: nothing"
+        );
+        conn.execute_batch(
+            "CREATE TABLE alert_outbox (id INTEGER PRIMARY KEY, sink TEXT, state TEXT);
+             INSERT INTO alert_outbox (sink, state) VALUES
+                 ('ops', 'pending'), ('ops', 'pending'), ('ops', 'dead'), ('phone', 'pending');",
+        )
+        .unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let counts: Vec<(String, String, i64)> = reader
+            .outbox_counts()
+            .unwrap()
+            .into_iter()
+            .map(|c| (c.sink, c.state, c.rows))
+            .collect();
+        assert_eq!(
+            counts,
+            [
+                ("ops".into(), "dead".into(), 1),
+                ("ops".into(), "pending".into(), 2),
+                ("phone".into(), "pending".into(), 1)
+            ]
+        );
+    }
+}
