@@ -104,6 +104,39 @@ impl Membership {
     }
 }
 
+/// The kind of any recorded change, whichever table holds it, with the word the change lists,
+/// feeds and their `kind` filter use: a product event's word, a variant field's word, or
+/// `collection_added` / `collection_removed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeKind {
+    Product(ProductEvent),
+    Variant(VariantField),
+    Collection(Membership),
+}
+
+impl ChangeKind {
+    /// Every kind: product events, variant fields, then membership changes.
+    pub fn all() -> impl Iterator<Item = ChangeKind> {
+        let products = ProductEvent::ALL.into_iter().map(ChangeKind::Product);
+        let variants = VariantField::ALL.into_iter().map(ChangeKind::Variant);
+        let collections = Membership::ALL.into_iter().map(ChangeKind::Collection);
+        products.chain(variants).chain(collections)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Product(event) => event.as_str(),
+            ChangeKind::Variant(field) => field.as_str(),
+            ChangeKind::Collection(Membership::Added) => "collection_added",
+            ChangeKind::Collection(Membership::Removed) => "collection_removed",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<ChangeKind> {
+        ChangeKind::all().find(|k| k.as_str() == word)
+    }
+}
+
 /// Each word enum prints, serializes and binds (in store/) as its stored word.
 macro_rules! word {
     ($t:ty) => {
@@ -124,6 +157,7 @@ macro_rules! word {
 word!(ProductEvent);
 word!(VariantField);
 word!(Membership);
+word!(ChangeKind);
 
 /// A price as the store wrote it ("19.99") and in cents (1999).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,6 +265,11 @@ mod tests {
             assert_eq!(Membership::parse(m.as_str()), Some(m));
         }
         assert_eq!(ProductEvent::parse("new"), None);
+        let kinds: Vec<ChangeKind> = ChangeKind::all().collect();
+        assert_eq!(kinds.len(), 11);
+        for k in kinds {
+            assert_eq!(ChangeKind::parse(k.as_str()), Some(k));
+        }
     }
 
     #[test]

@@ -44,7 +44,15 @@ pub enum Command {
     /// Run the scheduler: keep every configured store fresh (what systemd starts).
     /// SIGHUP reloads the config; SIGTERM/SIGINT stop gracefully.
     Daemon {
-        /// Serve /healthz, /readyz and /metrics here instead of daemon.listen (port 0: any).
+        /// Serve /healthz, /readyz, /metrics and the web pages here instead of daemon.listen
+        /// (port 0: any).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Serve the read-only web pages (stores, changes, price charts, feeds, search) and
+    /// /healthz over the database, without syncing, until SIGTERM/SIGINT.
+    Serve {
+        /// Listen here (default 127.0.0.1:9188; another address than loopback needs web.auth).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
     },

@@ -23,6 +23,8 @@
 //! - [`daemon`]: the scheduler process: one tokio-cron-scheduler job per store as the clock,
 //!   the planner's rules on top (jitter, backoff, breaker holds, plans kept across restarts),
 //!   signals, systemd notifications, health (a heartbeat) and metrics over HTTP, sharding.
+//! - [`web`]: the read-only web pages (HTML, JSON, Atom, SVG charts, search) served by `serve`
+//!   and beside the daemon's metrics; it uses only the read side of `store`.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
 //! - [`commands`]: what each CLI command does, on top of the modules above.
@@ -35,7 +37,8 @@
 //! - [`telemetry`]: the metrics catalogue, and `events`: one function per notable event that
 //!   logs and counts it.
 //!
-//! Imports run downward only: commands -> daemon -> sync -> {store, storefront, config} ->
+//! Imports run downward only: commands -> daemon -> {sync, web}, web -> {store, config,
+//! export, catalog}, commands -> daemon -> sync -> {store, storefront, config} ->
 //! catalog, commands -> {export -> store, logging -> config, cli}, and config -> storefront (it
 //! builds the client's settings). lock, message, outcome, change, endpoint and backoff import
 //! nothing; telemetry imports only those leaves and catalog; any module above may use them. Data flows config -> sync -> storefront
@@ -59,3 +62,4 @@ pub mod store;
 pub mod storefront;
 pub mod sync;
 pub mod telemetry;
+pub mod web;

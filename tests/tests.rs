@@ -33,3 +33,5 @@ mod seen;
 mod shipping;
 mod stores;
 mod sync;
+mod web;
+mod web_browser;

@@ -2,8 +2,6 @@
 //! changed), events and variant price/availability changes, newest first, as text for a
 //! terminal or JSON for scripts.
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 
 use super::export::open_reader;
@@ -22,56 +20,13 @@ pub fn run(config: &Config, store: &str, product: &str, json: bool) -> Result<()
             "store {store} has no product with id or handle {product:?}"
         )));
     };
-    let changed = changes_per_version(&history);
+    let changed = history.changed_fields();
     if json {
         super::print_line(&to_json(&history, &changed));
     } else {
         super::print_line(to_text(&history, &changed).trim_end_matches('\n'));
     }
     Ok(())
-}
-
-/// For each version (newest first), the top-level fields that differ from the version before
-/// it; None for the first version.
-fn changes_per_version(h: &ProductHistory) -> Vec<Option<Vec<String>>> {
-    let parsed: Vec<Option<Value>> = h
-        .versions
-        .iter()
-        .map(|v| serde_json::from_str(&v.raw_json).ok())
-        .collect();
-    (0..parsed.len())
-        .map(|i| match (parsed.get(i + 1), &parsed[i]) {
-            (Some(Some(older)), Some(newer)) => Some(changed_fields(older, newer)),
-            (Some(None), _) | (Some(_), None) => Some(Vec::new()),
-            (None, _) => None,
-        })
-        .collect()
-}
-
-/// Top-level keys whose values differ, ignoring `updated_at` (stores bump it on every response)
-/// at the top and inside arrays of objects (variants, images).
-fn changed_fields(older: &Value, newer: &Value) -> Vec<String> {
-    let (Some(a), Some(b)) = (older.as_object(), newer.as_object()) else {
-        return Vec::new();
-    };
-    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .filter(|k| k.as_str() != "updated_at")
-        .filter(|k| without_updated_at(a.get(*k)) != without_updated_at(b.get(*k)))
-        .map(|k| k.to_string())
-        .collect()
-}
-
-fn without_updated_at(value: Option<&Value>) -> Option<Value> {
-    let mut value = value?.clone();
-    if let Value::Array(items) = &mut value {
-        for item in items.iter_mut() {
-            if let Value::Object(map) = item {
-                map.remove("updated_at");
-            }
-        }
-    }
-    Some(value)
 }
 
 fn to_json(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
@@ -160,19 +115,6 @@ fn describe(c: &VariantChangeRow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn changed_fields_ignore_updated_at() {
-        let a = json!({"id": 1, "title": "A", "updated_at": "x",
-                       "variants": [{"id": 2, "price": "1.00", "updated_at": "x"}]});
-        let b = json!({"id": 1, "title": "A", "updated_at": "y",
-                       "variants": [{"id": 2, "price": "1.00", "updated_at": "y"}]});
-        assert!(changed_fields(&a, &b).is_empty());
-        let c = json!({"id": 1, "title": "B", "updated_at": "y", "tags": [],
-                       "variants": [{"id": 2, "price": "2.00", "updated_at": "y"}]});
-        assert_eq!(changed_fields(&a, &c), ["tags", "title", "variants"]);
-    }
 
     #[test]
     fn variant_changes_read_as_sentences() {

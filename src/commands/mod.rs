@@ -9,6 +9,7 @@ mod healthcheck;
 mod history;
 mod manual;
 mod progress;
+mod serve;
 mod status;
 mod store_arg;
 mod stores;
@@ -124,6 +125,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sync { targets } => {
             sync::run(&config, &targets, interactive && !cli.quiet, cli.quiet)
         }
+        Command::Serve { listen } => serve::run(&config, listen),
         Command::Status { json } => status::run(&config, json),
         Command::CheckConfig => check_config::run(&config),
         Command::Stores { action } => stores::run(&config, &action),

@@ -4,7 +4,6 @@
 
 use super::Failure;
 use crate::config::Config;
-use crate::outcome::{RunState, RunStatus};
 use crate::store::Reader;
 
 /// The config the packaged service runs with (systemd/shopmirror.service).
@@ -20,16 +19,7 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
         )));
     }
     let reader = Reader::open(&config.db_path)?;
-    let mut statuses = reader.store_statuses()?;
-    for s in &mut statuses {
-        // A run row says "running" until its process ends it; only a live holder of the
-        // store's lock makes that true. A dead holder's run is interrupted (the next resumes).
-        if s.last_run_status == Some(RunState::Running)
-            && crate::lock::holder(&config.db_path, &s.store).is_none()
-        {
-            s.last_run_status = Some(RunState::Ended(RunStatus::Interrupted));
-        }
-    }
+    let statuses = reader.store_statuses_now()?;
     if json {
         let mut shown = serde_json::to_value(&statuses).expect("status serializes");
         if let Some(rows) = shown.as_array_mut() {

@@ -16,12 +16,14 @@ mod raw;
 pub mod schedule;
 mod shard;
 mod validate;
+mod web;
 
 use raw::{Overrides, RawConfig, RawDatabase};
 
 use crate::storefront::{ClientSettings, StoreOptions};
 pub use schedule::Schedule;
 pub use shard::Shard;
+pub use web::{Exposed, Secret, WebAuth, WebSettings};
 
 /// The database used when neither config nor flag names one.
 pub const DEFAULT_DB: &str = "shopmirror.db";
@@ -104,6 +106,7 @@ pub struct Config {
     pub stores: Vec<StoreConfig>,
     pub daemon: DaemonSettings,
     pub log: LogSettings,
+    pub web: WebSettings,
     pub shard: Option<Shard>,
     /// Every setting as resolved from all layers, for `check-config`.
     pub resolved: serde_json::Value,
@@ -245,6 +248,7 @@ impl Config {
             db_path: raw.database.path.unwrap_or_else(|| DEFAULT_DB.into()),
             daemon: check.daemon(raw.daemon, store_schedules)?,
             log: check.log(raw.log)?,
+            web: check.web(raw.web)?,
             shard: raw
                 .shard
                 .as_deref()

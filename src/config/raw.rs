@@ -18,6 +18,7 @@ pub struct RawConfig {
     pub sync: RawSync,
     pub daemon: RawDaemon,
     pub log: RawLog,
+    pub web: super::web::RawWeb,
     /// `"I/N"`: this instance syncs only the stores whose name hashes to shard I (1-based) of N.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,

@@ -9,6 +9,7 @@ use super::raw::{RawConfig, RawDaemon, RawHttp, RawLog, RawStore};
 use chrono_tz::Tz;
 
 use super::schedule::parse_zone;
+use super::web::{RawWeb, Secret, WebAuth, WebSettings};
 use super::{
     parse_store_url, DaemonSettings, Error, LogFormat, LogSettings, Schedule, StoreConfig,
 };
@@ -139,6 +140,34 @@ impl Checker<'_> {
                 )),
             },
         }
+    }
+
+    /// `[web]`: the secret with an authentication kind, a user for basic.
+    pub fn web(&self, raw: RawWeb) -> Result<WebSettings, Error> {
+        let secret = raw.secret.filter(|s| !s.is_empty()).map(Secret::new);
+        let auth = match (raw.auth.as_deref(), secret) {
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(self.invalid("web.secret", "is set but web.auth is not"));
+            }
+            (Some(_), None) => {
+                return Err(self.invalid(
+                    "web.secret",
+                    "is required by web.auth (best from SHOPMIRROR_WEB__SECRET)",
+                ));
+            }
+            (Some("basic"), Some(password)) => match raw.user.filter(|u| !u.is_empty()) {
+                Some(user) if !user.contains(':') => Some(WebAuth::Basic { user, password }),
+                Some(_) => return Err(self.invalid("web.user", "must not contain ':'")),
+                None => return Err(self.invalid("web.user", "is required by web.auth = \"basic\"")),
+            },
+            (Some("bearer"), Some(token)) => Some(WebAuth::Bearer { token }),
+            (Some(other), Some(_)) => {
+                let message = format!("{other:?} is not one of basic, bearer");
+                return Err(self.invalid("web.auth", message));
+            }
+        };
+        Ok(WebSettings { auth })
     }
 
     /// The daemon's settings, with each store's schedule that differs from the default (its

@@ -105,11 +105,13 @@ pub fn install_recorder() -> Result<PrometheusHandle, RecorderError> {
     builder.install_recorder().map_err(RecorderError::Install)
 }
 
-/// Serves the endpoints on `listener`, within the listener's limits, until `stop` is cancelled.
+/// Serves the endpoints, and the web `pages` when given, on `listener` within the listener's
+/// limits until `stop` is cancelled.
 pub async fn serve(
     listener: TcpListener,
     health: Arc<Health>,
     metrics: PrometheusHandle,
+    pages: Option<Router>,
     stop: CancellationToken,
 ) {
     let process = metrics_process::Collector::default();
@@ -123,7 +125,8 @@ pub async fn serve(
             metrics,
             process: Arc::new(process),
             exposition: Arc::default(),
-        });
+        })
+        .merge(pages.unwrap_or_default());
     super::listener::serve(listener, app, super::listener::Limits::DAEMON, stop).await;
 }
 

@@ -93,11 +93,15 @@ pub async fn run(
         addr: options.listen,
         source,
     })?;
+    let pages = crate::web::pages(&config.db_path, &config.web, addr)
+        .inspect_err(|e| tracing::warn!("web pages not served: {e}"))
+        .ok();
     let stop_http = CancellationToken::new();
     let http_task = tokio::spawn(http::serve(
         listener,
         health.clone(),
         metrics,
+        pages,
         stop_http.clone(),
     ));
     let notifier = Notifier::from_env();

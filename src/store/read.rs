@@ -77,6 +77,12 @@ impl Reader {
             .ctx(&self.path, "listing stores")
     }
 
+    /// A handle that stops this reader's running query from another thread (a request's
+    /// deadline).
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.conn.get_interrupt_handle()
+    }
+
     /// Every store with its latest run, by name.
     pub fn store_statuses(&self) -> Result<Vec<StoreStatus>, Error> {
         self.conn

@@ -95,7 +95,11 @@ async fn a_restart_keeps_the_planned_time_neither_early_nor_skipped_nor_twice() 
     let missed = p.upsert("missed", &every_6h(), Start::Planned(Some(at(4, 0, 0))));
     assert_eq!(missed, Some(Some(at(5, 0, 0))));
     // Planned for 23:00 under an older, rarer schedule: the schedule wins.
-    let changed = p.upsert("changed", &every_6h(), Start::Planned(Some(at(23, 0, 0))));
+    let changed = p.upsert(
+        "rescheduled",
+        &every_6h(),
+        Start::Planned(Some(at(23, 0, 0))),
+    );
     let changed = changed.unwrap().unwrap();
     assert!(
         changed >= at(6, 0, 0) && changed <= at(6, 10, 0),

@@ -1,0 +1,142 @@
+//! Product search for the web pages: the full-text index `product_search` (FTS5, kept in step
+//! with products and variants by triggers, see schema.sql) matched against title, handle,
+//! vendor and SKUs.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::read::Reader;
+use super::{Context, Error};
+
+/// One product found by a search.
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub store: String,
+    pub product_id: i64,
+    pub handle: String,
+    pub title: String,
+    pub vendor: String,
+    pub skus: String,
+    pub deleted_at: Option<String>,
+}
+
+/// `words` as an FTS5 query: every word must match as the prefix of a token in any column.
+/// Each word is quoted (quotes doubled), so no user text is read as query syntax. None when
+/// there is no word to look for.
+pub fn match_query(words: &str) -> Option<String> {
+    let terms: Vec<String> = words
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .take(16)
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+impl Reader {
+    /// Up to `limit` products (of `store`, or of every store) matching every word of `words`,
+    /// best match first; live products before deleted ones.
+    pub fn search_products(
+        &self,
+        store: Option<&str>,
+        words: &str,
+        limit: u32,
+    ) -> Result<Vec<Found>, Error> {
+        let Some(query) = match_query(words) else {
+            return Ok(Vec::new());
+        };
+        self.conn
+            .prepare_cached(
+                "SELECT s.name, p.product_id, p.handle, p.title, p.vendor, f.skus, p.deleted_at
+                 FROM product_search f
+                 JOIN product_search_keys k ON k.search_id = f.rowid
+                 JOIN products p ON p.store_id = k.store_id AND p.product_id = k.product_id
+                 JOIN stores s ON s.store_id = k.store_id
+                 WHERE product_search MATCH ?1 AND (?2 IS NULL OR s.name = ?2)
+                 ORDER BY p.deleted_at IS NOT NULL, f.rank LIMIT ?3",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![query, store, limit], |r| {
+                    Ok(Found {
+                        store: r.get(0)?,
+                        product_id: r.get(1)?,
+                        handle: r.get(2)?,
+                        title: r.get(3)?,
+                        vendor: r.get(4)?,
+                        skus: r.get(5)?,
+                        deleted_at: r.get(6)?,
+                    })
+                })?
+                .collect()
+            })
+            .ctx(&self.path, "searching products")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The index follows inserts, renames, SKU changes and removals made by plain SQL, as the
+    /// writer makes them, without the writer knowing of it.
+    #[test]
+    fn the_index_follows_products_and_variants() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let conn = super::super::schema::open_writer(&path).unwrap();
+        conn.execute_batch(
+            "INSERT INTO stores (store_id, name, base_url, added_at) VALUES (1, 'shop', 'u', 't');
+             INSERT INTO products (store_id, product_id, content_hash, first_seen_at,
+                 content_changed_at, written_run, handle, title, vendor, product_type, tags,
+                 body_html, raw_json)
+             VALUES (1, 7, 'h', 't', 't', 1, 'blue-shirt', 'Blue Shirt', 'Acmé', '', '[]', '', '{}');
+             INSERT INTO variants (store_id, variant_id, product_id, position, title, sku, price,
+                 price_cents, written_run)
+             VALUES (1, 70, 7, 1, 'S', 'SKU-1001', '1.00', 100, 1),
+                    (1, 71, 7, 2, 'M', NULL, '1.00', 100, 1);",
+        )
+        .unwrap();
+        let reader = Reader::open(&path).unwrap();
+        let ids = |words: &str| -> Vec<i64> {
+            reader
+                .search_products(Some("shop"), words, 10)
+                .unwrap()
+                .iter()
+                .map(|f| f.product_id)
+                .collect()
+        };
+        assert_eq!(ids("blu"), [7]);
+        assert_eq!(ids("sku-1001"), [7]);
+        assert_eq!(ids("acme"), [7], "diacritics are folded");
+        assert_eq!(ids("red"), Vec::<i64>::new());
+        conn.execute_batch(
+            "UPDATE products SET title = 'Red Shirt' WHERE product_id = 7;
+             UPDATE variants SET sku = 'SKU-2002' WHERE variant_id = 70;",
+        )
+        .unwrap();
+        assert_eq!(ids("red"), [7]);
+        assert_eq!(ids("blue"), [7], "the handle still says blue");
+        assert_eq!(ids("1001"), Vec::<i64>::new());
+        assert_eq!(ids("2002"), [7]);
+        conn.execute_batch("DELETE FROM variants WHERE product_id = 7")
+            .unwrap();
+        assert_eq!(ids("2002"), Vec::<i64>::new());
+        conn.execute_batch("DELETE FROM products WHERE product_id = 7")
+            .unwrap();
+        assert_eq!(ids("red"), Vec::<i64>::new());
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM product_search", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn user_words_become_quoted_prefix_terms() {
+        assert_eq!(match_query("  "), None);
+        assert_eq!(match_query("- *"), None);
+        assert_eq!(
+            match_query("Blue SKU-12 \"x"),
+            Some("\"Blue\"* \"SKU-12\"* \"\"\"x\"*".into())
+        );
+    }
+}
