@@ -4,6 +4,7 @@
 #   bench/million.sh build   [--db FILE] [--products N] [--seed-products S] [--bin F] [--fake F]
 #   bench/million.sh measure [--db FILE] [--bin FILE]
 #   bench/million.sh sizes   [--db FILE]
+#   bench/million.sh queries [--db FILE]   (the README's queries alone, with sqlite3)
 #   bench/million.sh copy    [--db FILE] [--products N] [--seed-products S]   (the copying alone)
 # --bin: the shopmirror binary (default target/release/shopmirror, built when missing);
 # --fake: the fake storefront example (default target/release/examples/fakeshop).
@@ -19,8 +20,9 @@
 #
 # measure: runs `status`, `status --json`, `stores list`, `history`, every export format and
 # filter, and every query of the README's "Querying the mirror" (with sqlite3 -readonly), each
-# twice (the second, warm run is reported), under GNU time: wall seconds, peak RSS, and for
-# exports the time to the first line. Prints a Markdown table.
+# twice (the second, warm run is reported), under GNU time: wall seconds and peak RSS. Exports
+# are read by `head`: seconds to the first line, then wall seconds and peak RSS for the first
+# ROWS lines (--rows, default 100,000). Prints a Markdown table.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +31,7 @@ MODE=${1:-}
 DB=/tmp/shopmirror-million.db
 PRODUCTS=1000000
 SEED=10000
+ROWS=100000
 BIN=$ROOT/target/release/shopmirror
 FAKE=$ROOT/target/release/examples/fakeshop
 while [ $# -gt 0 ]; do
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
         --products) PRODUCTS=$2; shift 2 ;;
         --seed-products) SEED=$2; shift 2 ;;
         --bin) BIN=$2; shift 2 ;;
+        --rows) ROWS=$2; shift 2 ;;
         --fake) FAKE=$2; shift 2 ;;
         *) echo "bench/million.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -94,24 +98,27 @@ build() {
 # copy: the seed's product rows copied PRODUCTS / SEED - 1 times.
 copy() {
     local big
-    big=$(sqlite3 "$DB" "SELECT max(product_id, (SELECT max(variant_id) FROM variants),
-        (SELECT max(image_id) FROM images)) FROM products ORDER BY product_id DESC LIMIT 1")
+    big=$(sqlite3 "$DB" "SELECT max(x) FROM (
+        SELECT max(product_id) AS x FROM products WHERE product_id < 100000000000000
+        UNION ALL SELECT max(variant_id) FROM variants WHERE product_id < 100000000000000
+        UNION ALL SELECT max(image_id) FROM images WHERE product_id < 100000000000000)")
     [ "$big" -lt 100000000000000 ] || { echo "bench/million.sh: ids too large to copy" >&2; exit 1; }
     local pos copies=$((PRODUCTS / SEED - 1)) k table spec t0
     pos=$(sqlite3 "$DB" "SELECT coalesce(max(position), 0) FROM collection_products")
     local tables="products product_seen variants images options product_versions product_events
         variant_changes collection_products collection_changes"
+    # Resumable: copies already made (ids moved by k * 10^14) are kept.
+    local first
+    first=$(sqlite3 "$DB" "SELECT max(product_id) / 100000000000000 + 1 FROM products")
     t0=$SECONDS
-    for k in $(seq 1 "$copies"); do
-        {
-            echo "PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; BEGIN;"
-            for table in $tables; do
-                spec=$(copy_columns "$table" "$k" "$pos")
-                echo "INSERT INTO $table (${spec%%|*}) SELECT ${spec#*|} FROM $table
-                      WHERE product_id < 100000000000000;"
-            done
-            echo "COMMIT;"
-        } | sqlite3 "$DB"
+    for k in $(seq "$first" "$copies"); do
+        local sql="PRAGMA synchronous = OFF; PRAGMA foreign_keys = OFF; BEGIN;"
+        for table in $tables; do
+            spec=$(copy_columns "$table" "$k" "$pos")
+            sql+=" INSERT INTO $table (${spec%%|*}) SELECT ${spec#*|} FROM $table
+                  WHERE product_id < 100000000000000;"
+        done
+        sqlite3 -bail -cmd ".timeout 60000" "$DB" "$sql COMMIT;"
         [ $((k % 10)) = 0 ] && echo "copy $k of $copies ($((SECONDS - t0)) s)" >&2
     done
     sqlite3 "$DB" "PRAGMA analysis_limit = 400; PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
@@ -142,16 +149,26 @@ timed() {
     done
     local wall rss
     read -r wall rss < <(tail -n 1 "$out")
-    local first="-"
-    if [ "${FIRST:-0}" = 1 ]; then
-        local t0 t1
-        t0=$(date +%s%N)
-        "$@" 2>/dev/null | head -n 2 >/dev/null || true
-        t1=$(date +%s%N)
-        first=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }')
-    fi
-    printf '| %s | %s | %s | %.1f |\n' "$label" "$wall" "$first" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+    printf '| %s | %s | - | %.1f |\n' "$label" "$wall" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
     rm -f "$out" "$out.err"
+}
+
+# streamed LABEL CMD...: an export read by `head`: seconds to its first line, and wall seconds
+# and peak RSS of the exporter for its first ROWS lines (it ends quietly when head closes).
+streamed() {
+    local label=$1; shift
+    local out t0 t1 first
+    out=$(mktemp)
+    t0=$(date +%s%N)
+    "$@" 2>/dev/null | head -n 1 >/dev/null || true
+    t1=$(date +%s%N)
+    first=$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.2f", ns / 1e9 }')
+    /usr/bin/time -f '%e %M' -o "$out" "$@" 2>/dev/null | head -n "$ROWS" >/dev/null || true
+    local wall rss
+    read -r wall rss < <(tail -n 1 "$out")
+    printf '| %s (first %s lines) | %s | %s | %.1f |\n' "$label" "$ROWS" "$wall" "$first" \
+        "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
+    rm -f "$out"
 }
 
 query() { timed "$1" sqlite3 -readonly "$DB" "$2"; }
@@ -175,13 +192,25 @@ measure() {
     timed "status --json" "${m[@]}" status --json
     timed "stores list" "${m[@]}" stores list
     timed "history $store $handle" "${m[@]}" history "$store" "$handle"
-    FIRST=1 timed "export (csv)" "${m[@]}" export --force --output -
-    FIRST=1 timed "export --variants" "${m[@]}" export --variants --force --output -
-    FIRST=1 timed "export --format jsonl" "${m[@]}" export --format jsonl --force --output -
-    FIRST=1 timed "export --format shopify-csv" "${m[@]}" export --format shopify-csv --force --output -
-    FIRST=1 timed "export --store $store --include-deleted" "${m[@]}" export --store "$store" --include-deleted --force --output -
-    FIRST=1 timed "export --collection $collection" "${m[@]}" export --collection "$collection" --force --output -
-    FIRST=1 timed "export --changed-since '$since'" "${m[@]}" export --changed-since "$since" --force --output -
+    streamed "export (csv)" "${m[@]}" export --force --output -
+    streamed "export --variants" "${m[@]}" export --variants --force --output -
+    streamed "export --format jsonl" "${m[@]}" export --format jsonl --force --output -
+    streamed "export --format shopify-csv" "${m[@]}" export --format shopify-csv --force --output -
+    streamed "export --store $store --include-deleted" "${m[@]}" export --store "$store" --include-deleted --force --output -
+    streamed "export --collection $collection" "${m[@]}" export --collection "$collection" --force --output -
+    streamed "export --changed-since '$since'" "${m[@]}" export --changed-since "$since" --force --output -
+    queries
+}
+
+# queries: the README's queries alone (sqlite3 -readonly; no shopmirror binary needed).
+queries() {
+    local store handle collection
+    store=$(sqlite3 -readonly "$DB" "SELECT name FROM stores LIMIT 1")
+    handle=$(sqlite3 -readonly "$DB" "SELECT p.handle FROM variant_changes c JOIN products p
+        USING (store_id, product_id) ORDER BY c.change_id DESC LIMIT 1")
+    collection=$(sqlite3 -readonly "$DB" "SELECT c.handle FROM collections c
+        JOIN collection_products cp USING (store_id, collection_id)
+        GROUP BY c.collection_id ORDER BY count(*) DESC LIMIT 1")
     query "README: the current catalogue" \
         "SELECT store, handle, title, vendor, product_type FROM current_products ORDER BY store, title;"
     query "README: ten cheapest in-stock variants of one store" \
@@ -227,6 +256,7 @@ case "$MODE" in
     build) build ;;
     copy) copy ;;
     measure) measure ;;
+    queries) echo "| reader | wall s | first line s | peak RSS MiB |"; echo "|---|---|---|---|"; queries ;;
     sizes) sizes ;;
     *) echo "usage: bench/million.sh build|measure|sizes [--db FILE] [--products N] [--seed-products S] [--bin FILE]" >&2; exit 2 ;;
 esac
