@@ -73,6 +73,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The alert outbox: list, retry and resume what was not delivered, test a sink, deliver.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
     /// Ask a running daemon's /healthz; exit 0 when it answers 200, else 1 (for container
     /// HEALTHCHECKs and scripts).
     Healthcheck {
@@ -103,6 +108,33 @@ pub enum StoresAction {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Alerts not delivered yet (pending and dead), oldest first.
+    List {
+        /// Only the dead ones (refused, or out of retries).
+        #[arg(long)]
+        dead: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a dead alert (or every dead one) pending again, due now.
+    Retry {
+        /// The alert's id (from `alerts list`).
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<i64>,
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Resume a sink paused because it answered 410 (Discord 404) or kept failing.
+    Resume { sink: String },
+    /// Send one sample alert to a sink now and print its answer.
+    Test { sink: String },
+    /// Send the alerts that are due, within alerts.sync_timeout (for cron users).
+    Deliver,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,9 @@
 //!   systemd notifications, health and metrics over HTTP, sharding.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
+//! - [`alerts`]: which recorded changes are announced and their delivery: `change` (the
+//!   vocabulary, pure, imports nothing), `rules` and `render` (asked by the store's writer inside
+//!   the change's transaction), `deliver` (sends committed outbox rows over HTTP).
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
@@ -33,6 +36,7 @@
 //! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
 //! included); readers use their own read-only connections.
 
+pub mod alerts;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

@@ -67,5 +67,5 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
                 .unwrap_or_default()
         ));
     }
-    Ok(())
+    super::alerts::status(config, &reader)
 }

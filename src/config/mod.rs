@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Json, Serialized, Toml};
 use figment::Figment;
 use url::Url;
 
+mod alerts;
 mod raw;
 mod schedule;
 mod shard;
@@ -20,6 +21,7 @@ mod validate;
 use raw::{Overrides, RawConfig, RawDatabase};
 
 use crate::storefront::{ClientSettings, StoreOptions};
+pub use alerts::{AlertSettings, Filters, RuleConfig, Secret, SinkConfig, SinkKind};
 pub use schedule::Schedule;
 pub use shard::Shard;
 
@@ -105,6 +107,8 @@ pub struct Config {
     pub daemon: DaemonSettings,
     pub log: LogSettings,
     pub shard: Option<Shard>,
+    /// `[alerts]`: sinks and rules.
+    pub alerts: AlertSettings,
     /// Every setting as resolved from all layers, for `check-config`.
     pub resolved: serde_json::Value,
 }
@@ -221,9 +225,11 @@ impl Config {
     }
 
     fn validate(raw: RawConfig, file: Option<&Path>) -> Result<Config, Error> {
-        let resolved = serde_json::to_value(&raw).expect("config serializes");
+        let mut resolved = serde_json::to_value(&raw).expect("config serializes");
         let check = validate::Checker { file };
         check.limits(&raw)?;
+        let alerts = check.alerts(raw.alerts)?;
+        alerts::redact_resolved(&mut resolved, &alerts);
         let mut store_schedules = BTreeMap::new();
         let mut options = std::collections::HashMap::new();
         let mut stores = Vec::new();
@@ -251,6 +257,7 @@ impl Config {
             page_size: raw.sync.page_size,
             concurrent_stores: raw.sync.concurrent_stores,
             stores,
+            alerts,
             resolved,
         })
     }

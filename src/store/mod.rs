@@ -10,6 +10,7 @@ mod deletions;
 mod export;
 mod history;
 mod lifecycle;
+mod outbox;
 mod products;
 mod quarantine;
 mod read;
@@ -29,6 +30,10 @@ pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
 pub use lifecycle::Renamed;
+pub use outbox::{
+    at_millis, now_millis, parse_time, AlertHook, AlertRow, Attempt, DueAlert, RowFate, SinkFate,
+    SinkState, SinkStats,
+};
 pub use products::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;

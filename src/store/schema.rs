@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_run_url.sql"),
     include_str!("../../migrations/0005_big_stores.sql"),
     include_str!("../../migrations/0006_product_seen.sql"),
+    include_str!("../../migrations/0007_alerts.sql"),
 ];
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date.

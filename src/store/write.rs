@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::outbox::{self, AlertHook};
 use super::{schema, Error};
 
 type Job = Box<dyn FnOnce(&mut WriteDb) + Send>;
@@ -25,6 +26,8 @@ pub struct WriteDb {
     pub(super) path: PathBuf,
     /// (device, inode) of the file the connection opened.
     identity: (u64, u64),
+    /// Alert rules and the delivery wake-up: every transaction's changes are shown to them.
+    alerts: Option<AlertHook>,
 }
 
 impl Writer {
@@ -40,6 +43,7 @@ impl Writer {
             conn,
             path: path.to_path_buf(),
             identity,
+            alerts: None,
         };
         std::thread::Builder::new()
             .name("shopmirror-writer".into())
@@ -82,6 +86,11 @@ fn file_identity(path: &Path) -> std::io::Result<(u64, u64)> {
 }
 
 impl WriteDb {
+    /// From now on, each transaction's change rows get their alert rows (None: no more).
+    pub fn set_alerts(&mut self, hook: Option<AlertHook>) {
+        self.alerts = hook;
+    }
+
     /// Fails when the database file was deleted or replaced since it was opened: writes would
     /// go into a file nobody can read any more.
     pub fn check_file(&self) -> Result<(), Error> {
@@ -97,19 +106,38 @@ impl WriteDb {
         Ok(())
     }
 
-    /// Runs `body` in one BEGIN IMMEDIATE transaction: all of it commits, or none of it.
+    /// Runs `body` in one BEGIN IMMEDIATE transaction: all of it commits, or none of it. With
+    /// alert rules set, the change rows `body` wrote get their alert rows in the same
+    /// transaction (see `outbox::observe`), and the delivery task is woken after the commit.
     pub(super) fn transaction<T>(
         &mut self,
         body: impl FnOnce(&rusqlite::Transaction, &Path) -> Result<T, Error>,
     ) -> Result<T, Error> {
         use super::Context;
         let path = self.path.clone();
+        let alerts = self.alerts.clone();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx(&path, "beginning transaction")?;
+        let marks = match &alerts {
+            Some(_) => Some(outbox::marks(&tx, &path)?),
+            None => None,
+        };
         let value = body(&tx, &path)?;
+        let enqueued = match (&alerts, &marks) {
+            (Some(hook), Some(marks)) => {
+                outbox::observe(&tx, &path, hook.observer.as_ref(), marks)?
+            }
+            _ => Vec::new(),
+        };
         tx.commit().ctx(&path, "committing")?;
+        if let (Some(hook), false) = (&alerts, enqueued.is_empty()) {
+            for sink in &enqueued {
+                crate::telemetry::alerts::enqueued(sink);
+            }
+            hook.wake.notify_waiters();
+        }
         Ok(value)
     }
 }

@@ -45,6 +45,8 @@ pub(super) struct Live {
     done_rx: mpsc::UnboundedReceiver<Finished>,
     notifier: Notifier,
     health: Arc<Health>,
+    /// Alert delivery, restarted with each applied config.
+    alerts: Option<crate::alerts::Running>,
 }
 
 /// The daemon's HTTP settings: a request never waits for an open breaker, so the run ends
@@ -98,7 +100,26 @@ impl Live {
             done_rx,
             notifier,
             health,
+            alerts: None,
         })
+    }
+
+    /// (Re)starts alerts with the current config: the writer's rules and the delivery task.
+    pub(super) async fn start_alerts(&mut self) {
+        if let Some(running) = self.alerts.take() {
+            running.stop().await;
+        }
+        match crate::alerts::Running::start(&self.writer, &self.config.alerts).await {
+            Ok(running) => self.alerts = Some(running),
+            Err(e) => tracing::error!(error = %e, "alerts not started"),
+        }
+    }
+
+    /// Stops alert delivery (pending rows stay for the next start).
+    pub(super) async fn stop_alerts(&mut self) {
+        if let Some(running) = self.alerts.take() {
+            running.stop().await;
+        }
     }
 
     pub(super) fn store_count(&self) -> usize {
