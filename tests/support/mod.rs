@@ -5,6 +5,7 @@ pub mod daemon;
 pub mod fakeshop;
 pub mod http;
 pub mod mirror;
+pub mod receiver;
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;

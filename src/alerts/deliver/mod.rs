@@ -105,10 +105,11 @@ impl Delivery {
         while tasks.join_next().await.is_some() {}
     }
 
-    /// Sends every due row of every sink, until none is due or `within` has passed; rows
-    /// not yet due or not sent stay for the next run or the daemon.
+    /// Sends the rows of every sink that are due, or come due, within `within` (a retry or a
+    /// Retry-After inside it is waited for); rows due later, rows of a paused sink and rows not
+    /// sent by then stay for the next run or the daemon.
     pub async fn drain(&self, within: Duration) -> Result<Drained, Error> {
-        if self.sinks.is_empty() {
+        if self.sinks.is_empty() || within.is_zero() {
             return Ok(Drained::default());
         }
         let _lock = match crate::lock::try_lock(self.writer.path(), LOCK)? {
@@ -145,7 +146,7 @@ impl Delivery {
     }
 
     /// One sink's queue, oldest row first. With `until` (one-shot) it returns once nothing is
-    /// due; without, it waits for rows until cancelled. Returns (delivered, failed attempts).
+    /// due before then; without, it waits for rows until cancelled. Returns (delivered, failed attempts).
     async fn sink_loop(
         &self,
         sink: &SinkConfig,
@@ -174,13 +175,17 @@ impl Delivery {
                     continue;
                 }
                 Ok(Next::Wait(wait)) => wait,
+                Ok(Next::Paused) if until.is_some() => break,
+                Ok(Next::Paused) => POLL * 5,
+                Ok(Next::Idle) if until.is_some() => break,
                 Ok(Next::Idle) => POLL,
                 Err(e) => {
                     warn!(sink = %sink.name, error = %e, "cannot read the alert outbox");
                     POLL
                 }
             };
-            if until.is_some() {
+            // One-shot: a row due within the deadline is waited for, a later one is left.
+            if until.is_some_and(|until| Instant::now() + wait > until) {
                 break;
             }
             tokio::select! {

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
 use super::policy::Policy;
-use super::{send, Delivery, POLL};
+use super::{send, Delivery};
 use crate::config::SinkConfig;
 use crate::store::{self, parse_time, Attempt, DueAlert, RowFate, SinkFate};
 use crate::telemetry::alerts as events;
@@ -17,8 +17,10 @@ use crate::telemetry::alerts as events;
 /// What a sink does next.
 pub(super) enum Next {
     Send(DueAlert),
-    /// The head row (or a paused sink) waits this long at most before looking again.
+    /// The head row is due in this long.
     Wait(Duration),
+    /// The sink is paused (gone or suspended) until resumed.
+    Paused,
     Idle,
 }
 
@@ -34,7 +36,7 @@ impl Delivery {
             .call(move |db| Ok((db.sink_state(&name)?, db.next_alert(&name)?)))
             .await?;
         if state.paused.is_some() {
-            return Ok(Next::Wait(POLL * 5));
+            return Ok(Next::Paused);
         }
         let Some(due) = head else {
             return Ok(Next::Idle);
