@@ -3,15 +3,18 @@
 //! 410 and 400 with the operator's commands, and the daemon killed with SIGKILL twenty times
 //! while it syncs and delivers.
 
-use crate::alerts::{alert_config, cli, first_variant, hook, outbox, price, python_verifies, sync};
 use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rand::Rng;
-use support::daemon::{open_db, wait_db, Daemon};
+use support::alerting::{
+    alert_config, cli, first_variant, hook, outbox, price, python_verifies, sync,
+};
+use support::daemon::{open_db, wait_db, wait_metrics, Daemon};
 use support::fakeshop::{Catalog, FakeShop};
+use support::http::metric_sum;
 use support::receiver::{Receiver, Reply};
 use support::until;
 
@@ -63,6 +66,23 @@ async fn a_sink_failing_then_recovering_gets_everything_in_order_per_variant() {
         11,
         "three failures, eight deliveries"
     );
+    let ops = "sink=\"ops\"";
+    let text = wait_metrics(&daemon, |t| {
+        metric_sum(t, "shopmirror_alerts_delivered_total", &[ops]) == 8.0
+            && metric_sum(t, "shopmirror_alerts_pending", &[ops]) == 0.0
+    })
+    .await;
+    let failed = [ops, "reason=\"5xx\""];
+    assert_eq!(
+        metric_sum(&text, "shopmirror_alerts_failed_attempts_total", &failed),
+        3.0
+    );
+    let age = metric_sum(
+        &text,
+        "shopmirror_alerts_oldest_pending_age_seconds",
+        &[ops],
+    );
+    assert_eq!(age, 0.0);
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(support::WAIT).await.code(), Some(0));
 }

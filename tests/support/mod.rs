@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: the fake storefront, running the real binary against
 //! it, and comparing the mirror with the fake's catalogue.
 
+pub mod alerting;
 pub mod daemon;
 pub mod fakeshop;
 pub mod http;

@@ -224,3 +224,6 @@ impl WriteDb {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
