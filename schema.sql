@@ -244,7 +244,9 @@ CREATE INDEX product_events_by_observed ON product_events(observed_at);
 
 -- variant_changes: one row per change of a variant's price, compare-at price or availability
 -- (between two stated values), and per variant added to or removed from an existing product
--- (a variant moving between products: removed from one, added to the other).
+-- (a variant moving between products: removed from one, added to the other). Prices are kept as
+-- the store wrote them (old_value, new_value) and in cents (old_cents, new_cents; NULL for
+-- availability rows, whose values are '1'/'0').
 CREATE TABLE variant_changes (
     change_id   INTEGER PRIMARY KEY,
     store_id    INTEGER NOT NULL,
@@ -255,7 +257,9 @@ CREATE TABLE variant_changes (
     old_value   TEXT,
     new_value   TEXT,
     observed_at TEXT NOT NULL,
-    run_id      INTEGER NOT NULL
+    run_id      INTEGER NOT NULL,
+    old_cents   INTEGER,
+    new_cents   INTEGER
 );
 CREATE INDEX variant_changes_by_product ON variant_changes(store_id, product_id, change_id);
 CREATE INDEX variant_changes_by_time ON variant_changes(store_id, observed_at);
@@ -395,10 +399,7 @@ WHERE p.deleted_at IS NULL;
 --     AND observed_at >= datetime('now', '-7 days');
 CREATE VIEW price_changes AS
 SELECT s.name AS store, c.product_id, p.handle, c.variant_id, c.old_value AS old_price,
-       c.new_value AS new_price,
-       CAST(round(CAST(c.old_value AS REAL) * 100) AS INTEGER) AS old_cents,
-       CAST(round(CAST(c.new_value AS REAL) * 100) AS INTEGER) AS new_cents,
-       c.observed_at, c.run_id
+       c.new_value AS new_price, c.old_cents, c.new_cents, c.observed_at, c.run_id
 FROM variant_changes c
 JOIN stores s USING (store_id)
 LEFT JOIN products p USING (store_id, product_id)
@@ -413,13 +414,15 @@ SELECT * FROM price_changes WHERE new_cents < old_cents;
 
 -- variant_history: one row per change of a variant's price, compare-at price or availability
 -- (and per variant added to or removed from an existing product), with old and new value as
--- text ('19.99'; compare-at NULL when there is none; available '1'/'0') and when observed.
+-- text ('19.99'; compare-at NULL when there is none; available '1'/'0'), prices also in cents,
+-- and when observed.
 -- Changes of one product, newest first:
 --   SELECT * FROM variant_history WHERE store = 'shop' AND handle = 'some-handle'
 --   ORDER BY observed_at DESC, change_id DESC;
 CREATE VIEW variant_history AS
 SELECT s.name AS store, c.change_id, c.product_id, p.handle, c.variant_id,
-       v.title AS variant_title, c.field, c.old_value, c.new_value, c.observed_at, c.run_id
+       v.title AS variant_title, c.field, c.old_value, c.new_value, c.old_cents, c.new_cents,
+       c.observed_at, c.run_id
 FROM variant_changes c
 JOIN stores s USING (store_id)
 LEFT JOIN products p USING (store_id, product_id)

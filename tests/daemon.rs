@@ -145,7 +145,7 @@ async fn health_metrics_and_status_after_a_sync() {
     assert_eq!(
         metric(
             &text,
-            "shopmirror_products_total{store=\"a\",change=\"new\"}"
+            "shopmirror_products_total{store=\"a\",change=\"added\"}"
         ),
         Some(250.0)
     );

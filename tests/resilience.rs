@@ -11,6 +11,7 @@ use support::fakeshop;
 use fakeshop::{Catalog, FakeShop, Fault, Faults, RetryAfter, ReuseRefusal};
 use shopmirror::catalog::{parse_products_page, ParseError};
 use shopmirror::config::Config;
+use shopmirror::endpoint::Endpoint;
 use shopmirror::storefront::{
     BreakerState, Client, ClientSettings, Error, ErrorKind, Expect, StoreOptions,
 };
@@ -44,7 +45,13 @@ fn products_url(shop: &FakeShop) -> Url {
 }
 
 async fn get(c: &Client, shop: &FakeShop) -> Result<bytes::Bytes, Error> {
-    c.get(STORE, &products_url(shop), None, Expect::Json).await
+    c.get(
+        STORE,
+        &products_url(shop),
+        None,
+        (Endpoint::Listing, Expect::Json),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,7 +181,7 @@ fn peak_kib() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_bomb_and_oversized_bodies_are_refused() {
     // Peak memory is per process: measured alone, other tests' allocations do not count.
-    if !support::in_own_process("gzip_bomb_and_oversized_bodies_are_refused") {
+    if !support::in_own_process("resilience::gzip_bomb_and_oversized_bodies_are_refused") {
         return;
     }
     let shop = fake(60, Faults::default()).await;
@@ -241,7 +248,10 @@ async fn unsafe_targets_are_refused() {
         shop.addr().port()
     ))
     .unwrap();
-    let e = c.get(STORE, &local, None, Expect::Json).await.unwrap_err();
+    let e = c
+        .get(STORE, &local, None, (Endpoint::Listing, Expect::Json))
+        .await
+        .unwrap_err();
     assert!(matches!(e.kind, ErrorKind::Refused(_)), "{e}");
     assert_eq!(shop.request_count(), 0);
     // Allowed private addresses still never include metadata ones, on any hop.
@@ -267,11 +277,19 @@ async fn credentials_stay_out_of_errors() {
     let c = client(settings());
     let url = format!("http://alice:hunter2@{}/products.json", shop.addr());
     let e = c
-        .get(STORE, &Url::parse(&url).unwrap(), None, Expect::Json)
+        .get(
+            STORE,
+            &Url::parse(&url).unwrap(),
+            None,
+            (Endpoint::Listing, Expect::Json),
+        )
         .await
         .unwrap_err();
     let closed = Url::parse("http://alice:hunter2@127.0.0.1:9/products.json").unwrap();
-    let e2 = c.get(STORE, &closed, None, Expect::Json).await.unwrap_err();
+    let e2 = c
+        .get(STORE, &closed, None, (Endpoint::Listing, Expect::Json))
+        .await
+        .unwrap_err();
     for message in [e.to_string(), e2.to_string(), format!("{e2:?}")] {
         assert!(
             !message.contains("hunter2") && !message.contains("alice"),
@@ -291,7 +309,12 @@ async fn a_fallback_with_credentials_stays_out_of_errors() {
     );
     let fallback = Url::parse(&fallback).unwrap();
     let e = c
-        .get(STORE, &products_url(&custom), Some(&fallback), Expect::Json)
+        .get(
+            STORE,
+            &products_url(&custom),
+            Some(&fallback),
+            (Endpoint::Listing, Expect::Json),
+        )
         .await
         .unwrap_err();
     assert_eq!((custom.request_count(), myshopify.request_count()), (1, 1));
@@ -332,9 +355,14 @@ async fn a_404_is_asked_again_through_the_myshopify_domain() {
     // The same request on the myshopify.com domain (as `sync::urls::fallback` builds it).
     let fallback = products_url(&myshopify);
     for _ in 0..2 {
-        c.get(STORE, &products_url(&custom), Some(&fallback), Expect::Json)
-            .await
-            .unwrap();
+        c.get(
+            STORE,
+            &products_url(&custom),
+            Some(&fallback),
+            (Endpoint::Listing, Expect::Json),
+        )
+        .await
+        .unwrap();
     }
     assert_eq!(
         custom.request_count(),
@@ -387,7 +415,10 @@ async fn metrics_are_emitted_per_store() {
     shop.script_fault("/products.json", 1, Fault::Block430);
     let c = client(settings());
     let url = products_url(&shop);
-    assert!(c.get("metered", &url, None, Expect::Json).await.is_err());
+    assert!(c
+        .get("metered", &url, None, (Endpoint::Listing, Expect::Json))
+        .await
+        .is_err());
     let text = handle.render();
     for line in [
         r#"shopmirror_http_requests_total{store="metered",status="4xx"} 2"#,

@@ -221,7 +221,7 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
     };
     for zero in [
         r#"shopmirror_pages_total{store="a"}"#,
-        r#"shopmirror_products_total{store="a",change="new"}"#,
+        r#"shopmirror_products_total{store="a",change="added"}"#,
         r#"shopmirror_runs_total{store="a",status="failed"}"#,
         r#"shopmirror_http_retries_total{store="a"}"#,
         r#"shopmirror_http_429_total{store="a"}"#,
@@ -231,7 +231,7 @@ async fn metrics_before_any_sync_have_every_documented_series_with_help_and_type
     ] {
         assert_eq!(sample(zero), 0.0, "{zero}");
     }
-    for kind in ["listing", "collection", "sitemap", "single"] {
+    for kind in ["listing", "collection", "sitemap", "single", "deletions"] {
         let series = format!(
             r#"shopmirror_http_request_duration_seconds_count{{store="a",endpoint="{kind}"}}"#
         );

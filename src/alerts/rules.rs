@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::change::{AlertChange, AlertKind, Observer, PlannedAlert};
+use super::event::{AlertChange, AlertKind, Observer, PlannedAlert};
 use super::render;
 use crate::config::{AlertSettings, Filters, RuleConfig, SinkConfig};
 

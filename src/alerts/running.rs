@@ -7,9 +7,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::deliver::{self, Delivery};
+use super::event::Observer;
 use super::Engine;
 use crate::config::AlertSettings;
-use crate::store::{self, AlertHook, Writer};
+use crate::store::{self, Outbox, Writer};
 
 /// Sets (or clears) the writer's alert rules; returns the wake-up the writer signals after
 /// committing alert rows.
@@ -18,16 +19,12 @@ pub async fn attach(
     settings: &AlertSettings,
 ) -> Result<Arc<Notify>, store::Error> {
     let wake = Arc::new(Notify::new());
-    let hook = Engine::new(settings).map(|engine| AlertHook {
-        observer: Arc::new(engine),
+    let rules = Engine::new(settings).map(|engine| Arc::new(engine) as Arc<dyn Observer>);
+    let outbox = Outbox {
+        rules,
         wake: wake.clone(),
-    });
-    writer
-        .call(move |db| {
-            db.set_alerts(hook);
-            Ok(())
-        })
-        .await?;
+    };
+    writer.set_observer(Box::new(outbox)).await?;
     Ok(wake)
 }
 

@@ -8,8 +8,9 @@ use serde_json::Value;
 
 use super::export::open_reader;
 use super::Failure;
+use crate::change::{ProductEvent, VariantField};
 use crate::config::Config;
-use crate::store::{ProductHistory, VariantChange};
+use crate::store::{ProductHistory, VariantChangeRow};
 
 pub fn run(config: &Config, store: &str, product: &str, json: bool) -> Result<(), Failure> {
     let reader = open_reader(config)?;
@@ -104,7 +105,7 @@ fn to_text(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
     for (v, fields) in h.versions.iter().zip(changed) {
         let what = match fields {
             None => "first version".to_string(),
-            Some(f) if f.is_empty() => "changed".to_string(),
+            Some(f) if f.is_empty() => ProductEvent::Changed.as_str().to_string(),
             Some(f) => format!("changed: {}", f.join(", ")),
         };
         out.push_str(&format!(
@@ -133,26 +134,26 @@ fn to_text(h: &ProductHistory, changed: &[Option<Vec<String>>]) -> String {
 }
 
 /// One variant change as a line: `variant 42 "Small": price 19.99 -> 17.99`.
-fn describe(c: &VariantChange) -> String {
+fn describe(c: &VariantChangeRow) -> String {
     let variant = match &c.variant_title {
         Some(title) => format!("variant {} {title:?}", c.variant_id),
         None => format!("variant {}", c.variant_id),
     };
     let shown = |value: &Option<String>| -> String {
-        match (c.field.as_str(), value.as_deref()) {
-            ("available", Some("1")) => "in stock".into(),
-            ("available", Some("0")) => "out of stock".into(),
+        match (c.field, value.as_deref()) {
+            (VariantField::Available, Some("1")) => "in stock".into(),
+            (VariantField::Available, Some("0")) => "out of stock".into(),
             (_, Some(v)) => v.to_string(),
-            ("compare_at_price", None) => "none".into(),
+            (VariantField::CompareAtPrice, None) => "none".into(),
             (_, None) => "unknown".into(),
         }
     };
-    match c.field.as_str() {
-        "variant_added" => format!("{variant}: added at {}", shown(&c.new_value)),
-        "variant_removed" => format!("{variant}: removed (was {})", shown(&c.old_value)),
+    match c.field {
+        VariantField::Added => format!("{variant}: added at {}", shown(&c.new_value)),
+        VariantField::Removed => format!("{variant}: removed (was {})", shown(&c.old_value)),
         field => format!(
             "{variant}: {} {} -> {}",
-            field.replace('_', " "),
+            field.as_str().replace('_', " "),
             shown(&c.old_value),
             shown(&c.new_value)
         ),
@@ -178,10 +179,10 @@ mod tests {
 
     #[test]
     fn variant_changes_read_as_sentences() {
-        let change = |field: &str, old: Option<&str>, new: Option<&str>| VariantChange {
+        let change = |field: &str, old: Option<&str>, new: Option<&str>| VariantChangeRow {
             variant_id: 42,
             variant_title: Some("Small".into()),
-            field: field.into(),
+            field: VariantField::parse(field).unwrap(),
             old_value: old.map(str::to_string),
             new_value: new.map(str::to_string),
             observed_at: "t".into(),

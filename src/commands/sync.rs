@@ -15,7 +15,7 @@ use crate::message::one_line;
 use crate::outcome::RunStatus;
 use crate::store::{RunCounts, Writer};
 use crate::storefront::Client;
-use crate::sync::{self, sync_store, Progress, SyncContext};
+use crate::sync::{sync_store_alone, Progress, SyncContext};
 
 /// Syncs `targets`; `quiet` (-q) leaves out the summary lines, so only errors are printed.
 pub fn run(
@@ -54,48 +54,38 @@ async fn sync_all(
     let display = show_progress.then(Display::start);
     let limit = Arc::new(Semaphore::new(config.concurrent_stores));
     let mut tasks = tokio::task::JoinSet::new();
-    let mut names = std::collections::HashMap::new();
     for store in stores {
         // Each store counts its own progress, for its own bar.
-        let ctx = SyncContext {
-            client: client.clone(),
-            writer: writer.clone(),
-            page_size: config.page_size,
-            cancel: cancel.clone(),
-            progress: Arc::new(Progress::default()),
-        };
+        let ctx = SyncContext::new(
+            client.clone(),
+            writer.clone(),
+            config.page_size,
+            cancel.clone(),
+            Arc::new(Progress::default()),
+        );
         let (limit, display) = (limit.clone(), display.clone());
-        let name = store.name.clone();
-        let task = tasks.spawn(async move {
+        tasks.spawn(async move {
             let _slot = limit.acquire_owned().await.expect("semaphore stays open");
-            let bar = display
-                .as_ref()
-                .map(|d| d.add(&store.name, ctx.progress.clone()));
+            let name = store.name.clone();
+            let bar = display.as_ref().map(|d| d.add(&name, ctx.progress.clone()));
             let started = Instant::now();
-            let result = sync_store(&ctx, &store).await;
+            // In its own task: a panic there fails this store alone; the others go on.
+            let result = sync_store_alone(ctx, store).await;
             let line = result
                 .as_ref()
                 .ok()
                 .filter(|_| !quiet)
-                .map(|counts| summary(&store.name, counts, started.elapsed()));
+                .map(|counts| summary(&name, counts, started.elapsed()));
             match (display, bar) {
                 (Some(display), Some(bar)) => display.finish(bar, line.as_deref()),
                 _ => line.iter().for_each(|line| super::print_line(line)),
             }
             result
         });
-        names.insert(task.id(), name);
     }
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        // A store whose task panicked fails alone, like the daemon's; the others go on.
-        let result = match joined {
-            Ok(result) => result,
-            Err(e) => Err(sync::Error::Aborted {
-                store: names.get(&e.id()).cloned().unwrap_or_default(),
-                why: e.to_string(),
-            }),
-        };
+        let result = joined.expect("a store's task only panics in its run, which fails alone");
         if let Err(e) = result {
             failures.push(one_line(&e));
         }

@@ -16,7 +16,7 @@ use raw::{RawAmount, RawRule, RawSink};
 
 use super::validate::Checker;
 use super::Error;
-use crate::alerts::change::AlertKind;
+use crate::alerts::event::AlertKind;
 use crate::catalog::Money;
 
 /// The validated `[alerts]` section.

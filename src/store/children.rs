@@ -2,23 +2,20 @@
 //! variant history recorded when a changed product replaces them lives in variant_changes.rs).
 //! Variants are keyed by their product, so one product's write never takes another's rows.
 
-use std::path::Path;
+use rusqlite::params;
 
-use rusqlite::{params, Transaction};
-
+use super::funnel::WriteCtx;
 use super::{Context, Error};
 use crate::catalog::Product;
 
 /// Writes a product's variants, images and options. `stated` is the availability its variants
 /// last stated, used where this answer is silent.
 pub(super) fn write_children(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
+    ctx: &WriteCtx,
     p: &Product,
     stated: &[(i64, bool)],
 ) -> Result<(), Error> {
+    let (tx, path, store_id, run_id) = (ctx.tx, ctx.path, ctx.store_id, ctx.run_id);
     let mut variant = tx
         .prepare_cached(
             "INSERT OR REPLACE INTO variants (store_id, variant_id, product_id, position, title,

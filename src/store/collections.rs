@@ -8,12 +8,14 @@ use std::collections::HashSet;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::products::{add_counts, upsert_products, Source, WriteCounts};
+use super::page::{add_counts, upsert_products, WriteCounts};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
 use super::write::WriteDb;
-use super::{now_text, Context, Error};
+use super::{Context, Error};
 use crate::catalog::{ParsedCollection, ParsedProduct, Unusable};
+use crate::change::{Change, Membership};
+use crate::endpoint::Endpoint;
 
 /// One /collections.json page and the page to resume at once it is committed.
 pub struct CollectionsPageWrite {
@@ -57,8 +59,8 @@ pub struct CollectionRef {
 impl WriteDb {
     /// Upserts a page of collections as seen by the run and moves the cursor past the page.
     pub fn apply_collections_page(&mut self, page: CollectionsPageWrite) -> Result<(), Error> {
-        self.transaction(|tx, path| {
-            let now = now_text();
+        self.write(page.store_id, page.run_id, |ctx| {
+            let (tx, path, now) = (ctx.tx, ctx.path, &ctx.now);
             let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO collections (store_id, collection_id, handle, title, body_html,
@@ -89,14 +91,7 @@ impl WriteDb {
                     ])
                     .ctx(path, "writing collection")?;
             }
-            add_counts(
-                tx,
-                path,
-                page.run_id,
-                WriteCounts::default(),
-                1,
-                &page.requests,
-            )?;
+            add_counts(ctx, WriteCounts::default(), 1, &page.requests)?;
             set_page(tx, page.store_id, page.next_page)
                 .ctx(path, "advancing collections cursor")?;
             Ok(())
@@ -140,8 +135,8 @@ impl WriteDb {
         gone: Vec<i64>,
         requests: Requests,
     ) -> Result<(), Error> {
-        self.transaction(|tx, path| {
-            let now = now_text();
+        self.write(store_id, run_id, |ctx| {
+            let (tx, path, now) = (ctx.tx, ctx.path, &ctx.now);
             let mut tombstone = tx
                 .prepare_cached(
                     "UPDATE collections SET deleted_at = ?3
@@ -153,7 +148,7 @@ impl WriteDb {
                     .execute(params![store_id, id, now])
                     .ctx(path, "tombstoning collection")?;
             }
-            add_counts(tx, path, run_id, WriteCounts::default(), 0, &requests)
+            add_counts(ctx, WriteCounts::default(), 0, &requests)
         })
     }
 
@@ -214,13 +209,10 @@ impl WriteDb {
         &mut self,
         page: CollectionPageWrite,
     ) -> Result<WriteCounts, Error> {
-        self.transaction(|tx, path| {
-            let now = now_text();
-            let (store_id, run_id) = (page.store_id, page.run_id);
-            let key = (store_id, run_id);
-            let mut counts = upsert_products(tx, path, key, &page.products, Source::Collection)?;
-            let (quarantined, restored) =
-                quarantine(tx, path, store_id, run_id, &page.url, &page.unusable, &now)?;
+        self.write(page.store_id, page.run_id, |ctx| {
+            let (tx, path, now) = (ctx.tx, ctx.path, &ctx.now);
+            let mut counts = upsert_products(ctx, &page.products, Endpoint::Collection)?;
+            let (quarantined, restored) = quarantine(ctx, &page.url, &page.unusable)?;
             counts.quarantined = quarantined;
             counts.restored += restored;
             let mut insert = tx
@@ -236,12 +228,6 @@ impl WriteDb {
                      WHERE store_id = ?1 AND collection_id = ?2 AND product_id = ?3",
                 )
                 .ctx(path, "preparing membership update")?;
-            let mut added = tx
-                .prepare_cached(
-                    "INSERT INTO collection_changes (store_id, collection_id, product_id, change,
-                         observed_at, run_id) VALUES (?1, ?2, ?3, 'added', ?4, ?5)",
-                )
-                .ctx(path, "preparing membership change")?;
             let (store, collection, run) = (page.store_id, page.collection_id, page.run_id);
             for (i, &id) in page.members.iter().enumerate() {
                 let position = page.first_position + i as i64;
@@ -249,16 +235,18 @@ impl WriteDb {
                     .execute(params![store, collection, id, position, now, run])
                     .ctx(path, "writing membership")?;
                 if inserted == 1 {
-                    added
-                        .execute(params![store, collection, id, now, run])
-                        .ctx(path, "recording membership change")?;
+                    ctx.record(Change::Collection {
+                        collection_id: collection,
+                        product_id: id,
+                        membership: Membership::Added,
+                    })?;
                 } else {
                     update
                         .execute(params![store, collection, id, position, run])
                         .ctx(path, "marking membership seen")?;
                 }
             }
-            add_counts(tx, path, run, counts, 1, &page.requests)?;
+            add_counts(ctx, counts, 1, &page.requests)?;
             // The cursor names the collection being paged too: after the previous collection
             // it points past that one's id, which a resume would read as "start at page 1".
             tx.prepare_cached(
@@ -281,27 +269,31 @@ impl WriteDb {
         complete: bool,
         requests: Requests,
     ) -> Result<(), Error> {
-        self.transaction(|tx, path| {
+        self.write(store_id, run_id, |ctx| {
+            let (tx, path) = (ctx.tx, ctx.path);
             let idless = idless_this_run(tx, store_id, run_id)
                 .ctx(path, "looking for quarantined products without id")?;
             if complete && !idless {
-                tx.prepare_cached(
-                    "INSERT INTO collection_changes (store_id, collection_id, product_id, change,
-                         observed_at, run_id)
-                     SELECT store_id, collection_id, product_id, 'removed', ?4, ?3
-                     FROM collection_products
-                     WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3",
-                )
-                .and_then(|mut s| s.execute(params![store_id, collection_id, run_id, now_text()]))
-                .ctx(path, "recording removed members")?;
-                tx.prepare_cached(
-                    "DELETE FROM collection_products
-                     WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3",
-                )
-                .and_then(|mut s| s.execute(params![store_id, collection_id, run_id]))
-                .ctx(path, "removing members")?;
+                let left: Vec<i64> = tx
+                    .prepare_cached(
+                        "DELETE FROM collection_products
+                         WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3
+                         RETURNING product_id",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(params![store_id, collection_id, run_id], |r| r.get(0))?
+                            .collect()
+                    })
+                    .ctx(path, "removing members")?;
+                for product_id in left {
+                    ctx.record(Change::Collection {
+                        collection_id,
+                        product_id,
+                        membership: Membership::Removed,
+                    })?;
+                }
             }
-            add_counts(tx, path, run_id, WriteCounts::default(), 0, &requests)?;
+            add_counts(ctx, WriteCounts::default(), 0, &requests)?;
             tx.prepare_cached(
                 "UPDATE sync_cursor SET position = ?2, next_page = 1 WHERE store_id = ?1",
             )

@@ -3,11 +3,12 @@
 
 use rusqlite::params;
 
-use super::products::{add_counts, insert_event, WriteCounts};
+use super::page::{add_counts, WriteCounts};
 use super::requests::Requests;
 use super::seen::mark_seen;
 use super::write::WriteDb;
-use super::{now_text, Context, Error};
+use super::{Context, Error};
+use crate::change::{Change, ProductEvent};
 use crate::outcome::RunStatus;
 
 /// A live product the run did not see: possibly deleted, to be checked.
@@ -76,10 +77,10 @@ impl WriteDb {
 
     /// Tombstones confirmed-gone products, writes the live ones as seen, moves the cursor.
     pub fn apply_deletion_checks(&mut self, checks: DeletionChecks) -> Result<(), Error> {
-        self.transaction(|tx, path| {
-            let now = now_text();
+        self.write(checks.store_id, checks.run_id, |ctx| {
+            let (tx, path) = (ctx.tx, ctx.path);
             for &id in &checks.alive {
-                mark_seen(tx, path, checks.store_id, checks.run_id, id, None, &now)?;
+                mark_seen(ctx, id, None)?;
             }
             let mut tombstone = tx
                 .prepare_cached(
@@ -90,19 +91,14 @@ impl WriteDb {
             let mut deleted = 0i64;
             for &id in &checks.gone {
                 if tombstone
-                    .execute(params![checks.store_id, id, now])
+                    .execute(params![checks.store_id, id, ctx.now])
                     .ctx(path, "tombstoning product")?
                     == 1
                 {
-                    insert_event(
-                        tx,
-                        path,
-                        checks.store_id,
-                        id,
-                        "deleted",
-                        &now,
-                        checks.run_id,
-                    )?;
+                    ctx.record(Change::Product {
+                        product_id: id,
+                        event: ProductEvent::Deleted,
+                    })?;
                     deleted += 1;
                 }
             }
@@ -111,14 +107,7 @@ impl WriteDb {
                 params![checks.run_id, deleted],
             )
             .ctx(path, "counting deletions")?;
-            add_counts(
-                tx,
-                path,
-                checks.run_id,
-                WriteCounts::default(),
-                0,
-                &checks.requests,
-            )?;
+            add_counts(ctx, WriteCounts::default(), 0, &checks.requests)?;
             tx.execute(
                 "UPDATE sync_cursor SET position = ?2 WHERE store_id = ?1",
                 params![checks.store_id, checks.position],

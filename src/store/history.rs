@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::read::Reader;
 use super::{Context, Error};
+use crate::change::{ProductEvent, VariantField};
 
 /// Everything recorded about one product.
 #[derive(Debug, Clone, Serialize)]
@@ -22,7 +23,7 @@ pub struct ProductHistory {
     /// Newest first.
     pub events: Vec<HistoryEvent>,
     /// Newest first.
-    pub variant_changes: Vec<VariantChange>,
+    pub variant_changes: Vec<VariantChangeRow>,
 }
 
 /// One distinct content version and when it was first and last observed.
@@ -42,7 +43,7 @@ pub struct Version {
 /// Added, changed, deleted or restored.
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryEvent {
-    pub event: String,
+    pub event: ProductEvent,
     pub observed_at: String,
     pub run_id: i64,
 }
@@ -50,11 +51,11 @@ pub struct HistoryEvent {
 /// One change of a variant's price, compare-at price or availability, or a variant added or
 /// removed.
 #[derive(Debug, Clone, Serialize)]
-pub struct VariantChange {
+pub struct VariantChangeRow {
     pub variant_id: i64,
     /// The variant's current title; None once the variant is gone.
     pub variant_title: Option<String>,
-    pub field: String,
+    pub field: VariantField,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     pub observed_at: String,
@@ -142,7 +143,7 @@ impl Reader {
             )
             .and_then(|mut s| {
                 s.query_map(key, |r| {
-                    Ok(VariantChange {
+                    Ok(VariantChangeRow {
                         variant_id: r.get(0)?,
                         variant_title: r.get(1)?,
                         field: r.get(2)?,

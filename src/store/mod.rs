@@ -8,13 +8,15 @@ mod children;
 mod collections;
 mod deletions;
 mod export;
+mod funnel;
 mod history;
 mod lifecycle;
 mod outbox;
-mod products;
+mod page;
 mod quarantine;
 mod read;
 mod requests;
+mod rows;
 mod runs;
 mod schedule;
 mod schema;
@@ -22,19 +24,21 @@ mod seen;
 mod single;
 mod upsert;
 mod variant_changes;
+mod words;
 mod write;
 
 pub use breaker::HttpTotals;
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
-pub use history::{HistoryEvent, ProductHistory, VariantChange, Version};
+pub use funnel::{ChangeObserver, ChangeView, Recorded};
+pub use history::{HistoryEvent, ProductHistory, VariantChangeRow, Version};
 pub use lifecycle::Renamed;
 pub use outbox::{
-    at_millis, now_millis, parse_time, AlertHook, AlertRow, Attempt, DueAlert, RowFate, SinkFate,
+    at_millis, now_millis, parse_time, AlertRow, Attempt, DueAlert, Outbox, RowFate, SinkFate,
     SinkState, SinkStats,
 };
-pub use products::{PageProduct, PageWrite, WriteCounts};
+pub use page::{PageProduct, PageWrite, WriteCounts};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
 pub use runs::{Phase, RunCounts, RunStart};

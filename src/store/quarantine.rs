@@ -8,7 +8,8 @@ use std::path::Path;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::products::restore;
+use super::funnel::WriteCtx;
+use super::rows::restore;
 use super::seen::mark_seen;
 use super::write::WriteDb;
 use super::{Context, Error};
@@ -17,14 +18,11 @@ use crate::catalog::Unusable;
 /// Quarantines `unusable` (found at `url`) for the run; returns how many are new to this run
 /// and how many stored products this restored.
 pub(super) fn quarantine(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
+    ctx: &WriteCtx,
     url: &str,
     unusable: &[Unusable],
-    now: &str,
 ) -> Result<(i64, i64), Error> {
+    let (tx, path, store_id, run_id, now) = (ctx.tx, ctx.path, ctx.store_id, ctx.run_id, &ctx.now);
     if unusable.is_empty() {
         return Ok((0, 0));
     }
@@ -67,12 +65,12 @@ pub(super) fn quarantine(
             .ctx(path, "looking up quarantined product")?;
         match deleted {
             Some(true) => {
-                restore(tx, path, store_id, id, run_id, now)?;
+                restore(ctx, id)?;
                 restored += 1;
             }
             // Seen, with the raw hash of its stored content kept: the JSON quarantined is
             // not that content, so a later copy of it is never taken as unchanged.
-            Some(false) => mark_seen(tx, path, store_id, run_id, id, None, now)?,
+            Some(false) => mark_seen(ctx, id, None)?,
             None => {}
         }
     }

@@ -28,7 +28,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_run_url.sql"),
     include_str!("../../migrations/0005_big_stores.sql"),
     include_str!("../../migrations/0006_product_seen.sql"),
-    include_str!("../../migrations/0007_alerts.sql"),
+    include_str!("../../migrations/0007_change_cents.sql"),
+    include_str!("../../migrations/0008_alerts.sql"),
 ];
 
 /// Opens (creating if needed) the database for writing and brings its schema up to date.

@@ -2,10 +2,9 @@
 //! run, and the raw hash of the JSON its stored content came from. Narrow rows, so marking an
 //! unchanged product seen writes no page of the wide products table.
 
-use std::path::Path;
+use rusqlite::params;
 
-use rusqlite::{params, Transaction};
-
+use super::funnel::WriteCtx;
 use super::write::WriteDb;
 use super::{Context, Error};
 
@@ -33,43 +32,30 @@ impl WriteDb {
     }
 }
 
-/// Marks one product seen by `run_id`; `raw_hash` None keeps the stored one.
-pub(super) fn mark_seen(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
-    id: i64,
-    raw_hash: Option<i64>,
-    now: &str,
-) -> Result<(), Error> {
-    tx.prepare_cached(
-        "UPDATE product_seen SET last_seen_run = ?3, last_seen_at = ?4,
-             raw_hash = COALESCE(?5, raw_hash)
-         WHERE store_id = ?1 AND product_id = ?2",
-    )
-    .and_then(|mut s| s.execute(params![store_id, id, run_id, now, raw_hash]))
-    .ctx(path, "marking product seen")?;
+/// Marks one product seen by the write's run; `raw_hash` None keeps the stored one.
+pub(super) fn mark_seen(ctx: &WriteCtx, id: i64, raw_hash: Option<i64>) -> Result<(), Error> {
+    ctx.tx
+        .prepare_cached(
+            "UPDATE product_seen SET last_seen_run = ?3, last_seen_at = ?4,
+                 raw_hash = COALESCE(?5, raw_hash)
+             WHERE store_id = ?1 AND product_id = ?2",
+        )
+        .and_then(|mut s| s.execute(params![ctx.store_id, id, ctx.run_id, ctx.now, raw_hash]))
+        .ctx(ctx.path, "marking product seen")?;
     Ok(())
 }
 
 /// The seen row of a product just (re)written from JSON with `raw_hash`.
-pub(super) fn write_seen(
-    tx: &Transaction,
-    path: &Path,
-    store_id: i64,
-    run_id: i64,
-    id: i64,
-    raw_hash: i64,
-    now: &str,
-) -> Result<(), Error> {
-    tx.prepare_cached(
-        "INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at, raw_hash)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (store_id, product_id) DO UPDATE SET last_seen_run = excluded.last_seen_run,
-             last_seen_at = excluded.last_seen_at, raw_hash = excluded.raw_hash",
-    )
-    .and_then(|mut s| s.execute(params![store_id, id, run_id, now, raw_hash]))
-    .ctx(path, "writing product seen row")?;
+pub(super) fn write_seen(ctx: &WriteCtx, id: i64, raw_hash: i64) -> Result<(), Error> {
+    ctx.tx
+        .prepare_cached(
+            "INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at, raw_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (store_id, product_id) DO UPDATE SET
+                 last_seen_run = excluded.last_seen_run, last_seen_at = excluded.last_seen_at,
+                 raw_hash = excluded.raw_hash",
+        )
+        .and_then(|mut s| s.execute(params![ctx.store_id, id, ctx.run_id, ctx.now, raw_hash]))
+        .ctx(ctx.path, "writing product seen row")?;
     Ok(())
 }

@@ -4,13 +4,13 @@
 
 use rusqlite::params;
 
-use super::now_text;
-use super::products::{add_counts, upsert_products, Source, WriteCounts};
+use super::page::{add_counts, upsert_products, WriteCounts};
 use super::quarantine::quarantine;
 use super::requests::Requests;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::catalog::{ParsedProduct, Unusable};
+use crate::endpoint::Endpoint;
 
 /// A batch of products fetched from /products/{handle}.json and where the sitemap walk
 /// resumes once it is committed.
@@ -56,26 +56,23 @@ impl WriteDb {
 
     /// Writes a batch of singly fetched products and moves the sitemap cursor, atomically.
     pub fn apply_single_batch(&mut self, batch: SingleBatch) -> Result<WriteCounts, Error> {
-        self.transaction(|tx, path| {
-            let (store_id, run_id) = (batch.store_id, batch.run_id);
-            let key = (store_id, run_id);
-            let mut counts = upsert_products(tx, path, key, &batch.products, Source::Single)?;
-            let now = now_text();
+        self.write(batch.store_id, batch.run_id, |ctx| {
+            let mut counts = upsert_products(ctx, &batch.products, Endpoint::Single)?;
             for (url, unusable) in &batch.unusable {
                 let one = std::slice::from_ref(unusable);
-                let (quarantined, restored) =
-                    quarantine(tx, path, store_id, run_id, url, one, &now)?;
+                let (quarantined, restored) = quarantine(ctx, url, one)?;
                 counts.quarantined += quarantined;
                 counts.restored += restored;
             }
-            add_counts(tx, path, batch.run_id, counts, 0, &batch.requests)?;
-            tx.prepare_cached(
-                "UPDATE sync_cursor SET sitemap_index = ?2, position = ?3 WHERE store_id = ?1",
-            )
-            .and_then(|mut s| {
-                s.execute(params![batch.store_id, batch.sitemap_index, batch.position])
-            })
-            .ctx(path, "advancing sitemap cursor")?;
+            add_counts(ctx, counts, 0, &batch.requests)?;
+            ctx.tx
+                .prepare_cached(
+                    "UPDATE sync_cursor SET sitemap_index = ?2, position = ?3 WHERE store_id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![batch.store_id, batch.sitemap_index, batch.position])
+                })
+                .ctx(ctx.path, "advancing sitemap cursor")?;
             Ok(counts)
         })
     }

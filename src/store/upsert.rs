@@ -4,17 +4,17 @@
 //! once: a later sighting with the same content counts nothing, one with new content is
 //! written and moves the product from unchanged to changed.
 
-use std::path::Path;
+use rusqlite::{params, OptionalExtension};
 
-use rusqlite::{params, OptionalExtension, Transaction};
-
-use super::products::{
-    insert_event, restore, supersede_version, write_product, Source, WriteCounts,
-};
+use super::funnel::WriteCtx;
+use super::page::WriteCounts;
+use super::rows::{restore, supersede_version, write_product};
 use super::seen::mark_seen;
 use super::variant_changes::{record_variant_changes, refresh_availability};
-use super::{now_text, Context, Error};
+use super::{Context, Error};
 use crate::catalog::ParsedProduct;
+use crate::change::{Change, ProductEvent};
+use crate::endpoint::Endpoint;
 
 /// What the database holds for a product: content hash, the run that last saw it, whether it
 /// is tombstoned, the raw hash of its stored content and the run that last wrote it.
@@ -26,38 +26,26 @@ struct Stored {
     written_run: i64,
 }
 
-/// Products of one transaction, one by one, with their counts.
-pub(super) struct Upsert<'a> {
-    tx: &'a Transaction<'a>,
-    path: &'a Path,
-    store_id: i64,
-    run_id: i64,
+/// Products of one write, one by one, with their counts.
+pub(super) struct Upsert<'c, 'a> {
+    ctx: &'c WriteCtx<'a>,
     /// Which endpoint supplied the products.
-    source: Source,
-    now: String,
+    source: Endpoint,
     pub(super) counts: WriteCounts,
 }
 
-impl<'a> Upsert<'a> {
-    pub(super) fn new(
-        tx: &'a Transaction<'a>,
-        path: &'a Path,
-        (store_id, run_id): (i64, i64),
-        source: Source,
-    ) -> Result<Upsert<'a>, Error> {
-        Ok(Upsert {
-            tx,
-            path,
-            store_id,
-            run_id,
+impl<'c, 'a> Upsert<'c, 'a> {
+    pub(super) fn new(ctx: &'c WriteCtx<'a>, source: Endpoint) -> Upsert<'c, 'a> {
+        Upsert {
+            ctx,
             source,
-            now: now_text(),
             counts: WriteCounts::default(),
-        })
+        }
     }
 
     fn stored(&self, id: i64) -> Result<Option<Stored>, Error> {
-        self.tx
+        let ctx = self.ctx;
+        ctx.tx
             .prepare_cached(
                 "SELECT p.content_hash, s.last_seen_run, p.deleted_at IS NOT NULL, s.raw_hash,
                      p.written_run
@@ -66,7 +54,7 @@ impl<'a> Upsert<'a> {
                  WHERE p.store_id = ?1 AND p.product_id = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![self.store_id, id], |r| {
+                s.query_row(params![ctx.store_id, id], |r| {
                     Ok(Stored {
                         hash: r.get(0)?,
                         last_run: r.get(1)?,
@@ -77,7 +65,7 @@ impl<'a> Upsert<'a> {
                 })
                 .optional()
             })
-            .ctx(self.path, "looking up product")
+            .ctx(ctx.path, "looking up product")
     }
 
     /// A product known unchanged by its raw hash. The listing only sends these for products
@@ -88,7 +76,7 @@ impl<'a> Upsert<'a> {
         match stored {
             Some(stored) if stored.raw_hash == Some(raw_hash) => self.unchanged(id, &stored, None),
             _ => Err(Error::RawHashMoved {
-                path: self.path.to_path_buf(),
+                path: self.ctx.path.to_path_buf(),
                 product_id: id,
             }),
         }
@@ -97,34 +85,36 @@ impl<'a> Upsert<'a> {
     /// A parsed product: new, changed (rewritten) or unchanged by content hash. An unchanged
     /// product whose availability came from the `.js` endpoint has it brought up to date.
     pub(super) fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
-        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
-        let (key, source) = ((store_id, run_id), self.source);
+        let (ctx, source) = (self.ctx, self.source);
         let id = parsed.product.id;
-        let now = self.now.clone();
+        let event = |event| Change::Product {
+            product_id: id,
+            event,
+        };
         match self.stored(id)? {
             None => {
-                write_product(tx, path, key, parsed, source, &now, None)?;
-                insert_event(tx, path, store_id, id, "added", &now, run_id)?;
+                write_product(ctx, parsed, source, None)?;
+                ctx.record(event(ProductEvent::Added))?;
                 self.counts.new += 1;
             }
             Some(stored) if stored.hash == parsed.content_hash => {
                 if parsed.availability_from_js {
-                    refresh_availability(tx, path, key, parsed, &now)?;
+                    refresh_availability(ctx, parsed)?;
                 }
                 self.unchanged(id, &stored, Some(parsed.raw_hash))?
             }
             Some(stored) => {
-                let stated = record_variant_changes(tx, path, key, parsed, &now)?;
-                supersede_version(tx, path, store_id, id)?;
-                write_product(tx, path, key, parsed, source, &now, Some(&stated))?;
-                insert_event(tx, path, store_id, id, "changed", &now, run_id)?;
+                let stated = record_variant_changes(ctx, parsed)?;
+                supersede_version(ctx, id)?;
+                write_product(ctx, parsed, source, Some(&stated))?;
+                ctx.record(event(ProductEvent::Changed))?;
                 if stored.deleted {
-                    restore(tx, path, store_id, id, run_id, &now)?;
+                    restore(ctx, id)?;
                     self.counts.restored += 1;
                 }
-                if stored.last_run != run_id {
+                if stored.last_run != ctx.run_id {
                     self.counts.changed += 1;
-                } else if stored.written_run != run_id {
+                } else if stored.written_run != ctx.run_id {
                     // Counted unchanged (or restored) at its first sighting this run.
                     self.counts.changed += 1;
                     if !self.restored_this_run(id)? {
@@ -138,30 +128,34 @@ impl<'a> Upsert<'a> {
 
     /// Whether the product was restored earlier in this run (then it was not counted unchanged).
     fn restored_this_run(&self, id: i64) -> Result<bool, Error> {
-        self.tx
+        let ctx = self.ctx;
+        ctx.tx
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM product_events
                                 WHERE store_id = ?1 AND product_id = ?2 AND run_id = ?3
-                                  AND event = 'restored')",
+                                  AND event = ?4)",
             )
-            .and_then(|mut s| s.query_row(params![self.store_id, id, self.run_id], |r| r.get(0)))
-            .ctx(self.path, "looking up restore")
+            .and_then(|mut s| {
+                let args = params![ctx.store_id, id, ctx.run_id, ProductEvent::Restored];
+                s.query_row(args, |r| r.get(0))
+            })
+            .ctx(ctx.path, "looking up restore")
     }
 
     /// Same content as stored: the seen row moves (with the new raw hash, when it differs);
     /// a tombstoned product is restored.
     fn unchanged(&mut self, id: i64, stored: &Stored, raw_hash: Option<i64>) -> Result<(), Error> {
-        let (tx, path, store_id, run_id) = (self.tx, self.path, self.store_id, self.run_id);
+        let ctx = self.ctx;
         let raw_hash = raw_hash.filter(|h| stored.raw_hash != Some(*h));
         if stored.deleted {
-            restore(tx, path, store_id, id, run_id, &self.now)?;
+            restore(ctx, id)?;
             if raw_hash.is_some() {
-                mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
+                mark_seen(ctx, id, raw_hash)?;
             }
             self.counts.restored += 1;
-        } else if stored.last_run != run_id || raw_hash.is_some() {
-            mark_seen(tx, path, store_id, run_id, id, raw_hash, &self.now)?;
-            if stored.last_run != run_id {
+        } else if stored.last_run != ctx.run_id || raw_hash.is_some() {
+            mark_seen(ctx, id, raw_hash)?;
+            if stored.last_run != ctx.run_id {
                 self.counts.unchanged += 1;
             }
         }

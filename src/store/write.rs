@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::outbox::{self, AlertHook};
-use super::{schema, Error};
+use super::funnel::{ChangeObserver, WriteCtx};
+use super::{now_text, schema, Error};
 
 type Job = Box<dyn FnOnce(&mut WriteDb) + Send>;
 
@@ -20,14 +20,15 @@ pub struct Writer {
     path: PathBuf,
 }
 
-/// The writer thread's connection; methods are defined in products.rs and runs.rs.
+/// The writer thread's connection; methods are defined in page.rs, runs.rs and the other
+/// write modules.
 pub struct WriteDb {
     pub(super) conn: Connection,
     pub(super) path: PathBuf,
     /// (device, inode) of the file the connection opened.
     identity: (u64, u64),
-    /// Alert rules and the delivery wake-up: every transaction's changes are shown to them.
-    alerts: Option<AlertHook>,
+    /// Sees every change before its transaction commits (alerts), when set.
+    observer: Option<Box<dyn ChangeObserver>>,
 }
 
 impl Writer {
@@ -43,7 +44,7 @@ impl Writer {
             conn,
             path: path.to_path_buf(),
             identity,
-            alerts: None,
+            observer: None,
         };
         std::thread::Builder::new()
             .name("shopmirror-writer".into())
@@ -61,6 +62,15 @@ impl Writer {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Sets the observer that sees every change of every later write inside its transaction.
+    pub async fn set_observer(&self, observer: Box<dyn ChangeObserver>) -> Result<(), Error> {
+        self.call(move |db| {
+            db.observer = Some(observer);
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `work` on the writer thread and returns its result.
@@ -86,11 +96,6 @@ fn file_identity(path: &Path) -> std::io::Result<(u64, u64)> {
 }
 
 impl WriteDb {
-    /// From now on, each transaction's change rows get their alert rows (None: no more).
-    pub fn set_alerts(&mut self, hook: Option<AlertHook>) {
-        self.alerts = hook;
-    }
-
     /// Fails when the database file was deleted or replaced since it was opened: writes would
     /// go into a file nobody can read any more.
     pub fn check_file(&self) -> Result<(), Error> {
@@ -106,38 +111,40 @@ impl WriteDb {
         Ok(())
     }
 
-    /// Runs `body` in one BEGIN IMMEDIATE transaction: all of it commits, or none of it. With
-    /// alert rules set, the change rows `body` wrote get their alert rows in the same
-    /// transaction (see `outbox::observe`), and the delivery task is woken after the commit.
+    /// Runs `body` in one BEGIN IMMEDIATE transaction: all of it commits, or none of it.
     pub(super) fn transaction<T>(
         &mut self,
         body: impl FnOnce(&rusqlite::Transaction, &Path) -> Result<T, Error>,
     ) -> Result<T, Error> {
         use super::Context;
         let path = self.path.clone();
-        let alerts = self.alerts.clone();
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .ctx(&path, "beginning transaction")?;
-        let marks = match &alerts {
-            Some(_) => Some(outbox::marks(&tx, &path)?),
-            None => None,
-        };
         let value = body(&tx, &path)?;
-        let enqueued = match (&alerts, &marks) {
-            (Some(hook), Some(marks)) => {
-                outbox::observe(&tx, &path, hook.observer.as_ref(), marks)?
-            }
-            _ => Vec::new(),
-        };
         tx.commit().ctx(&path, "committing")?;
-        if let (Some(hook), false) = (&alerts, enqueued.is_empty()) {
-            for sink in &enqueued {
-                crate::telemetry::alerts::enqueued(sink);
-            }
-            hook.wake.notify_waiters();
-        }
+        Ok(value)
+    }
+
+    /// Runs `body` as one write of `store_id`'s run `run_id`: one BEGIN IMMEDIATE transaction
+    /// with its `WriteCtx`, whose changes the observer sees before the commit.
+    pub(super) fn write<T>(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        body: impl FnOnce(&WriteCtx) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        use super::Context;
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .ctx(&path, "beginning transaction")?;
+        let ctx = WriteCtx::new(&tx, &path, store_id, run_id, now_text());
+        let value = body(&ctx)?;
+        ctx.finish(self.observer.as_mut())?;
+        tx.commit().ctx(&path, "committing")?;
         Ok(value)
     }
 }

@@ -21,6 +21,7 @@ use super::error::{BuildError, Error, ErrorKind};
 use super::guard::{self, check_target, redact, redact_text, CheckedResolver};
 use super::pacing::{Pace, Pacer, PacingSettings};
 use super::retry::{self, Failure, RetryPolicy, RetryStats};
+use crate::endpoint::Endpoint;
 use crate::telemetry::events;
 
 /// How the client behaves; built from the validated config.
@@ -112,7 +113,8 @@ impl Client {
         })
     }
 
-    /// GETs `url` for `store` through its breaker, pacing and retries. Returns the body of a
+    /// GETs `url` for `store` (a request for `endpoint`, the label it is measured under)
+    /// through its breaker, pacing and retries. Returns the body of a
     /// 200 answer of the `expect`ed kind (JSON, XML, or the Ajax `.js` product answer served as
     /// JavaScript), or a classified error naming the store and (redacted) URL. A 404 is asked
     /// again at `fallback` when the caller gives one (the same request on the store's
@@ -123,12 +125,13 @@ impl Client {
         store: &str,
         url: &Url,
         fallback: Option<&Url>,
-        expect: Expect,
+        (endpoint, expect): (Endpoint, Expect),
     ) -> Result<Bytes, Error> {
+        let ask = (endpoint, expect);
         let options = self.settings.stores.get(store).cloned().unwrap_or_default();
         let state = self.state(store);
         let Some(alternate) = fallback else {
-            return self.get_from(store, url, &options, &state, expect).await;
+            return self.get_from(store, url, &options, &state, ask).await;
         };
         let first_fallback = state.use_fallback.load(Ordering::Relaxed);
         let (first, second) = if first_fallback {
@@ -136,9 +139,9 @@ impl Client {
         } else {
             (url, alternate)
         };
-        match self.get_from(store, first, &options, &state, expect).await {
+        match self.get_from(store, first, &options, &state, ask).await {
             Err(e) if matches!(e.kind, ErrorKind::NotFound) => {
-                let result = self.get_from(store, second, &options, &state, expect).await;
+                let result = self.get_from(store, second, &options, &state, ask).await;
                 if result.is_ok() {
                     state.use_fallback.store(!first_fallback, Ordering::Relaxed);
                 }
@@ -219,7 +222,7 @@ impl Client {
         url: &Url,
         options: &StoreOptions,
         state: &StoreState,
-        expect: Expect,
+        ask: (Endpoint, Expect),
     ) -> Result<Bytes, Error> {
         let error = |kind| Error {
             store: store.to_string(),
@@ -233,7 +236,7 @@ impl Client {
         } else {
             &self.pooled
         };
-        let attempt = || self.attempt(http, store, url, expect);
+        let attempt = || self.attempt(http, store, url, ask);
         retry::run(
             &self.settings.retry,
             &state.breaker,
@@ -251,14 +254,14 @@ impl Client {
         http: &reqwest::Client,
         store: &str,
         url: &Url,
-        expect: Expect,
+        (endpoint, expect): (Endpoint, Expect),
     ) -> Result<Bytes, Failure> {
         let turn = self.pacer.turn(&host_key(url)).await;
         let in_flight = crate::telemetry::InFlight::start(store);
         let started = std::time::Instant::now();
         let (status, result) = fetch(http, url, self.settings.max_body_bytes, expect).await;
         drop(in_flight);
-        events::request_answered(store, url.path(), status, started.elapsed());
+        events::request_answered(store, endpoint, status, started.elapsed());
         let throttled = status == Some(429);
         turn.finish(if throttled {
             Pace::Throttled

@@ -1,8 +1,6 @@
 //! What can go wrong talking to a store, classified so callers can decide: retry, give up on the
 //! page, or leave the store alone. Every error names the store and the URL.
 
-use crate::catalog::ParseError;
-
 /// The HTTP client could not be built (TLS backend, resolver, settings): nothing was asked.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build HTTP client: {detail}")]
@@ -39,9 +37,6 @@ pub enum ErrorKind {
     Status { status: u16, detail: String },
     #[error("not found (HTTP 404): endpoint disabled or not a Shopify store")]
     NotFound,
-    /// The parser of this answer failed (a bug shopmirror must fix); the page is not written.
-    #[error("the page could not be read (parser failure: {0})")]
-    ParserFailed(String),
     /// HTTP 400 for a page past Shopify's page * limit = 25,000 listing cap.
     #[error("HTTP 400: page * limit exceeds Shopify's 25,000 listing cap")]
     ListingCap,
@@ -53,9 +48,6 @@ pub enum ErrorKind {
     BreakerOpen { seconds: u64 },
     #[error("answered 200 with {content_type}, not JSON: not a Shopify storefront")]
     NotJson { content_type: String },
-    /// The answer arrived but is not a usable page (see `catalog::ParseError`).
-    #[error(transparent)]
-    Parse(#[from] ParseError),
     #[error("answered 200 with {content_type}, not XML")]
     NotXml { content_type: String },
     #[error("body larger than the {limit}-byte cap")]

@@ -13,10 +13,11 @@ use url::Url;
 
 use super::pages::{Feed, FeedEnd, Page, Pages};
 use super::{
-    bad_answer, fetch, is_not_found, off_thread, Error, Expect, RequestCounter, Source, SyncContext,
+    bad_answer, fetch, is_not_found, off_thread, Error, Expect, RequestCounter, SyncContext,
 };
 use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
+use crate::endpoint::Endpoint;
 use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
 use crate::storefront;
 use crate::telemetry::events::{self, PageWritten};
@@ -82,7 +83,7 @@ async fn tombstone_missing(
             store,
             &url,
             Expect::Json,
-            (requests, Source::Collections),
+            (requests, Endpoint::Collection),
         )
         .await
         {

@@ -6,9 +6,10 @@
 //! complete run missed it too. Candidates are read and decided in small batches, each
 //! committed with the cursor.
 
-use super::{is_not_found, Error, Expect, RequestCounter, Source, SyncContext};
+use super::{is_not_found, Error, Expect, RequestCounter, SyncContext};
 use crate::catalog;
 use crate::config::StoreConfig;
+use crate::endpoint::Endpoint;
 use crate::store::{DeletionCandidate, DeletionChecks, RunStart};
 use crate::telemetry::events;
 
@@ -85,7 +86,7 @@ async fn check(
     requests: &RequestCounter,
 ) -> Result<Check, Error> {
     let url = super::urls::product(store, &candidate.handle);
-    let counted = (requests, Source::Deletions);
+    let counted = (requests, Endpoint::Deletions);
     match super::fetch(ctx, store, &url, Expect::Json, counted).await {
         Ok(body) if catalog::single_product_id(&body) == Some(candidate.product_id) => {
             Ok(Check::Alive)

@@ -7,10 +7,11 @@ use bytes::Bytes;
 use url::Url;
 
 use super::{
-    fetch, is_listing_cap, is_not_found, urls, Error, Expect, RequestCounter, Source, SyncContext,
+    fetch, is_listing_cap, is_not_found, urls, Error, Expect, RequestCounter, SyncContext,
 };
 use crate::catalog::LISTING_CAP;
 use crate::config::StoreConfig;
+use crate::endpoint::Endpoint;
 
 /// Which paged feed of a store.
 #[derive(Debug, Clone, Copy)]
@@ -32,10 +33,10 @@ impl Feed<'_> {
         }
     }
 
-    fn source(&self) -> Source {
+    fn source(&self) -> Endpoint {
         match self {
-            Feed::Listing => Source::Listing,
-            Feed::Collections | Feed::Collection(_) => Source::Collections,
+            Feed::Listing => Endpoint::Listing,
+            Feed::Collections | Feed::Collection(_) => Endpoint::Collection,
         }
     }
 
@@ -221,13 +222,13 @@ mod tests {
         let mut config = crate::config::Config::load(None, None).unwrap();
         config.http.allow_private = true;
         config.http.min_delay = Duration::ZERO;
-        SyncContext {
-            client: Arc::new(Client::new(config.http).unwrap()),
-            writer: Writer::open(&dir.path().join("m.db")).unwrap(),
+        SyncContext::new(
+            Arc::new(Client::new(config.http).unwrap()),
+            Writer::open(&dir.path().join("m.db")).unwrap(),
             page_size,
-            cancel: CancellationToken::new(),
-            progress: Arc::new(Progress::default()),
-        }
+            CancellationToken::new(),
+            Arc::new(Progress::default()),
+        )
     }
 
     /// Walks `feed` from `first_page`, reading each page's item count; the pages read and how

@@ -8,20 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use url::Url;
 
-use super::{urls, Error, SyncContext};
+use super::{urls, Error, PageError, SyncContext};
 use crate::config::StoreConfig;
+use crate::endpoint::Endpoint;
 use crate::store::Requests;
 use crate::storefront::{self, Expect};
-
-/// What a request was for: the source columns of `sync_runs`.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Source {
-    Listing,
-    Collections,
-    Sitemap,
-    Single,
-    Deletions,
-}
 
 /// Requests made by one run and not yet added to its row, by source; each write takes what
 /// accumulated.
@@ -29,18 +20,18 @@ pub(super) enum Source {
 pub(super) struct RequestCounter([AtomicU64; 5]);
 
 impl RequestCounter {
-    pub(super) fn record(&self, source: Source) {
+    pub(super) fn record(&self, source: Endpoint) {
         self.0[source as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub(super) fn take(&self) -> Requests {
-        let take = |source: Source| self.0[source as usize].swap(0, Ordering::Relaxed) as i64;
+        let take = |source: Endpoint| self.0[source as usize].swap(0, Ordering::Relaxed) as i64;
         Requests {
-            listing: take(Source::Listing),
-            collections: take(Source::Collections),
-            sitemap: take(Source::Sitemap),
-            single: take(Source::Single),
-            deletions: take(Source::Deletions),
+            listing: take(Endpoint::Listing),
+            collections: take(Endpoint::Collection),
+            sitemap: take(Endpoint::Sitemap),
+            single: take(Endpoint::Single),
+            deletions: take(Endpoint::Deletions),
         }
     }
 }
@@ -53,29 +44,27 @@ pub(super) async fn fetch(
     store: &StoreConfig,
     url: &Url,
     expect: Expect,
-    (requests, source): (&RequestCounter, Source),
+    (requests, source): (&RequestCounter, Endpoint),
 ) -> Result<Bytes, Error> {
     requests.record(source);
     ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
     let fallback = urls::fallback(store, url);
-    let request = ctx.client.get(&store.name, url, fallback.as_ref(), expect);
+    let request = ctx
+        .client
+        .get(&store.name, url, fallback.as_ref(), (source, expect));
     tokio::select! {
         _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
         result = request => Ok(result?),
     }
 }
 
-/// A storefront error for an answer that could not be used.
-pub(super) fn bad_answer(
-    store: &StoreConfig,
-    url: &Url,
-    kind: impl Into<storefront::ErrorKind>,
-) -> Error {
-    Error::Storefront(storefront::Error {
+/// The error of an answer that arrived but could not be used as a page.
+pub(super) fn bad_answer(store: &StoreConfig, url: &Url, kind: impl Into<PageError>) -> Error {
+    Error::BadPage {
         store: store.name.clone(),
         url: storefront::redact(url),
         kind: kind.into(),
-    })
+    }
 }
 
 /// Shopify's answer past page * limit = 25,000: the end of what that listing can show.
@@ -100,7 +89,7 @@ pub(super) async fn off_thread<T: Send + 'static>(
                 .unwrap_or_else(|| "unknown panic".into()),
             Err(e) => e.to_string(),
         };
-        bad_answer(store, url, storefront::ErrorKind::ParserFailed(why))
+        bad_answer(store, url, PageError::ParserFailed(why))
     })
 }
 
@@ -122,9 +111,8 @@ mod tests {
             off_thread(&store, &url, || panic!("unexpected shape")).await;
         let e = result.unwrap_err();
         assert!(
-            matches!(&e, Error::Storefront(s)
-                if matches!(&s.kind, storefront::ErrorKind::ParserFailed(why)
-                    if why == "unexpected shape")),
+            matches!(&e, Error::BadPage { kind: PageError::ParserFailed(why), .. }
+                if why == "unexpected shape"),
             "{e}"
         );
         assert!(e.to_string().contains("page=3"), "{e}");

@@ -12,9 +12,10 @@
 use tracing::{debug, warn};
 use url::Url;
 
-use super::{bad_answer, fetch, is_not_found, Error, Expect, RequestCounter, Source, SyncContext};
+use super::{bad_answer, fetch, is_not_found, Error, Expect, RequestCounter, SyncContext};
 use crate::catalog::{self, sitemap, ParsedProduct, Unusable};
 use crate::config::StoreConfig;
+use crate::endpoint::Endpoint;
 use crate::store::{RunStart, SingleBatch};
 use crate::storefront;
 use crate::telemetry::events;
@@ -39,7 +40,7 @@ pub(super) async fn walk(
         store,
         &index_url,
         Expect::Xml,
-        (requests, Source::Sitemap),
+        (requests, Endpoint::Sitemap),
     )
     .await
     {
@@ -79,7 +80,7 @@ async fn walk_file(
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
-    let body = fetch(ctx, store, url, Expect::Xml, (requests, Source::Sitemap)).await?;
+    let body = fetch(ctx, store, url, Expect::Xml, (requests, Endpoint::Sitemap)).await?;
     let mut handles = sitemap::product_handles(&body).skip(usize::try_from(position).unwrap_or(0));
     loop {
         let batch: Vec<String> = handles
@@ -143,7 +144,7 @@ async fn fetch_single(
     requests: &RequestCounter,
 ) -> Result<Option<(String, Result<ParsedProduct, Unusable>)>, Error> {
     let url = super::urls::product(store, handle);
-    let body = match fetch(ctx, store, &url, Expect::Json, (requests, Source::Single)).await {
+    let body = match fetch(ctx, store, &url, Expect::Json, (requests, Endpoint::Single)).await {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(e),
@@ -159,7 +160,15 @@ async fn fetch_single(
     }
     let url = super::urls::product_script(store, handle);
     let unusable = "no usable `.js`: availability unknown";
-    match fetch(ctx, store, &url, Expect::Script, (requests, Source::Single)).await {
+    match fetch(
+        ctx,
+        store,
+        &url,
+        Expect::Script,
+        (requests, Endpoint::Single),
+    )
+    .await
+    {
         Ok(body) => match catalog::fill_availability(&mut product, &body) {
             Ok(true) => {}
             Ok(false) => {

@@ -7,14 +7,15 @@ use std::time::Duration;
 
 use tracing::{debug, error, info, warn};
 
-use super::endpoint_kind;
 use crate::catalog::Unusable;
+use crate::change::ProductEvent;
+use crate::endpoint::Endpoint;
 use crate::outcome::RunStatus;
 
-/// A store's answer to one request (`status` None when no answer came).
-pub fn request_answered(store: &str, path: &str, status: Option<u16>, elapsed: Duration) {
+/// A store's answer to one request for `endpoint` (`status` None when no answer came).
+pub fn request_answered(store: &str, endpoint: Endpoint, status: Option<u16>, elapsed: Duration) {
     metrics::histogram!("shopmirror_http_request_duration_seconds", "store" => store.to_string(),
-                        "endpoint" => endpoint_kind(path))
+                        "endpoint" => endpoint.as_str())
     .record(elapsed.as_secs_f64());
     let class = match status {
         Some(s) => format!("{}xx", s / 100),
@@ -79,8 +80,8 @@ pub fn page_written(store: &str, page: PageWritten) {
     if listing {
         metrics::counter!("shopmirror_pages_total", "store" => store.to_string()).increment(1);
     }
-    products(store, "new", new);
-    products(store, "changed", changed);
+    products(store, ProductEvent::Added.as_str(), new);
+    products(store, ProductEvent::Changed.as_str(), changed);
 }
 
 /// The listing has written `pages` pages and `products` products so far, at `per_s`.
@@ -101,11 +102,12 @@ pub fn quarantined(store: &str, url: &str, unusable: &[Unusable]) {
 pub fn products_deleted(store: &str, n: u64) {
     if n > 0 {
         info!(store = %store, deleted = n, "products confirmed deleted");
-        products(store, "deleted", n);
+        products(store, ProductEvent::Deleted.as_str(), n);
     }
 }
 
-/// `n` products were `change` (new, changed, deleted, quarantined) by a write.
+/// `n` products were `change` (a product event's word: added, changed, deleted; or
+/// quarantined) by a write.
 fn products(store: &str, change: &'static str, n: u64) {
     if n > 0 {
         metrics::counter!("shopmirror_products_total", "store" => store.to_string(),

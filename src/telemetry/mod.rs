@@ -7,20 +7,25 @@
 pub mod alerts;
 pub mod events;
 
+use crate::change::ProductEvent;
+use crate::endpoint::Endpoint;
 use crate::outcome::RunStatus;
 use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
 
 /// The git commit the binary was built from, or "unknown".
 pub const COMMIT: &str = env!("SHOPMIRROR_COMMIT");
 
-/// Endpoint kinds of the request latency histogram, from the request's URL path.
-pub const ENDPOINT_KINDS: [&str; 4] = ["listing", "collection", "sitemap", "single"];
-
 /// HTTP answer classes of `shopmirror_http_requests_total`.
 const STATUS_CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "error"];
 
-/// Product changes of `shopmirror_products_total`.
-const CHANGES: [&str; 4] = ["new", "changed", "deleted", "quarantined"];
+/// Product changes of `shopmirror_products_total`: the product events' words (restored is
+/// not counted there) and quarantined.
+const CHANGES: [&str; 4] = [
+    ProductEvent::Added.as_str(),
+    ProductEvent::Changed.as_str(),
+    ProductEvent::Deleted.as_str(),
+    "quarantined",
+];
 
 /// Each histogram and its buckets (seconds): runs from 1 s to 4 h, requests from 10 ms to
 /// 2 minutes.
@@ -42,7 +47,7 @@ pub fn describe() {
     describe_counter!("shopmirror_pages_total", "Listing pages written.");
     describe_counter!(
         "shopmirror_products_total",
-        "Products written by change: new, changed, deleted, quarantined."
+        "Products written by change: added, changed, deleted, quarantined."
     );
     describe_counter!(
         "shopmirror_runs_total",
@@ -150,9 +155,9 @@ pub fn register_store(store: &str) {
     metrics::gauge!("shopmirror_next_sync_timestamp_seconds", "store" => s()).increment(0.0);
     // Registering a histogram's handle is enough for it to be rendered, with count 0.
     let _ = metrics::histogram!("shopmirror_run_duration_seconds", "store" => s());
-    for kind in ENDPOINT_KINDS {
+    for endpoint in Endpoint::ALL {
         let _ = metrics::histogram!("shopmirror_http_request_duration_seconds",
-                                    "store" => s(), "endpoint" => kind);
+                                    "store" => s(), "endpoint" => endpoint.as_str());
     }
 }
 
@@ -172,42 +177,5 @@ impl InFlight {
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.decrement(1.0);
-    }
-}
-
-/// The endpoint kind of a request for the latency histogram, from its URL path.
-pub fn endpoint_kind(path: &str) -> &'static str {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let last = segments.last().copied().unwrap_or_default();
-    if last.starts_with("sitemap") && last.ends_with(".xml") {
-        "sitemap"
-    } else if segments.contains(&"collections") || last == "collections.json" {
-        "collection"
-    } else if last == "products.json" {
-        "listing"
-    } else {
-        "single"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_kinds_from_paths() {
-        for (path, kind) in [
-            ("/products.json", "listing"),
-            ("/shop/products.json", "listing"),
-            ("/collections.json", "collection"),
-            ("/collections/sale/products.json", "collection"),
-            ("/sitemap.xml", "sitemap"),
-            ("/sitemap_products_1.xml", "sitemap"),
-            ("/products/red-shirt.json", "single"),
-            ("/products/red-shirt.js", "single"),
-        ] {
-            assert_eq!(endpoint_kind(path), kind, "{path}");
-            assert!(ENDPOINT_KINDS.contains(&kind));
-        }
     }
 }

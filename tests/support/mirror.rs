@@ -37,13 +37,13 @@ pub fn client_settings() -> ClientSettings {
 
 /// A sync context writing to `db`, its client built from `settings`.
 pub fn context(db: &Path, settings: ClientSettings, page_size: u32) -> SyncContext {
-    SyncContext {
-        client: Arc::new(Client::new(settings).unwrap()),
-        writer: Writer::open(db).unwrap(),
+    SyncContext::new(
+        Arc::new(Client::new(settings).unwrap()),
+        Writer::open(db).unwrap(),
         page_size,
-        cancel: CancellationToken::new(),
-        progress: Arc::new(Progress::default()),
-    }
+        CancellationToken::new(),
+        Arc::new(Progress::default()),
+    )
 }
 
 impl Mirror {

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::{lines, rfc3339};
-use crate::alerts::change::AlertChange;
+use crate::alerts::event::AlertChange;
 
 /// Slack's three escapes.
 fn slack_escape(text: &str) -> String {

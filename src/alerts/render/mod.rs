@@ -8,7 +8,7 @@ mod webhook;
 
 pub use ntfy::publish_url;
 
-use super::change::{AlertChange, AlertKind};
+use super::event::{AlertChange, AlertKind};
 use crate::config::{SinkConfig, SinkKind};
 
 /// The body `sink` gets for `change`.
@@ -80,7 +80,7 @@ fn lines(change: &AlertChange) -> (String, String) {
 
 /// A sample change for `alerts test`.
 pub fn sample() -> AlertChange {
-    use super::change::{AlertProduct, AlertVariant, VariantState};
+    use super::event::{AlertProduct, AlertVariant, VariantState};
     AlertChange {
         kind: AlertKind::PriceDrop,
         source: "test".into(),

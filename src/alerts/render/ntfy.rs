@@ -6,7 +6,7 @@ use serde_json::json;
 use url::Url;
 
 use super::lines;
-use crate::alerts::change::{AlertChange, AlertKind};
+use crate::alerts::event::{AlertChange, AlertKind};
 
 pub(super) fn body(sink: &Url, change: &AlertChange) -> String {
     let topic = sink

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::{decimal, difference, rfc3339};
-use crate::alerts::change::AlertChange;
+use crate::alerts::event::AlertChange;
 
 pub(super) fn body(change: &AlertChange) -> String {
     let p = &change.product;

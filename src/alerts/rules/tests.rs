@@ -1,7 +1,7 @@
 //! Rules against changes: kinds, thresholds, filters.
 
 use super::*;
-use crate::alerts::change::{AlertProduct, AlertVariant, VariantState};
+use crate::alerts::event::{AlertProduct, AlertVariant, VariantState};
 use crate::config::Config;
 
 fn change(kind: AlertKind, old_cents: i64, new_cents: i64) -> AlertChange {

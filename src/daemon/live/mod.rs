@@ -20,7 +20,7 @@ use super::{Control, Options};
 use crate::config::{Config, StoreConfig};
 use crate::store::{self, RunCounts, Writer};
 use crate::storefront::{BuildError, Client, ClientSettings};
-use crate::sync::{self, sync_store, Progress, SyncContext};
+use crate::sync::{self, sync_store_alone, Progress, SyncContext};
 
 mod ends;
 
@@ -213,25 +213,18 @@ impl Live {
             };
             let cancel = self.root.child_token();
             self.running.insert(name.clone(), cancel.clone());
-            let ctx = SyncContext {
-                client: self.client.clone(),
-                writer: self.writer.clone(),
-                page_size: self.config.page_size,
+            let ctx = SyncContext::new(
+                self.client.clone(),
+                self.writer.clone(),
+                self.config.page_size,
                 cancel,
-                progress: self.progress.clone(),
-            };
+                self.progress.clone(),
+            );
             crate::telemetry::events::run_started(name, self.running.len());
             let (done, store_name) = (self.done_tx.clone(), name.clone());
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                let task = tokio::spawn(async move { sync_store(&ctx, &store).await });
-                let result = match task.await {
-                    Ok(result) => result,
-                    Err(e) => Err(sync::Error::Aborted {
-                        store: store_name.clone(),
-                        why: e.to_string(),
-                    }),
-                };
+                let result = sync_store_alone(ctx, store).await;
                 let _ = done.send(Finished {
                     store: store_name,
                     result,

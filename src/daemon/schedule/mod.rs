@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::backoff::capped_exponential;
 use crate::config::Schedule;
 use crate::outcome::RunStatus;
 use chrono::{DateTime, Utc};
@@ -55,12 +56,6 @@ pub struct Timing {
     pub retry_base: Duration,
     /// ...up to this cap. A store is never given up.
     pub retry_cap: Duration,
-}
-
-/// The delay before retry number `failures` (1 = first retry): base * 2^(failures-1), capped.
-pub fn backoff(failures: u32, base: Duration, cap: Duration) -> Duration {
-    let doublings = failures.saturating_sub(1).min(32);
-    base.saturating_mul(1u32 << doublings.min(31)).min(cap)
 }
 
 #[derive(Debug)]
@@ -223,7 +218,7 @@ impl Planner {
             }
             RunStatus::Failed => {
                 entry.failures = entry.failures.saturating_add(1);
-                let delay = backoff(entry.failures, timing.retry_base, timing.retry_cap);
+                let delay = capped_exponential(entry.failures, timing.retry_base, timing.retry_cap);
                 Some(now + delay)
             }
             RunStatus::Interrupted | RunStatus::Abandoned => Some(now),

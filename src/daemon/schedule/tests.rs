@@ -28,12 +28,14 @@ fn every_6h() -> Schedule {
 #[test]
 fn backoff_doubles_up_to_the_cap() {
     let (base, cap) = (Duration::from_secs(60), 6 * H);
-    let delays: Vec<u64> = (1..=11).map(|n| backoff(n, base, cap).as_secs()).collect();
+    let delays: Vec<u64> = (1..=11)
+        .map(|n| capped_exponential(n, base, cap).as_secs())
+        .collect();
     assert_eq!(
         delays,
         [60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 21600, 21600]
     );
-    assert_eq!(backoff(u32::MAX, base, cap), cap);
+    assert_eq!(capped_exponential(u32::MAX, base, cap), cap);
 }
 
 #[tokio::test(start_paused = true)]

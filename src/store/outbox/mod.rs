@@ -1,5 +1,5 @@
 //! The alert outbox: rows written inside the transaction of the change they announce
-//! (`observe`, called by the writer before every commit), the delivery queue each sink is sent
+//! (`observe`: the writer's `ChangeObserver`), the delivery queue each sink is sent
 //! from with the sink's paused state (`queue`), and the operator's view and commands
 //! (`admin`). Rendering and deciding live in `alerts`; this module only stores.
 
@@ -7,24 +7,10 @@ mod admin;
 mod observe;
 mod queue;
 
-use std::sync::Arc;
-
-use tokio::sync::Notify;
-
 pub use admin::{AlertRow, SinkStats};
 pub use queue::{Attempt, DueAlert, RowFate, SinkFate, SinkState};
 
-pub(super) use observe::{marks, observe};
-
-use crate::alerts::change::Observer;
-
-/// What the writer needs for alerts: the observer that plans rows for a change, and a wake-up
-/// for the delivery task once rows are committed.
-#[derive(Clone)]
-pub struct AlertHook {
-    pub observer: Arc<dyn Observer>,
-    pub wake: Arc<Notify>,
-}
+pub use observe::Outbox;
 
 /// UTC now with milliseconds, the format of `next_attempt_at`.
 pub fn now_millis() -> String {

@@ -1,76 +1,75 @@
-//! Alert rows for the changes of one transaction: before the body runs the writer notes the
-//! last change rows (`Marks`); before it commits, every change row written since is read back
-//! with its product and variant as now written, shown to the observer, and each planned alert
-//! is inserted unless the store has no complete run yet (its baseline alerts nothing), the
-//! rule's cooldown holds, or the row already exists (rule, sink and change are unique).
+//! Alert rows for the changes of one write: the writer's change funnel hands the outbox (its
+//! `ChangeObserver`) every change of the write before it commits; each change is read with its
+//! product and variant as now written, shown to the alert rules, and each planned alert is
+//! inserted unless the store has no complete run yet (its baseline alerts nothing), the rule's
+//! cooldown holds, or the row already exists (rule, sink and change are unique).
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use rand::distr::{Alphanumeric, SampleString};
 use rusqlite::{params, OptionalExtension, Transaction};
+use tokio::sync::Notify;
 
 use super::now_millis;
-use crate::alerts::change::{
+use crate::alerts::event::{
     AlertChange, AlertKind, AlertProduct, AlertVariant, Observer, VariantState,
 };
-use crate::catalog::Money;
+use crate::change::{Change, ProductEvent, VariantChange};
+use crate::store::funnel::{ChangeObserver, ChangeView, Recorded};
 use crate::store::{now_text, Context, Error};
 
-/// The last change rows before a transaction's body.
-pub struct Marks {
-    event: i64,
-    change: i64,
+/// The writer's change observer for alerts: the rules (None: no rules, nothing to do) and the
+/// delivery task's wake-up.
+pub struct Outbox {
+    pub rules: Option<Arc<dyn Observer>>,
+    pub wake: Arc<Notify>,
 }
 
-pub fn marks(tx: &Transaction, path: &Path) -> Result<Marks, Error> {
-    let last = |sql| {
-        tx.prepare_cached(sql)
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .ctx(path, "reading the last change rows")
-    };
-    Ok(Marks {
-        event: last("SELECT coalesce(max(event_id), 0) FROM product_events")?,
-        change: last("SELECT coalesce(max(change_id), 0) FROM variant_changes")?,
-    })
+impl ChangeObserver for Outbox {
+    fn observe(&mut self, view: &ChangeView<'_>, changes: &[Recorded]) -> Result<(), Error> {
+        let Some(rules) = &self.rules else {
+            return Ok(());
+        };
+        let sinks = observe(view, rules.as_ref(), changes)?;
+        for sink in &sinks {
+            crate::telemetry::alerts::enqueued(sink);
+        }
+        if !sinks.is_empty() {
+            // The delivery task reads through this writer, so it reads after this commit.
+            self.wake.notify_waiters();
+        }
+        Ok(())
+    }
 }
 
-/// A variant change row.
-struct Row {
-    id: i64,
-    store_id: i64,
-    product_id: i64,
-    variant_id: i64,
-    field: String,
-    old: Option<String>,
-    new: Option<String>,
-    observed_at: String,
-}
-
-/// Writes the alert rows of the changes recorded since `marks`; returns the sink of each row
-/// written.
-pub fn observe(
-    tx: &Transaction,
-    path: &Path,
+/// Writes the alert rows of `changes`; returns the sink of each row written.
+fn observe(
+    view: &ChangeView<'_>,
     observer: &dyn Observer,
-    marks: &Marks,
+    changes: &[Recorded],
 ) -> Result<Vec<String>, Error> {
+    let (tx, path) = (view.tx, view.path);
     let mut baseline = HashMap::new();
     let mut sinks = Vec::new();
-    let mut changes = product_changes(tx, path, marks.event)?;
-    changes.extend(variant_changes(tx, path, marks.change)?);
-    for (store_id, product_id, variant_id, change) in changes {
-        let done = match baseline.get(&store_id) {
+    for recorded in changes {
+        let done = match baseline.get(&recorded.store_id) {
             Some(done) => *done,
             None => {
-                let done = baseline_done(tx, path, store_id)?;
-                baseline.insert(store_id, done);
+                let done = view.past_baseline(recorded.store_id)?;
+                baseline.insert(recorded.store_id, done);
                 done
             }
         };
         if !done {
             continue;
         }
+        let Some((product_id, variant_id, change)) = alert_change(tx, path, recorded, changes)?
+        else {
+            continue;
+        };
+        let store_id = recorded.store_id;
         let planned = observer.alerts_for(&change);
         let mut cooled: HashMap<&str, bool> = HashMap::new();
         for alert in &planned {
@@ -123,16 +122,6 @@ pub fn observe(
     Ok(sinks)
 }
 
-/// A store's baseline is done once one of its runs finished (complete, or capped).
-fn baseline_done(tx: &Transaction, path: &Path, store_id: i64) -> Result<bool, Error> {
-    tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM sync_runs
-                        WHERE store_id = ?1 AND status IN ('complete', 'capped'))",
-    )
-    .and_then(|mut s| s.query_row([store_id], |r| r.get(0)))
-    .ctx(path, "reading the store's baseline")
-}
-
 /// Whether `rule` wrote a row for this product or variant within `period`.
 fn cooling(
     tx: &Transaction,
@@ -157,120 +146,87 @@ fn cooling(
     .ctx(path, "checking the alert cooldown")
 }
 
-type Found = (i64, i64, Option<i64>, AlertChange);
-
-/// Products added, removed (tombstoned) or restored since `after`.
-fn product_changes(tx: &Transaction, path: &Path, after: i64) -> Result<Vec<Found>, Error> {
-    let rows: Vec<(i64, i64, i64, String, String)> = tx
-        .prepare_cached(
-            "SELECT event_id, store_id, product_id, event, observed_at FROM product_events
-             WHERE event_id > ?1 AND event IN ('added', 'deleted', 'restored')
-             ORDER BY event_id",
-        )
-        .and_then(|mut s| {
-            s.query_map([after], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?
-            .collect()
-        })
-        .ctx(path, "reading product events")?;
-    let mut found = Vec::new();
-    for (id, store_id, product_id, event, observed_at) in rows {
-        let kind = match event.as_str() {
-            "added" => AlertKind::ProductAdded,
-            "deleted" => AlertKind::ProductRemoved,
-            _ => AlertKind::ProductRestored,
-        };
-        let Some((store, product)) = product(tx, path, store_id, product_id)? else {
-            continue;
-        };
-        let change = AlertChange {
-            kind,
-            source: format!("product_event:{id}"),
-            store,
-            observed_at,
-            product,
-            variant: None,
-        };
-        found.push((store_id, product_id, None, change));
-    }
-    Ok(found)
-}
-
-/// Price and availability changes since `after`, each with the variant's state before and
-/// after (a variant whose price and availability both changed shows both in each).
-fn variant_changes(tx: &Transaction, path: &Path, after: i64) -> Result<Vec<Found>, Error> {
-    let rows: Vec<Row> = tx
-        .prepare_cached(
-            "SELECT change_id, store_id, product_id, variant_id, field, old_value, new_value,
-                 observed_at
-             FROM variant_changes
-             WHERE change_id > ?1 AND field IN ('price', 'available') ORDER BY change_id",
-        )
-        .and_then(|mut s| {
-            s.query_map([after], |r| {
-                Ok(Row {
-                    id: r.get(0)?,
-                    store_id: r.get(1)?,
-                    product_id: r.get(2)?,
-                    variant_id: r.get(3)?,
-                    field: r.get(4)?,
-                    old: r.get(5)?,
-                    new: r.get(6)?,
-                    observed_at: r.get(7)?,
-                })
-            })?
-            .collect()
-        })
-        .ctx(path, "reading variant changes")?;
-    let mut found = Vec::new();
-    for row in &rows {
-        let Some((store, product)) = product(tx, path, row.store_id, row.product_id)? else {
-            continue;
-        };
-        let Some((variant, now)) = variant(tx, path, row)? else {
-            continue;
-        };
-        let sibling = |field: &str| {
-            rows.iter().find(|r| {
-                r.field == field
-                    && (r.store_id, r.product_id, r.variant_id)
-                        == (row.store_id, row.product_id, row.variant_id)
-            })
-        };
-        let (mut old, mut new) = (now.clone(), now);
-        if let Some(price) = sibling("price") {
-            old.price = price.old.clone().unwrap_or_default();
-            old.price_cents = cents(&old.price);
-            new.price = price.new.clone().unwrap_or_default();
-            new.price_cents = cents(&new.price);
+/// The alert view of one recorded change: product events added, deleted (tombstoned) and
+/// restored, variant price and availability changes; None for any other change. A variant
+/// whose price and availability both changed in this write shows both in each.
+fn alert_change(
+    tx: &Transaction,
+    path: &Path,
+    recorded: &Recorded,
+    all: &[Recorded],
+) -> Result<Option<(i64, Option<i64>, AlertChange)>, Error> {
+    let store_id = recorded.store_id;
+    let (kind, product_id, variant_id, source) = match &recorded.change {
+        Change::Product { product_id, event } => {
+            let kind = match event {
+                ProductEvent::Added => AlertKind::ProductAdded,
+                ProductEvent::Deleted => AlertKind::ProductRemoved,
+                ProductEvent::Restored => AlertKind::ProductRestored,
+                ProductEvent::Changed => return Ok(None),
+            };
+            let source = format!("product_event:{}", recorded.row_id);
+            (kind, *product_id, None, source)
         }
-        if let Some(available) = sibling("available") {
-            old.available = available.old.as_deref().map(|v| v == "1");
-            new.available = available.new.as_deref().map(|v| v == "1");
+        Change::Variant {
+            product_id,
+            variant_id,
+            change,
+        } => {
+            let kind = match change {
+                VariantChange::Price { old, new } if new.cents < old.cents => AlertKind::PriceDrop,
+                VariantChange::Price { old, new } if new.cents > old.cents => AlertKind::PriceRise,
+                VariantChange::Availability { new: true, .. } => AlertKind::BackInStock,
+                VariantChange::Availability { new: false, .. } => AlertKind::OutOfStock,
+                _ => return Ok(None),
+            };
+            let source = format!("variant_change:{}", recorded.row_id);
+            (kind, *product_id, Some(*variant_id), source)
         }
-        let kind = match row.field.as_str() {
-            "price" if new.price_cents < old.price_cents => AlertKind::PriceDrop,
-            "price" if new.price_cents > old.price_cents => AlertKind::PriceRise,
-            "available" if new.available == Some(true) => AlertKind::BackInStock,
-            "available" if new.available == Some(false) => AlertKind::OutOfStock,
-            _ => continue,
-        };
-        let change = AlertChange {
-            kind,
-            source: format!("variant_change:{}", row.id),
-            store,
-            observed_at: row.observed_at.clone(),
-            product,
-            variant: Some((variant, old, new)),
-        };
-        found.push((row.store_id, row.product_id, Some(row.variant_id), change));
-    }
-    Ok(found)
-}
-
-fn cents(text: &str) -> i64 {
-    Money::parse(text).map_or(0, |m| m.cents())
+        Change::Collection { .. } => return Ok(None),
+    };
+    let Some((store, product)) = product(tx, path, store_id, product_id)? else {
+        return Ok(None);
+    };
+    let variant = match variant_id {
+        None => None,
+        Some(variant_id) => {
+            let Some((variant, now)) = variant(tx, path, store_id, product_id, variant_id)? else {
+                return Ok(None);
+            };
+            let (mut old, mut new) = (now.clone(), now);
+            let same_variant = all.iter().filter(|r| {
+                r.store_id == store_id
+                    && matches!(&r.change, Change::Variant { product_id: p, variant_id: v, .. }
+                                if *p == product_id && *v == variant_id)
+            });
+            for r in same_variant {
+                match &r.change {
+                    Change::Variant {
+                        change: VariantChange::Price { old: o, new: n },
+                        ..
+                    } => {
+                        (old.price, old.price_cents) = (o.text.clone(), o.cents);
+                        (new.price, new.price_cents) = (n.text.clone(), n.cents);
+                    }
+                    Change::Variant {
+                        change: VariantChange::Availability { old: o, new: n },
+                        ..
+                    } => (old.available, new.available) = (Some(*o), Some(*n)),
+                    _ => {}
+                }
+            }
+            Some((variant, old, new))
+        }
+    };
+    let change = AlertChange {
+        kind,
+        source,
+        store,
+        observed_at: recorded.observed_at.clone(),
+        product,
+        variant,
+    };
+    Ok(Some((product_id, variant_id, change)))
 }
 
 /// The store's name and the product as now written, with its collections.
@@ -339,17 +295,19 @@ fn product_url(base: &str, handle: &str) -> String {
 fn variant(
     tx: &Transaction,
     path: &Path,
-    row: &Row,
+    store_id: i64,
+    product_id: i64,
+    variant_id: i64,
 ) -> Result<Option<(AlertVariant, VariantState)>, Error> {
     tx.prepare_cached(
         "SELECT title, sku, price, price_cents, available FROM variants
          WHERE store_id = ?1 AND product_id = ?2 AND variant_id = ?3",
     )
     .and_then(|mut s| {
-        s.query_row(params![row.store_id, row.product_id, row.variant_id], |r| {
+        s.query_row(params![store_id, product_id, variant_id], |r| {
             Ok((
                 AlertVariant {
-                    id: row.variant_id,
+                    id: variant_id,
                     title: r.get(0)?,
                     sku: r.get(1)?,
                 },

@@ -32,8 +32,7 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// The largest backoff before retry number `retry` (1-based): base * 2^(retry-1), capped.
     pub fn ceiling(&self, retry: u32) -> Duration {
-        let factor = 2u32.saturating_pow(retry.saturating_sub(1).min(30));
-        self.base.saturating_mul(factor).min(self.cap)
+        crate::backoff::capped_exponential(retry, self.base, self.cap)
     }
 
     /// Full jitter: a uniform draw between zero and the ceiling (`unit` in [0, 1)).

@@ -1,7 +1,8 @@
 //! The alert vocabulary, pure data that imports nothing: the seven kinds of change an alert can
-//! announce, one change as the outbox sees it (store, product, variant, old and new state), and
-//! the observer the store's writer calls inside the page's transaction. `store` and `config`
-//! use it; the rules that answer it live in `alerts::rules`.
+//! announce, one change as an alert shows it (built by the store's outbox from a recorded
+//! `crate::change::Change` with its product and variant as written: store, product, variant,
+//! old and new state), and the rules' interface the outbox asks inside the write's
+//! transaction. `store` and `config` use it; the rules that answer it live in `alerts::rules`.
 
 use std::time::Duration;
 
