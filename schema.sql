@@ -91,15 +91,19 @@ CREATE TABLE sync_cursor (
     phase     TEXT NOT NULL,
     -- products / collections / collection_products phase: the next page to fetch
     next_page INTEGER NOT NULL,
-    -- deletions: last product_id checked; sitemap: product <url> entries of the current
-    -- product sitemap already handled; collection_products: collection_id being paged (lower
-    -- ids are done)
+    -- deletions: the lowest product_id not checked yet; sitemap: product <url> entries of the
+    -- current product sitemap already handled; collection_products: collection_id being paged
+    -- (lower ids are done). Both id cursors start at the smallest integer, so ids of 0 and
+    -- below are walked like any other.
     position  INTEGER NOT NULL DEFAULT 0,
     -- sitemap phase: ordinal (0-based) of the product sitemap, in /sitemap.xml order, in progress
     sitemap_index INTEGER NOT NULL DEFAULT 0,
     -- 1 when the listing was capped and the sitemap was walked to its end: the enumeration
     -- is complete as a whole, so deletions may be checked
-    sitemap_complete INTEGER NOT NULL DEFAULT 0
+    sitemap_complete INTEGER NOT NULL DEFAULT 0,
+    -- the page size next_page counts in (the item to resume at is (next_page - 1) * page_size,
+    -- whatever sync.page_size is now); NULL for cursors written before it was recorded
+    page_size INTEGER
 );
 
 -- products: the current catalogue, one row per (store, product id), tombstoned when gone.
@@ -108,7 +112,8 @@ CREATE TABLE sync_cursor (
 CREATE TABLE products (
     store_id           INTEGER NOT NULL REFERENCES stores(store_id),
     product_id         INTEGER NOT NULL,
-    content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content
+    content_hash       TEXT NOT NULL,  -- sha256 (hex) of the product's real content (not its
+                                       -- availability, compared apart: see variants.available)
     deleted_at         TEXT,           -- set when the product is confirmed gone: its handle
                                        -- answers 404, or answered another product in two
                                        -- complete runs that did not see it
@@ -138,7 +143,9 @@ CREATE TABLE products (
     PRIMARY KEY (store_id, product_id)
 );
 CREATE INDEX products_by_handle ON products(store_id, handle);
-CREATE INDEX products_truncated ON products(store_id) WHERE variants_truncated = 1;
+-- live and deleted products per store, counted from the index alone (status, stores list)
+CREATE INDEX products_by_state ON products(store_id, deleted_at);
+CREATE INDEX products_truncated ON products(store_id, deleted_at) WHERE variants_truncated = 1;
 
 -- product_seen: when each product was last seen, kept out of the wide products row so that an
 -- unchanged product costs one update of a narrow row (about a hundred to a page) and no write
@@ -185,6 +192,8 @@ CREATE TABLE variants (
     PRIMARY KEY (store_id, product_id, variant_id),
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
+-- a store's variants by availability, in price order (the cheapest in stock, out of stock)
+CREATE INDEX variants_by_availability ON variants(store_id, available, price_cents);
 
 -- images: current images of each product. Real stores reuse one image id in several products,
 -- so an image is keyed by its product too.
@@ -214,7 +223,9 @@ CREATE TABLE options (
     FOREIGN KEY (store_id, product_id) REFERENCES products(store_id, product_id)
 );
 
--- product_versions: every distinct content version of every product. The current version has
+-- product_versions: every version of every product: a new one for each change of its content
+-- or of the availability its JSON states (availability is outside content_hash, so two
+-- versions in a row can share a hash). The current version has
 -- last_observed_at NULL (see product_seen.last_seen_at) and raw_json NULL (see products.raw_json);
 -- both are filled in when a newer version supersedes it.
 CREATE TABLE product_versions (
@@ -241,6 +252,7 @@ CREATE TABLE product_events (
 CREATE INDEX product_events_by_time ON product_events(store_id, observed_at);
 CREATE INDEX product_events_by_product ON product_events(store_id, product_id);
 CREATE INDEX product_events_by_observed ON product_events(observed_at);
+CREATE INDEX product_events_by_run ON product_events(run_id);
 
 -- variant_changes: one row per change of a variant's price, compare-at price or availability
 -- (between two stated values), and per variant added to or removed from an existing product
@@ -299,6 +311,9 @@ CREATE TABLE collection_products (
     FOREIGN KEY (store_id, collection_id) REFERENCES collections(store_id, collection_id)
 ) WITHOUT ROWID;
 CREATE INDEX collection_products_by_product ON collection_products(store_id, product_id);
+-- members in the collection's order (export --collection, collection_contents)
+CREATE INDEX collection_products_by_position
+    ON collection_products(store_id, collection_id, position);
 
 -- collection_changes: one row each time a product is observed entering or leaving a collection.
 CREATE TABLE collection_changes (
@@ -334,6 +349,25 @@ CREATE TABLE quarantine (
     raw_json       TEXT NOT NULL   -- the product JSON exactly as received
 );
 CREATE INDEX quarantine_by_store ON quarantine(store_id, product_id);
+
+-- collection_quarantine: collections /collections.json sent as valid JSON that could not be
+-- used (a title null, an id that is not an integer, ...). A quarantined collection with a usable
+-- id keeps its last good row and counts as listed by the run (its membership is walked under
+-- its stored handle); one without makes the run's collection tombstones inconclusive. One row
+-- per collection id (the latest sighting); rows the store no longer sends unusable are removed
+-- when a complete run ends.
+CREATE TABLE collection_quarantine (
+    quarantine_id  INTEGER PRIMARY KEY,
+    store_id       INTEGER NOT NULL REFERENCES stores(store_id),
+    collection_id  INTEGER,        -- the id as read (integer or string of digits), else NULL
+    handle         TEXT,           -- the handle when it is a string, else NULL
+    reason         TEXT NOT NULL,  -- what is wrong, naming the collection
+    url            TEXT NOT NULL,  -- the /collections.json page it came from
+    run_id         INTEGER NOT NULL,
+    quarantined_at TEXT NOT NULL,
+    raw_json       TEXT NOT NULL   -- the collection JSON exactly as received
+);
+CREATE INDEX collection_quarantine_by_store ON collection_quarantine(store_id, collection_id);
 
 -- alert_outbox: one row per (rule, sink, change) that matched a rule, written in the same
 -- transaction as the change it announces, with the body rendered then (a retry sends the same
@@ -461,7 +495,8 @@ JOIN products p USING (store_id, product_id)
 WHERE e.event = 'deleted';
 
 -- product_history: every version of every product, when first and last observed. A version is
--- one distinct content (content_hash) between two changes; content that returns after a change
+-- what the product showed between two changes (its content, or the availability its JSON
+-- stated); content that returns after a change
 -- is a new version. is_current is 1 for the version the products row holds now.
 CREATE VIEW product_history AS
 SELECT s.name AS store, v.product_id, p.handle, v.version_id, v.content_hash,

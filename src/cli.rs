@@ -65,7 +65,7 @@ pub enum Command {
     },
     /// Versions and price/availability changes of one product, newest first.
     History {
-        /// The store's name (a configured name, or host[:port] for URL targets).
+        /// The store: its name (a configured name, or host[:port] for URL targets) or its URL.
         store: String,
         /// Product id or handle.
         product: String,
@@ -86,13 +86,27 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         url: Option<String>,
     },
-    /// Print a shell completion script (e.g. `shopmirror completions bash > /etc/bash_completion.d/shopmirror`).
+    /// Print a shell completion script.
+    ///
+    /// The Debian package installs all three. For your own user:
+    ///
+    ///   shopmirror completions bash > ~/.local/share/bash-completion/completions/shopmirror
+    ///
+    ///   shopmirror completions zsh > ~/.zfunc/_shopmirror   (with fpath+=(~/.zfunc) in ~/.zshrc)
+    ///
+    ///   shopmirror completions fish > ~/.config/fish/completions/shopmirror.fish
+    #[command(verbatim_doc_comment)]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff) on stdout, e.g. `shopmirror man | man -l -`.
-    Man,
+    /// Print the manual page (roff) on stdout, e.g. `shopmirror man | man -l -`; with --dir,
+    /// write every page (shopmirror.1 and one per command, e.g. shopmirror-sync.1) there.
+    Man {
+        /// Write all pages into this directory (printing each path) instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -100,9 +114,15 @@ pub enum StoresAction {
     /// Every store in the database: name, base URL, live products, last run.
     List,
     /// Give a store a new name (rename it in the config file too).
-    Rename { old: String, new: String },
+    Rename {
+        /// The store's current name, or its URL.
+        old: String,
+        /// Its new name.
+        new: String,
+    },
     /// Remove a store and all its rows in one transaction; refused while it is being synced.
     Forget {
+        /// The store's name, or its URL.
         name: String,
         /// Required: forgetting cannot be undone.
         #[arg(long)]
@@ -139,7 +159,7 @@ pub enum AlertsAction {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Only this store (default: every store).
+    /// Only this store, by name or URL (default: every store).
     #[arg(long, value_name = "NAME")]
     pub store: Option<String>,
     /// Output format.

@@ -19,8 +19,9 @@
 //! - [`sync`]: one run of one store: every request URL (`urls`) and one fetch path, one walk
 //!   over every paged feed (`pages`: short page, 25,000 cap, 404), writing each page with its
 //!   cursor, confirming deletions, recording how the run ended.
-//! - [`daemon`]: the scheduler process: cron planning with jitter and backoff, signals,
-//!   systemd notifications, health and metrics over HTTP, sharding.
+//! - [`daemon`]: the scheduler process: one tokio-cron-scheduler job per store as the clock,
+//!   the planner's rules on top (jitter, backoff, breaker holds, plans kept across restarts),
+//!   signals, systemd notifications, health (a heartbeat) and metrics over HTTP, sharding.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
 //! - [`alerts`]: which recorded changes are announced and their delivery: `event` (the alert

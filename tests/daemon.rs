@@ -313,7 +313,8 @@ fn bad_daemon_settings_are_refused_with_exit_2() {
     let unopenable_log = format!("[log]\nfile = {log_file:?}\n");
     for bad in [
         unopenable_log.as_str(),
-        "[daemon]\nschedule = \"0 */6 * * *\"\n",
+        "[daemon]\nschedule = \"0 */6 * *\"\n",
+        "[daemon]\ntimezone = \"Europe/Berlln\"\n",
         "[daemon]\nlisten = \"localhost\"\n",
         "[daemon]\nretry_cap = \"1s\"\nretry_base = \"1m\"\n",
         "[log]\nformat = \"xml\"\n",

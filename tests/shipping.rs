@@ -1,7 +1,8 @@
 //! Shipping: `--version`, completions and the manual page from the real binary; the metrics a
 //! daemon exports before any sync; the Dockerfile's commands, paths, user and port checked
-//! against the binary (no image can be built here); the Kubernetes StatefulSet's shard
-//! composition run for real: N daemons, one store list, every store mirrored by exactly one.
+//! against the binary (.ci/container builds and runs the image); the Kubernetes StatefulSet's
+//! shard composition run for real: N daemons, one store list, every store mirrored by exactly
+//! one, the pod index from the label or else the hostname, and no index failing the pod.
 
 use crate::support;
 
@@ -446,6 +447,7 @@ async fn statefulset_pods_split_the_stores_every_store_in_exactly_one_shard() {
     );
     let script = shard_script(&manifest);
     assert!(script.contains("SHOPMIRROR_SHARD"), "{script}");
+    assert!(replicas >= 3, "pods with, without and with an empty label");
     // The probes and port name endpoints the daemon serves (checked live below).
     assert_eq!(
         yaml_value_after(&manifest, "livenessProbe:", "path"),
@@ -473,27 +475,56 @@ async fn statefulset_pods_split_the_stores_every_store_in_exactly_one_shard() {
     let config_file = dir.path().join("config.toml");
     std::fs::write(&config_file, config).unwrap();
 
-    // The pods: the manifest's script with POD_INDEX 0..replicas and the binary on PATH.
+    // The pods: the manifest's script with the binary on PATH. Pod 0 has the pod-index label;
+    // the others have it empty or missing (clusters before 1.28) and fall back to the ordinal
+    // at the end of their hostname.
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_shopmirror"))
         .parent()
         .unwrap();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
-    let mut pods = Vec::new();
-    for index in 0..replicas {
-        let pod_dir = dir.path().join(format!("pod-{index}"));
-        std::fs::create_dir(&pod_dir).unwrap();
+    let pod = |pod_dir: &Path, label: Option<String>, hostname: &str| {
         let port = free_port();
-        let mut command = daemon_command("sh", &pod_dir);
+        let mut command = daemon_command("sh", pod_dir);
         command
             .arg("-c")
             .arg(&script)
             .env("PATH", &path)
-            .env("POD_INDEX", index.to_string())
+            .env("HOSTNAME", hostname)
             .env("SHARDS", replicas.to_string())
             .env("SHOPMIRROR_CONFIG", &config_file)
             .env("SHOPMIRROR_DB", pod_dir.join("shopmirror.db"))
             .env("SHOPMIRROR_DAEMON__LISTEN", format!("127.0.0.1:{port}"));
+        match label {
+            Some(index) => command.env("POD_INDEX", index),
+            None => command.env_remove("POD_INDEX"),
+        };
+        (port, command)
+    };
+    let mut pods = Vec::new();
+    for index in 0..replicas {
+        let pod_dir = dir.path().join(format!("pod-{index}"));
+        std::fs::create_dir(&pod_dir).unwrap();
+        let label = match index % 3 {
+            0 => Some(index.to_string()),
+            1 => Some(String::new()),
+            _ => None,
+        };
+        let (port, mut command) = pod(&pod_dir, label, &format!("shopmirror-{index}"));
         pods.push((pod_dir, port, Daemon(command.spawn().unwrap())));
+    }
+    // Neither a label nor an ordinal: the pod fails, saying why, and syncs nothing.
+    for label in [Some(String::new()), None] {
+        let pod_dir = dir.path().join("pod-without-index");
+        std::fs::create_dir_all(&pod_dir).unwrap();
+        let (_, mut command) = pod(&pod_dir, label, "shopmirror");
+        let status = tokio::time::timeout(WAIT, command.status())
+            .await
+            .expect("the pod ends")
+            .unwrap();
+        assert_eq!(status.code(), Some(1));
+        let log = std::fs::read_to_string(pod_dir.join("daemon.log")).unwrap();
+        assert!(log.contains("apps.kubernetes.io/pod-index"), "{log}");
+        assert!(!pod_dir.join("shopmirror.db").exists());
     }
 
     let mut owner: BTreeMap<String, u32> = BTreeMap::new();

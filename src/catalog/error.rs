@@ -1,5 +1,4 @@
-//! What makes an answer unreadable as a catalogue page (invalid JSON or XML, an unusable
-//! collection), and how an object that failed to parse is named by whatever id and handle can
+//! What makes an answer unreadable as a catalogue page (invalid JSON or XML), and how an object that failed to parse is named by whatever id and handle can
 //! still be read from it.
 
 use std::fmt;
@@ -9,12 +8,6 @@ use std::fmt;
 pub enum ParseError {
     #[error("invalid JSON: {0}")]
     BadJson(String),
-    #[error("collection #{index} ({collection}) is unusable: {reason}")]
-    BadCollection {
-        index: usize,
-        collection: String,
-        reason: String,
-    },
     #[error("invalid sitemap XML: {0}")]
     BadXml(String),
 }

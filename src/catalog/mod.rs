@@ -13,7 +13,7 @@ pub mod sitemap;
 mod wire;
 
 pub use ajax::fill_availability;
-pub use collection::{parse_collections_page, ParsedCollection};
+pub use collection::{parse_collections_page, CollectionsPage, ParsedCollection};
 pub use digest::{raw_digest, RawDigest};
 pub use error::{identity_of, label_of, ParseError};
 pub use money::Money;
@@ -50,6 +50,27 @@ impl ParsedProduct {
         self.product.variants.len() == VARIANT_VIEW
     }
 
+    /// This answer's availability against the stored one (`before`: variant id and value, None
+    /// where never stated). Availability is compared here, apart from the content hash, which
+    /// leaves it out so that endpoints that do not state it hash alike.
+    pub fn compare_availability(&self, before: &[(i64, Option<bool>)]) -> AvailabilityNews {
+        let mut news = AvailabilityNews::Same;
+        for v in &self.product.variants {
+            let (Some(now), Some((_, was))) = (v.available, before.iter().find(|b| b.0 == v.id))
+            else {
+                continue;
+            };
+            if *was == Some(now) {
+                continue;
+            }
+            if was.is_some() && !self.availability_from_js {
+                return AvailabilityNews::Changed;
+            }
+            news = AvailabilityNews::Filled;
+        }
+        news
+    }
+
     /// Where the variants' availability came from: the product JSON, the `.js` endpoint, or
     /// nowhere (None) when some variant's is unknown.
     pub fn availability_source(&self) -> Option<&'static str> {
@@ -61,6 +82,18 @@ impl ParsedProduct {
             Some("product")
         }
     }
+}
+
+/// What an answer says about availability compared with what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvailabilityNews {
+    /// Nothing new: every stated value equals the stored one, or the answer is silent.
+    Same,
+    /// A value the store had not stated before, or one `.js` reports (outside the product
+    /// JSON): brought up to date in place, the product unchanged.
+    Filled,
+    /// The product JSON states a value other than the one last stated: the product changed.
+    Changed,
 }
 
 /// One product of a listing page before its typed parse: where its JSON lies in the page body
@@ -129,8 +162,8 @@ pub fn parse_page_entries(
         .collect()
 }
 
-/// A product the store sent as valid JSON that cannot be used (no variants, a field of the
-/// wrong type, ...): kept raw for the quarantine, with whatever identity can still be read.
+/// A product (or collection) the store sent as valid JSON that cannot be used (no variants, a
+/// field of the wrong type, ...): kept raw for the quarantine, with whatever identity can still be read.
 #[derive(Debug, Clone)]
 pub struct Unusable {
     /// Its id, when one can be read (a JSON integer or a string of digits).
@@ -260,6 +293,15 @@ pub fn parse_single_product(body: &[u8]) -> Result<Result<ParsedProduct, Unusabl
 pub fn single_product_id(body: &[u8]) -> Option<i64> {
     let single: wire::SingleProduct = serde_json::from_slice(body).ok()?;
     identity_of(single.product.get()).0
+}
+
+/// The content hash of a stored product JSON as this binary computes it; None when this binary
+/// would not accept that JSON as a product.
+pub fn content_hash_of(raw_json: &str) -> Option<String> {
+    let raw: &RawValue = serde_json::from_str(raw_json).ok()?;
+    parse_raw_product(raw, 0, &mut Vec::new())
+        .ok()
+        .map(|p| p.content_hash)
 }
 
 /// The tags of a stored product JSON in the order the store sent them (the canonical product

@@ -1,5 +1,7 @@
 //! Exact decimal money amounts as stores send them ("19.99", "1099000.00"): parsed without
-//! floating point into hundredths for SQL, with a canonical form for content hashing.
+//! floating point into hundredths for SQL, with a canonical form for content hashing. An amount
+//! that hundredths cannot hold exactly (a non-zero digit past the second decimal, or more than
+//! an i64 of hundredths) has no cents: the caller refuses it rather than round or clamp it.
 
 /// A decimal amount parsed from a store's price string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,20 +41,19 @@ impl Money {
         })
     }
 
-    /// The amount in hundredths, rounded half away from zero beyond two decimals.
-    pub fn cents(&self) -> i64 {
+    /// The amount in hundredths, when hundredths hold it exactly: None for a non-zero digit
+    /// past the second decimal ("0.001") and for amounts beyond an i64 of hundredths.
+    pub fn cents(&self) -> Option<i64> {
         let value = if self.scale <= 2 {
-            self.units * 10i128.pow(2 - self.scale)
+            self.units.checked_mul(10i128.pow(2 - self.scale))?
         } else {
             let divisor = 10i128.pow(self.scale - 2);
-            let half = divisor / 2;
-            if self.units >= 0 {
-                (self.units + half) / divisor
-            } else {
-                (self.units - half) / divisor
+            if self.units % divisor != 0 {
+                return None;
             }
+            self.units / divisor
         };
-        value.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        i64::try_from(value).ok()
     }
 
     pub fn is_zero(&self) -> bool {
@@ -83,12 +84,27 @@ mod tests {
 
     #[test]
     fn parses_store_prices_exactly() {
-        assert_eq!(Money::parse("19.99").unwrap().cents(), 1999);
-        assert_eq!(Money::parse("1099000.00").unwrap().cents(), 109_900_000);
-        assert_eq!(Money::parse("5").unwrap().cents(), 500);
-        assert_eq!(Money::parse("0.5").unwrap().cents(), 50);
-        assert_eq!(Money::parse("1.005").unwrap().cents(), 101);
-        assert_eq!(Money::parse("-2.50").unwrap().cents(), -250);
+        let cents = |text: &str| Money::parse(text).unwrap().cents();
+        assert_eq!(cents("19.99"), Some(1999));
+        assert_eq!(cents("1099000.00"), Some(109_900_000));
+        assert_eq!(cents("5"), Some(500));
+        assert_eq!(cents("0.5"), Some(50));
+        assert_eq!(cents("1.500000"), Some(150));
+        assert_eq!(cents("-2.50"), Some(-250));
+        assert_eq!(cents("92233720368547758.07"), Some(i64::MAX));
+    }
+
+    #[test]
+    fn amounts_hundredths_cannot_hold_have_no_cents() {
+        for text in ["1.005", "0.001", "0.004", "92233720368547758.08", "1e3"] {
+            assert_eq!(Money::parse(text).and_then(|m| m.cents()), None, "{text}");
+        }
+        assert_eq!(
+            Money::parse("999999999999999999999999999999")
+                .unwrap()
+                .cents(),
+            None
+        );
     }
 
     #[test]

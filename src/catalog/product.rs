@@ -1,7 +1,11 @@
 //! The canonical product: one normalized form whichever endpoint a product came from, and the
 //! content hash over its real content. Values stores change on every response without any real
 //! change (product and variant `updated_at`) and representation noise (compare-at "", "0.00"
-//! or null; trailing price zeros; sku "" or null; tag order) never reach the hash.
+//! or null; trailing price zeros; sku "" or null; tag order) never reach the hash, and neither
+//! does availability, which not every endpoint states: it is compared apart (see
+//! `ParsedProduct::stated_availability`). A product whose rows could not hold it faithfully (two
+//! variants with one id, two options at one position, a price hundredths cannot hold exactly) is
+//! refused, for the quarantine.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -56,6 +60,9 @@ pub struct Variant {
     pub compare_at_price: Option<String>,
     /// Hundredths of a real compare-at price; None for null, "" and zero.
     pub compare_at_price_cents: Option<i64>,
+    /// Stated by the listing shape, derived from the single shape's inventory fields, or None
+    /// where the answer does not say. Outside the content hash.
+    #[serde(skip)]
     pub available: Option<bool>,
     pub requires_shipping: Option<bool>,
     pub taxable: Option<bool>,
@@ -82,6 +89,16 @@ pub enum InvalidProduct {
     BadPrice { variant: i64, price: String },
     #[error("has no variants")]
     NoVariants,
+    #[error("variant {variant} has {which} {price:?}, which hundredths cannot hold exactly")]
+    InexactPrice {
+        variant: i64,
+        which: &'static str,
+        price: String,
+    },
+    #[error("variant id {variant} appears twice")]
+    DuplicateVariant { variant: i64 },
+    #[error("two options at position {position}")]
+    DuplicateOptionPosition { position: i64 },
 }
 
 impl Product {
@@ -98,7 +115,10 @@ impl Product {
             .enumerate()
             .map(|(index, v)| variant_from_wire(v, index))
             .collect::<Result<Vec<_>, _>>()?;
-        let options = wire
+        if let Some(variant) = first_repeat(variants.iter().map(|v| v.id)) {
+            return Err(InvalidProduct::DuplicateVariant { variant });
+        }
+        let options: Vec<ProductOption> = wire
             .options
             .into_iter()
             .enumerate()
@@ -108,6 +128,9 @@ impl Product {
                 values: o.values,
             })
             .collect();
+        if let Some(position) = first_repeat(options.iter().map(|o| o.position)) {
+            return Err(InvalidProduct::DuplicateOptionPosition { position });
+        }
         let images = wire
             .images
             .into_iter()
@@ -146,6 +169,12 @@ impl Product {
     }
 }
 
+/// The first value met a second time.
+fn first_repeat(values: impl Iterator<Item = i64>) -> Option<i64> {
+    let mut met = std::collections::HashSet::new();
+    values.into_iter().find(|v| !met.insert(*v))
+}
+
 fn variant_from_wire(v: WireVariant, index: usize) -> Result<Variant, InvalidProduct> {
     let price_text = v
         .price
@@ -154,12 +183,21 @@ fn variant_from_wire(v: WireVariant, index: usize) -> Result<Variant, InvalidPro
         variant: v.id,
         price: price_text.clone(),
     })?;
-    let compare_at_price_cents = v
-        .compare_at_price
-        .as_deref()
-        .and_then(Money::parse)
-        .filter(|m| !m.is_zero())
-        .map(|m| m.cents());
+    let inexact = |which, price: &str| InvalidProduct::InexactPrice {
+        variant: v.id,
+        which,
+        price: price.to_owned(),
+    };
+    let price_cents = price.cents().ok_or_else(|| inexact("price", &price_text))?;
+    // A compare-at that is not a decimal at all means none (as null, "" and "0.00" do); one
+    // that is a decimal must fit hundredths like the price.
+    let compare_at_price_cents = match v.compare_at_price.as_deref().and_then(Money::parse) {
+        Some(m) if !m.is_zero() => {
+            let text = v.compare_at_price.as_deref().unwrap_or_default();
+            Some(m.cents().ok_or_else(|| inexact("compare_at_price", text))?)
+        }
+        _ => None,
+    };
     // The single shape has no `available`: derive it the way Shopify does.
     let available = v.available.or_else(|| {
         let quantity = v.inventory_quantity?;
@@ -175,7 +213,7 @@ fn variant_from_wire(v: WireVariant, index: usize) -> Result<Variant, InvalidPro
         option2: v.option2,
         option3: v.option3,
         sku: v.sku.filter(|s| !s.is_empty()),
-        price_cents: price.cents(),
+        price_cents,
         price_canonical: price.canonical(),
         price: price_text,
         compare_at_price: v.compare_at_price,

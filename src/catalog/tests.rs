@@ -135,6 +135,52 @@ fn list_and_single_shape_of_the_same_product_hash_the_same() {
 }
 
 #[test]
+fn the_single_shape_without_availability_hashes_like_the_list_shape() {
+    let list = parse_products_page(&fixture("localboxes-shopify__products.json"))
+        .unwrap()
+        .products;
+    let mut single: serde_json::Value =
+        serde_json::from_slice(&fixture("localboxes-shopify__product.json")).unwrap();
+    for variant in single["product"]["variants"].as_array_mut().unwrap() {
+        let variant = variant.as_object_mut().unwrap();
+        for key in [
+            "inventory_quantity",
+            "inventory_policy",
+            "inventory_management",
+        ] {
+            variant.remove(key);
+        }
+    }
+    let single = parse_single_product(&serde_json::to_vec(&single).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(single.product.variants[0].available, None);
+    let same = list
+        .iter()
+        .find(|p| p.product.handle == single.product.handle)
+        .unwrap();
+    assert_eq!(same.content_hash, single.content_hash);
+    // Availability is compared apart: stated against stated only.
+    let stated: Vec<_> = same
+        .product
+        .variants
+        .iter()
+        .map(|v| (v.id, v.available))
+        .collect();
+    assert_eq!(single.compare_availability(&stated), AvailabilityNews::Same);
+    let flipped: Vec<_> = stated.iter().map(|(id, a)| (*id, a.map(|a| !a))).collect();
+    assert_eq!(
+        same.compare_availability(&flipped),
+        AvailabilityNews::Changed
+    );
+    let unknown: Vec<_> = stated.iter().map(|(id, _)| (*id, None)).collect();
+    assert_eq!(
+        same.compare_availability(&unknown),
+        AvailabilityNews::Filled
+    );
+}
+
+#[test]
 fn prices_keep_the_exact_string_and_exact_cents() {
     let products = parse_products_page(&fixture("coros-colombia_corosBot__products.json"))
         .unwrap()
@@ -143,7 +189,7 @@ fn prices_keep_the_exact_string_and_exact_cents() {
     assert!(variant.price.contains('.'), "{}", variant.price);
     assert_eq!(
         Money::parse(&variant.price).unwrap().cents(),
-        variant.price_cents
+        Some(variant.price_cents)
     );
     assert!(products
         .iter()
@@ -324,4 +370,57 @@ fn tags_as_sent_keep_the_store_order_in_both_shapes() {
     assert_eq!(tags_as_sent(single).unwrap(), ["zebra", "Apple", "mango"]);
     assert_eq!(tags_as_sent(r#"{"id": 1}"#).unwrap(), Vec::<String>::new());
     assert!(tags_as_sent("[1]").is_none());
+}
+
+#[test]
+fn products_their_rows_could_not_hold_are_unusable_naming_why() {
+    let page = |variants: &str, options: &str| {
+        format!(
+            r#"{{"products":[{{"id":1,"title":"T","handle":"h","variants":{variants},
+                "options":{options}}}]}}"#
+        )
+    };
+    let cases = [
+        (
+            page(r#"[{"id":5,"price":"1.00"},{"id":5,"price":"2.00"}]"#, "[]"),
+            "variant id 5 appears twice",
+        ),
+        (
+            page(
+                r#"[{"id":5,"price":"1.00"}]"#,
+                r#"[{"name":"A","position":1},{"name":"B","position":1}]"#,
+            ),
+            "two options at position 1",
+        ),
+        (
+            page(r#"[{"id":5,"price":"0.001"}]"#, "[]"),
+            r#"price "0.001", which hundredths cannot hold exactly"#,
+        ),
+        (
+            page(
+                r#"[{"id":5,"price":"1.00","compare_at_price":"2.005"}]"#,
+                "[]",
+            ),
+            r#"compare_at_price "2.005""#,
+        ),
+        (
+            page(r#"[{"id":5,"price":"92233720368547758.08"}]"#, "[]"),
+            "hundredths cannot hold exactly",
+        ),
+    ];
+    for (body, why) in cases {
+        let parsed = parse_products_page(body.as_bytes()).unwrap();
+        assert_eq!(parsed.products.len(), 0, "{body}");
+        assert!(
+            parsed.unusable[0].reason.contains(why),
+            "{}",
+            parsed.unusable[0].reason
+        );
+    }
+    let fine = page(
+        r#"[{"id":5,"price":"1.500"},{"id":6,"price":"2"}]"#,
+        r#"[{"name":"A"},{"name":"B"}]"#,
+    );
+    let parsed = parse_products_page(fine.as_bytes()).unwrap();
+    assert_eq!(parsed.products[0].product.variants[0].price_cents, 150);
 }

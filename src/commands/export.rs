@@ -41,15 +41,13 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
         return Err(exists(&args.output));
     }
     let reader = open_reader(config)?;
-    if let Some(store) = &args.store {
-        if !reader.store_exists(store)? {
-            return Err(Failure::Usage(format!(
-                "no store named {store:?} in {}",
-                config.db_path.display()
-            )));
-        }
-    }
-    if format == Format::ShopifyCsv && args.store.is_none() {
+    let store = match &args.store {
+        Some(given) => Some(
+            super::store_arg::resolve(&reader, &config.db_path, given).map_err(Failure::Usage)?,
+        ),
+        None => None,
+    };
+    if format == Format::ShopifyCsv && store.is_none() {
         let stores = reader.store_names()?;
         if stores.len() > 1 {
             return Err(Failure::Usage(format!(
@@ -62,7 +60,7 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
         }
     }
     if let Some(handle) = &args.collection {
-        if !reader.collection_exists(handle, args.store.as_deref())? {
+        if !reader.collection_exists(handle, store.as_deref())? {
             return Err(Failure::Usage(format!(
                 "no collection with handle {handle:?} in {}",
                 config.db_path.display()
@@ -70,7 +68,7 @@ pub fn run(config: &Config, args: &ExportArgs) -> Result<(), Failure> {
         }
     }
     let filter = ExportFilter {
-        store: args.store.clone(),
+        store,
         collection: args.collection.clone(),
         changed_since,
         include_deleted: args.include_deleted,

@@ -14,12 +14,8 @@ use crate::store::{ProductHistory, VariantChangeRow};
 
 pub fn run(config: &Config, store: &str, product: &str, json: bool) -> Result<(), Failure> {
     let reader = open_reader(config)?;
-    if !reader.store_exists(store)? {
-        return Err(Failure::Usage(format!(
-            "no store named {store:?} in {}",
-            config.db_path.display()
-        )));
-    }
+    let store =
+        &super::store_arg::resolve(&reader, &config.db_path, store).map_err(Failure::Usage)?;
     let Some(history) = reader.product_history(store, product)? else {
         return Err(Failure::Failed(format!(
             "store {store} has no product with id or handle {product:?}"

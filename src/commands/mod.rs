@@ -7,9 +7,10 @@ mod daemon;
 mod export;
 mod healthcheck;
 mod history;
+mod manual;
 mod progress;
-mod shell;
 mod status;
+mod store_arg;
 mod stores;
 mod sync;
 
@@ -95,8 +96,8 @@ pub(crate) fn print_line(text: &str) {
 pub fn run(cli: Cli) -> Result<(), Failure> {
     // Generated from the command line alone: no config needed.
     match cli.command {
-        Command::Completions { shell: which } => return shell::completions(which),
-        Command::Man => return shell::man(),
+        Command::Completions { shell: which } => return manual::completions(which),
+        Command::Man { dir } => return manual::man(dir.as_deref()),
         _ => {}
     }
     let interactive = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -128,6 +129,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         } => history::run(&config, &store, &product, json),
         Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
         Command::Alerts { action } => alerts::run(&config, &action),
-        Command::Completions { .. } | Command::Man => unreachable!("handled before the config"),
+        Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("handled before the config")
+        }
     }
 }

@@ -12,6 +12,7 @@ pub fn run(config: &Config, action: &StoresAction) -> Result<(), Failure> {
     match action {
         StoresAction::List => list(config),
         StoresAction::Rename { old, new } => {
+            let old = &resolve(config, old)?;
             let _held = hold(config, old, "renamed")?;
             let (old2, new2) = (old.clone(), new.clone());
             match write(config, move |db| db.rename_store(&old2, &new2))? {
@@ -27,6 +28,7 @@ pub fn run(config: &Config, action: &StoresAction) -> Result<(), Failure> {
             "forget removes store {name:?} and every row it has; add --yes to confirm"
         ))),
         StoresAction::Forget { name, yes: true } => {
+            let name = &resolve(config, name)?;
             let _held = hold(config, name, "forgotten")?;
             let name2 = name.clone();
             match write(config, move |db| db.forget_store(&name2))? {
@@ -49,6 +51,12 @@ fn list(config: &Config) -> Result<(), Failure> {
         ));
     }
     Ok(())
+}
+
+/// The database name of the store the command line names (by name or URL).
+fn resolve(config: &Config, given: &str) -> Result<String, Failure> {
+    let reader = super::export::open_reader(config)?;
+    super::store_arg::resolve(&reader, &config.db_path, given).map_err(Failure::Failed)
 }
 
 /// Takes the store's lock, or refuses naming the process that crawls it.

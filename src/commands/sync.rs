@@ -154,7 +154,8 @@ fn summary(store: &str, c: &RunCounts, elapsed: Duration) -> String {
     let seconds = elapsed.as_secs_f64();
     let seen = c.new + c.changed + c.unchanged;
     let quarantined = match (c.quarantined, c.deletions_inconclusive) {
-        (0, _) => String::new(),
+        (0, false) => String::new(),
+        (0, true) => ", deletions inconclusive".into(),
         (n, false) => format!(", {n} quarantined"),
         (n, true) => format!(", {n} quarantined (one without id: deletions not checked)"),
     };

@@ -9,10 +9,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use url::Url;
 
-mod raw;
+pub(super) mod raw;
 
-pub use raw::RawAlerts;
-use raw::{RawAmount, RawRule, RawSink};
+use raw::{RawAlerts, RawAmount, RawRule, RawSink};
 
 use super::validate::Checker;
 use super::Error;
@@ -332,7 +331,7 @@ fn cents(amount: &RawAmount) -> Option<i64> {
         RawAmount::Int(n) => n.checked_mul(100)?,
         RawAmount::Float(f) if f.is_finite() => (f * 100.0).round() as i64,
         RawAmount::Float(_) => return None,
-        RawAmount::Text(text) => Money::parse(text)?.cents(),
+        RawAmount::Text(text) => Money::parse(text)?.cents()?,
     };
     (value >= 0).then_some(value)
 }

@@ -14,7 +14,7 @@ use url::Url;
 
 mod alerts;
 mod raw;
-mod schedule;
+pub mod schedule;
 mod shard;
 mod validate;
 
@@ -123,6 +123,8 @@ pub struct DaemonSettings {
     pub retry_base: Duration,
     pub retry_cap: Duration,
     pub grace: Duration,
+    /// How long the scheduler loop may go without a heartbeat before /healthz says 503.
+    pub liveness_timeout: Duration,
     pub listen: SocketAddr,
 }
 
@@ -235,8 +237,8 @@ impl Config {
         let mut stores = Vec::new();
         for (name, store) in raw.stores {
             let checked = check.store(name, store)?;
-            if let Some(schedule) = checked.schedule {
-                store_schedules.insert(checked.store.name.clone(), schedule);
+            if checked.schedule.schedule.is_some() || checked.schedule.zone.is_some() {
+                store_schedules.insert(checked.store.name.clone(), checked.schedule);
             }
             if checked.options != StoreOptions::default() {
                 options.insert(checked.store.name.clone(), checked.options);
@@ -311,8 +313,18 @@ impl Config {
     }
 }
 
+/// Every key's built-in default as the file would spell it (`stores.NAME`: a store table's),
+/// for the manual page; a key without a default is null or absent.
+pub fn defaults() -> serde_json::Value {
+    let mut all = serde_json::to_value(raw::RawConfig::default()).expect("defaults serialize");
+    let store = serde_json::to_value(raw::RawStore::default()).expect("defaults serialize");
+    all["stores"] = serde_json::json!({ "NAME": store });
+    all["database"]["path"] = DEFAULT_DB.into();
+    all
+}
+
 /// Two store URLs for the same site: same host and port, whatever the scheme or credentials.
-fn same_site(a: &Url, b: &Url) -> bool {
+pub fn same_site(a: &Url, b: &Url) -> bool {
     a.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
         && a.port_or_known_default() == b.port_or_known_default()
 }
@@ -331,7 +343,7 @@ pub enum BadUrl {
 }
 
 /// A store's base URL: http(s) with a host; any path is dropped.
-fn parse_store_url(text: &str) -> Result<Url, BadUrl> {
+pub fn parse_store_url(text: &str) -> Result<Url, BadUrl> {
     let shown = || crate::storefront::redact_text(text);
     let mut url = Url::parse(text.trim()).map_err(|source| BadUrl::NotAUrl {
         shown: shown(),

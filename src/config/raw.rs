@@ -22,15 +22,17 @@ pub struct RawConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     pub stores: BTreeMap<String, RawStore>,
-    pub alerts: super::alerts::RawAlerts,
+    pub alerts: super::alerts::raw::RawAlerts,
 }
 
 /// `[daemon]`: scheduling, retries, shutdown and the health/metrics listener.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDaemon {
-    /// Default cron schedule, 6 fields with seconds first.
+    /// Default cron schedule: 5 fields, 6 with seconds first, or @hourly/@daily/...
     pub schedule: String,
+    /// IANA time zone the schedules are read in.
+    pub timezone: String,
     #[serde(with = "humantime_serde")]
     pub jitter: Duration,
     #[serde(with = "humantime_serde")]
@@ -39,17 +41,22 @@ pub struct RawDaemon {
     pub retry_cap: Duration,
     #[serde(with = "humantime_serde")]
     pub grace: Duration,
+    /// /healthz answers 503 once the scheduler loop has not ticked for this long.
+    #[serde(with = "humantime_serde")]
+    pub liveness_timeout: Duration,
     pub listen: String,
 }
 
 impl Default for RawDaemon {
     fn default() -> Self {
         RawDaemon {
-            schedule: "0 0 */6 * * *".into(),
+            schedule: "0 */6 * * *".into(),
+            timezone: "UTC".into(),
             jitter: Duration::from_secs(5 * 60),
             retry_base: Duration::from_secs(60),
             retry_cap: Duration::from_secs(6 * 3600),
             grace: Duration::from_secs(10),
+            liveness_timeout: Duration::from_secs(60),
             listen: "127.0.0.1:9187".into(),
         }
     }
@@ -164,6 +171,9 @@ pub struct RawStore {
     /// Cron schedule for this store; the daemon's default when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<String>,
+    /// Time zone of this store's schedule; the daemon's when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Mirror the store's collections and their membership (default true).
     pub collections: bool,
     /// Only these collection handles get their membership walked (default: all).
@@ -177,6 +187,7 @@ impl Default for RawStore {
             fresh_connections: false,
             myshopify_domain: None,
             schedule: None,
+            timezone: None,
             collections: true,
             collection_handles: None,
         }

@@ -161,3 +161,57 @@ fn store_collection_switches_default_on_and_are_validated() {
     let message = Config::load(Some(&bad), None).unwrap_err().to_string();
     assert!(message.contains("stores.a.collection_handles"), "{message}");
 }
+
+#[test]
+fn schedules_and_zones_are_checked_under_their_keys_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, key, what) in [
+        (
+            "[daemon]\nschedule = \"0 */6 * *\"\n",
+            "daemon.schedule",
+            "4 fields",
+        ),
+        (
+            "[daemon]\ntimezone = \"Berlin\"\n",
+            "daemon.timezone",
+            "IANA",
+        ),
+        (
+            "[stores.a]\nurl = \"https://a.example\"\nschedule = \"@often\"\n",
+            "stores.a.schedule",
+            "unknown nickname",
+        ),
+        (
+            "[stores.a]\nurl = \"https://a.example\"\ntimezone = \"Europe/Paaris\"\n",
+            "stores.a.timezone",
+            "IANA",
+        ),
+    ] {
+        let file = write(dir.path(), "bad.toml", text);
+        let message = Config::load(Some(&file), None).unwrap_err().to_string();
+        assert!(message.contains(&format!("key `{key}`")), "{message}");
+        assert!(message.contains("bad.toml"), "{message}");
+        assert!(message.contains(what), "{message}");
+    }
+}
+
+#[test]
+fn a_store_inherits_the_daemon_schedule_and_zone_and_may_override_either() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "c.toml",
+        "[daemon]\nschedule = \"@daily\"\ntimezone = \"Europe/Berlin\"\n\
+         [stores.a]\nurl = \"https://a.example\"\n\
+         [stores.b]\nurl = \"https://b.example\"\ntimezone = \"America/New_York\"\n\
+         [stores.c]\nurl = \"https://c.example\"\nschedule = \"30 2 * * *\"\n",
+    );
+    let config = Config::load(Some(&file), None).unwrap();
+    let of = |name: &str| {
+        let s = config.daemon.schedule_of(name);
+        (s.as_str().to_string(), s.zone().name().to_string())
+    };
+    assert_eq!(of("a"), ("@daily".into(), "Europe/Berlin".into()));
+    assert_eq!(of("b"), ("@daily".into(), "America/New_York".into()));
+    assert_eq!(of("c"), ("30 2 * * *".into(), "Europe/Berlin".into()));
+}

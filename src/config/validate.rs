@@ -6,6 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::raw::{RawConfig, RawDaemon, RawHttp, RawLog, RawStore};
+use chrono_tz::Tz;
+
+use super::schedule::parse_zone;
 use super::{
     parse_store_url, DaemonSettings, Error, LogFormat, LogSettings, Schedule, StoreConfig,
 };
@@ -20,8 +23,15 @@ pub(super) struct Checker<'a> {
 /// One validated `[stores.NAME]` table.
 pub(super) struct CheckedStore {
     pub store: StoreConfig,
-    pub schedule: Option<Schedule>,
+    pub schedule: ScheduleOverride,
     pub options: StoreOptions,
+}
+
+/// A store's own schedule and zone, each falling back to the daemon's.
+#[derive(Default)]
+pub(super) struct ScheduleOverride {
+    pub schedule: Option<String>,
+    pub zone: Option<Tz>,
 }
 
 impl Checker<'_> {
@@ -68,11 +78,14 @@ impl Checker<'_> {
     pub fn store(&self, name: String, store: RawStore) -> Result<CheckedStore, Error> {
         let key = |field: &str| format!("stores.{name}.{field}");
         let url = parse_store_url(&store.url).map_err(|m| self.invalid(&key("url"), m))?;
-        let schedule = store
-            .schedule
-            .as_deref()
-            .map(|text| Schedule::parse(text).map_err(|m| self.invalid(&key("schedule"), m)))
-            .transpose()?;
+        let schedule = ScheduleOverride {
+            zone: store
+                .timezone
+                .as_deref()
+                .map(|text| parse_zone(text).map_err(|m| self.invalid(&key("timezone"), m)))
+                .transpose()?,
+            schedule: store.schedule,
+        };
         let myshopify = store
             .myshopify_domain
             .as_deref()
@@ -107,13 +120,30 @@ impl Checker<'_> {
         })
     }
 
+    /// The daemon's settings, with each store's schedule that differs from the default (its
+    /// own expression, its own zone, or both) checked under its `stores.NAME.` key.
     pub fn daemon(
         &self,
         raw: RawDaemon,
-        store_schedules: BTreeMap<String, Schedule>,
+        overrides: BTreeMap<String, ScheduleOverride>,
     ) -> Result<DaemonSettings, Error> {
+        let zone = parse_zone(&raw.timezone).map_err(|m| self.invalid("daemon.timezone", m))?;
         let schedule =
-            Schedule::parse(&raw.schedule).map_err(|m| self.invalid("daemon.schedule", m))?;
+            Schedule::parse(&raw.schedule, zone).map_err(|m| self.invalid("daemon.schedule", m))?;
+        let mut store_schedules = BTreeMap::new();
+        for (name, own) in overrides {
+            let text = own.schedule.as_deref().unwrap_or(&raw.schedule);
+            let zone = own.zone.unwrap_or(zone);
+            let parsed = Schedule::parse(text, zone).map_err(|m| {
+                let key = if own.schedule.is_some() {
+                    format!("stores.{name}.schedule")
+                } else {
+                    "daemon.schedule".to_string()
+                };
+                self.invalid(&key, m)
+            })?;
+            store_schedules.insert(name, parsed);
+        }
         let listen = raw.listen.trim().parse().map_err(|e| {
             let message = format!(
                 "{:?} is not an address such as 127.0.0.1:9187: {e}",
@@ -128,8 +158,12 @@ impl Checker<'_> {
             retry_base: raw.retry_base.max(Duration::from_secs(1)),
             retry_cap: raw.retry_cap,
             grace: raw.grace,
+            liveness_timeout: raw.liveness_timeout,
             listen,
         };
+        if daemon.liveness_timeout < Duration::from_secs(2) {
+            return Err(self.invalid("daemon.liveness_timeout", "must be at least 2s"));
+        }
         if daemon.retry_cap < daemon.retry_base {
             let message = "must be at least daemon.retry_base";
             return Err(self.invalid("daemon.retry_cap", message));

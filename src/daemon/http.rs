@@ -1,21 +1,26 @@
-//! The health and metrics endpoint: /healthz (the process answers), /readyz (database working
-//! and scheduler running, else 503) and /metrics (Prometheus text, with process memory, open
-//! file descriptors and CPU collected at each scrape, without the series of stores a reload
-//! removed). Serves until cancelled.
+//! The health and metrics endpoint: /healthz (the scheduler loop's heartbeat is recent, else
+//! 503), /readyz (database working and scheduler running, else 503) and /metrics (Prometheus
+//! text, with process memory, open file descriptors and CPU collected at each render, without
+//! the series of stores a reload removed; one render shared by concurrent scrapes, see
+//! `exposition`). Serves until cancelled, on the bounded accept loop of `listener`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
+use axum::http::header::{HeaderName, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use bytes::Bytes;
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::warn;
+
+use super::exposition::{self, Exposition};
 
 /// What /readyz reports, set by the live loop, and the stores whose series /metrics leaves
 /// out (removed by a reload; the recorder itself cannot forget a series).
@@ -27,16 +32,32 @@ pub struct Health {
     pub scheduling: AtomicBool,
     pub db_path: PathBuf,
     pub removed_stores: Mutex<BTreeSet<String>>,
+    /// When the scheduler loop last beat, and how old that may get before /healthz says 503.
+    heartbeat: Mutex<Instant>,
+    liveness_timeout: Duration,
 }
 
 impl Health {
-    pub fn new(db_path: PathBuf) -> Health {
+    pub fn new(db_path: PathBuf, liveness_timeout: Duration) -> Health {
         Health {
             db_open: AtomicBool::new(true),
             scheduling: AtomicBool::new(false),
             db_path,
             removed_stores: Mutex::new(BTreeSet::new()),
+            heartbeat: Mutex::new(Instant::now()),
+            liveness_timeout,
         }
+    }
+
+    /// The scheduler loop is alive (called from the loop itself).
+    pub fn beat(&self) {
+        *self.heartbeat.lock().expect("health lock") = Instant::now();
+    }
+
+    /// How long ago the loop last beat, when that is past the liveness timeout.
+    pub fn stalled(&self) -> Option<Duration> {
+        let age = self.heartbeat.lock().expect("health lock").elapsed();
+        (age > self.liveness_timeout).then_some(age)
     }
 
     /// Leaves the series of `store` out of /metrics (true) or shows them again (false).
@@ -55,6 +76,7 @@ struct Shared {
     health: Arc<Health>,
     metrics: PrometheusHandle,
     process: Arc<metrics_process::Collector>,
+    exposition: Arc<Exposition>,
 }
 
 /// Why the metrics recorder could not be installed.
@@ -83,7 +105,7 @@ pub fn install_recorder() -> Result<PrometheusHandle, RecorderError> {
     builder.install_recorder().map_err(RecorderError::Install)
 }
 
-/// Serves the endpoints on `listener` until `stop` is cancelled.
+/// Serves the endpoints on `listener`, within the listener's limits, until `stop` is cancelled.
 pub async fn serve(
     listener: TcpListener,
     health: Arc<Health>,
@@ -93,19 +115,25 @@ pub async fn serve(
     let process = metrics_process::Collector::default();
     process.describe();
     let app = Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
         .with_state(Shared {
             health,
             metrics,
             process: Arc::new(process),
+            exposition: Arc::default(),
         });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
-    if let Err(e) = served {
-        warn!(error = %e, "health/metrics endpoint stopped");
+    super::listener::serve(listener, app, super::listener::Limits::DAEMON, stop).await;
+}
+
+async fn healthz(State(shared): State<Shared>) -> (StatusCode, String) {
+    match shared.health.stalled() {
+        None => (StatusCode::OK, "ok\n".into()),
+        Some(age) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("scheduler stalled: no heartbeat for {}s\n", age.as_secs()),
+        ),
     }
 }
 
@@ -118,29 +146,23 @@ async fn readyz(State(shared): State<Shared>) -> (StatusCode, &'static str) {
     }
 }
 
-async fn render_metrics(State(shared): State<Shared>) -> String {
-    record_file_sizes(&shared.health.db_path);
-    shared.process.collect();
-    shared.metrics.run_upkeep();
-    let text = shared.metrics.render();
-    let removed = shared.health.removed_stores.lock().expect("health lock");
-    if removed.is_empty() {
-        return text;
-    }
-    let labels: Vec<String> = removed.iter().map(|s| store_label(s)).collect();
-    text.lines()
-        .filter(|line| !labels.iter().any(|label| line.contains(label.as_str())))
-        .flat_map(|line| [line, "\n"])
-        .collect()
-}
-
-/// The `store` label as the exporter renders it (backslash, quote and newline escaped).
-fn store_label(store: &str) -> String {
-    let escaped = store
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n");
-    format!("store=\"{escaped}\"")
+/// One render at a time, shared by the scrapes that ask within `exposition::FRESH_FOR`.
+async fn render_metrics(State(shared): State<Shared>) -> ([(HeaderName, &'static str); 1], Bytes) {
+    let body = shared
+        .exposition
+        .body(|| {
+            record_file_sizes(&shared.health.db_path);
+            shared.process.collect();
+            shared.metrics.run_upkeep();
+            let text = shared.metrics.render();
+            let removed = shared.health.removed_stores.lock().expect("health lock");
+            exposition::without_stores(&text, removed.iter())
+        })
+        .await;
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
 }
 
 /// Database and WAL file sizes, measured at scrape time.

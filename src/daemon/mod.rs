@@ -1,9 +1,12 @@
 //! The daemon: keeps every configured store fresh on its schedule. Owns the live loop
-//! (dispatching runs, planning the next ones, reloading the config, stopping gracefully),
-//! signal handling, systemd notifications and the health/metrics endpoint. Syncing itself
+//! (hearing cron jobs fire, dispatching runs, planning the next ones, reloading the config,
+//! stopping gracefully), signal handling, systemd notifications and the health/metrics
+//! endpoint. Syncing itself
 //! lives in `sync`, SQL in `store`.
 
+mod exposition;
 pub mod http;
+pub mod listener;
 mod live;
 pub mod notify;
 pub mod schedule;
@@ -50,6 +53,8 @@ pub enum Error {
     Client(#[from] crate::storefront::BuildError),
     #[error(transparent)]
     Recorder(#[from] http::RecorderError),
+    #[error(transparent)]
+    Cron(#[from] schedule::jobs::Error),
 }
 
 /// Where the daemon's inputs come from.
@@ -74,7 +79,10 @@ pub async fn run(
     let metrics = http::install_recorder()?;
     crate::telemetry::describe();
     let writer = Writer::open(&config.db_path)?;
-    let health = Arc::new(Health::new(config.db_path.clone()));
+    let health = Arc::new(Health::new(
+        config.db_path.clone(),
+        config.daemon.liveness_timeout,
+    ));
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|source| Error::Listen {
@@ -93,7 +101,7 @@ pub async fn run(
         stop_http.clone(),
     ));
     let notifier = Notifier::from_env();
-    let mut live = Live::new(options, config, writer, notifier.clone(), health.clone())?;
+    let mut live = Live::new(options, config, writer, notifier.clone(), health.clone()).await?;
     live.register_stores().await?;
     live.restore_last_successes().await?;
     live.start_alerts().await;

@@ -18,7 +18,7 @@ impl WriteDb {
             let cursor = tx
                 .query_row(
                     "SELECT c.run_id, c.phase, c.next_page, c.position, c.sitemap_index,
-                         c.sitemap_complete, r.listing_capped, r.base_url
+                         c.sitemap_complete, r.listing_capped, r.base_url, c.page_size
                      FROM sync_cursor c JOIN sync_runs r USING (run_id)
                      WHERE c.store_id = ?1",
                     [store_id],
@@ -30,6 +30,7 @@ impl WriteDb {
                             resumed: true,
                             phase: Phase::parse(&r.get::<_, String>(1)?),
                             next_page: r.get(2)?,
+                            page_size: r.get(8)?,
                             position: r.get(3)?,
                             sitemap_index: r.get(4)?,
                             sitemap_complete: r.get(5)?,
@@ -78,7 +79,8 @@ impl WriteDb {
                 resumed: false,
                 phase: Phase::Products,
                 next_page: 1,
-                position: 0,
+                page_size: None,
+                position: Phase::Products.start(),
                 sitemap_index: 0,
                 listing_capped: false,
                 sitemap_complete: false,

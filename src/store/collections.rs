@@ -8,9 +8,11 @@ use std::collections::HashSet;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::page::{add_counts, upsert_products, WriteCounts};
+use super::collection_quarantine::quarantine_collections;
+use super::page::{add_counts, upsert_products};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
+use super::upsert::WriteCounts;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::catalog::{ParsedCollection, ParsedProduct, Unusable};
@@ -22,7 +24,12 @@ pub struct CollectionsPageWrite {
     pub store_id: i64,
     pub run_id: i64,
     pub collections: Vec<ParsedCollection>,
+    /// The page's unusable collections, for the quarantine, and the page's URL.
+    pub unusable: Vec<Unusable>,
+    pub url: String,
+    /// The page to resume at, in pages of `page_size`.
     pub next_page: i64,
+    pub page_size: i64,
     pub requests: Requests,
 }
 
@@ -42,7 +49,9 @@ pub struct CollectionPageWrite {
     pub url: String,
     /// Position (1-based, in the collection's order) of the page's first product.
     pub first_position: i64,
+    /// The page to resume at, in pages of `page_size`.
     pub next_page: i64,
+    pub page_size: i64,
     pub requests: Requests,
 }
 
@@ -92,7 +101,14 @@ impl WriteDb {
                     .ctx(path, "writing collection")?;
             }
             add_counts(ctx, WriteCounts::default(), 1, &page.requests)?;
-            set_page(tx, page.store_id, page.next_page)
+            quarantine_collections(
+                tx,
+                path,
+                (page.store_id, page.run_id),
+                &page.url,
+                &page.unusable,
+            )?;
+            set_page(tx, page.store_id, page.next_page, page.page_size)
                 .ctx(path, "advancing collections cursor")?;
             Ok(())
         })
@@ -250,12 +266,30 @@ impl WriteDb {
             // The cursor names the collection being paged too: after the previous collection
             // it points past that one's id, which a resume would read as "start at page 1".
             tx.prepare_cached(
-                "UPDATE sync_cursor SET next_page = ?2, position = ?3 WHERE store_id = ?1",
+                "UPDATE sync_cursor SET next_page = ?2, position = ?3, page_size = ?4
+                 WHERE store_id = ?1",
             )
-            .and_then(|mut s| s.execute(params![store, page.next_page, collection]))
+            .and_then(|mut s| s.execute(params![store, page.next_page, collection, page.page_size]))
             .ctx(path, "advancing collection cursor")?;
             Ok(counts)
         })
+    }
+
+    /// How many stored members of the collection this run has not seen (yet).
+    pub fn unseen_members(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        collection_id: i64,
+    ) -> Result<i64, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT count(*) FROM collection_products
+                 WHERE store_id = ?1 AND collection_id = ?2 AND last_seen_run != ?3",
+            )
+            .and_then(|mut s| s.query_row(params![store_id, collection_id, run_id], |r| r.get(0)))
+            .ctx(&path, "counting unseen members")
     }
 
     /// Ends the walk of a collection: when it was walked completely, the members this run did
@@ -297,7 +331,7 @@ impl WriteDb {
             tx.prepare_cached(
                 "UPDATE sync_cursor SET position = ?2, next_page = 1 WHERE store_id = ?1",
             )
-            .and_then(|mut s| s.execute(params![store_id, collection_id + 1]))
+            .and_then(|mut s| s.execute(params![store_id, collection_id.saturating_add(1)]))
             .ctx(path, "advancing to next collection")?;
             Ok(())
         })
@@ -312,7 +346,12 @@ fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
     })
 }
 
-fn set_page(tx: &Transaction, store_id: i64, next_page: i64) -> rusqlite::Result<usize> {
-    tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
-        .and_then(|mut s| s.execute(params![store_id, next_page]))
+fn set_page(
+    tx: &Transaction,
+    store_id: i64,
+    next_page: i64,
+    page_size: i64,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached("UPDATE sync_cursor SET next_page = ?2, page_size = ?3 WHERE store_id = ?1")
+        .and_then(|mut s| s.execute(params![store_id, next_page, page_size]))
 }

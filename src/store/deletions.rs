@@ -3,9 +3,10 @@
 
 use rusqlite::params;
 
-use super::page::{add_counts, WriteCounts};
+use super::page::add_counts;
 use super::requests::Requests;
 use super::seen::mark_seen;
+use super::upsert::WriteCounts;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::change::{Change, ProductEvent};
@@ -30,19 +31,22 @@ pub struct DeletionChecks {
     /// seen-marker moves; the next listing pass brings their content up to date. Candidates
     /// in neither list (their handle answered another product) stay live and unseen.
     pub alive: Vec<i64>,
-    /// Last product id covered by this batch: the cursor moves here.
+    /// The lowest product id not covered by this batch: the cursor moves here.
     pub position: i64,
     pub requests: Requests,
+    /// The single-product endpoint answered 404 for a product this run saw live: the run's
+    /// deletions are inconclusive (recorded on the run).
+    pub inconclusive: bool,
 }
 
 impl WriteDb {
-    /// Live products of the store not seen by this run, after `after_id`, in id order, each
+    /// Live products of the store not seen by this run, from `from_id` on, in id order, each
     /// with whether an earlier complete run (deletions checked) missed it too.
     pub fn deletion_candidates(
         &mut self,
         store_id: i64,
         run_id: i64,
-        after_id: i64,
+        from_id: i64,
         limit: i64,
     ) -> Result<Vec<DeletionCandidate>, Error> {
         let path = self.path.clone();
@@ -55,13 +59,13 @@ impl WriteDb {
                                AND r.run_id > s.last_seen_run AND r.run_id < ?2)
                  FROM product_seen s JOIN products p
                      ON p.store_id = s.store_id AND p.product_id = s.product_id
-                 WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id > ?3
+                 WHERE s.store_id = ?1 AND s.last_seen_run != ?2 AND s.product_id >= ?3
                    AND p.deleted_at IS NULL
                  ORDER BY s.product_id LIMIT ?4",
             )
             .and_then(|mut s| {
                 s.query_map(
-                    params![store_id, run_id, after_id, limit, RunStatus::Complete],
+                    params![store_id, run_id, from_id, limit, RunStatus::Complete],
                     |r| {
                         Ok(DeletionCandidate {
                             product_id: r.get(0)?,
@@ -73,6 +77,30 @@ impl WriteDb {
                 .collect()
             })
             .ctx(&path, "listing deletion candidates")
+    }
+
+    /// The handles of up to `limit` live products this run saw, in id order: the products
+    /// asked for to learn whether the single-product endpoint answers at all.
+    pub fn seen_live(
+        &mut self,
+        store_id: i64,
+        run_id: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, Error> {
+        let path = self.path.clone();
+        self.conn
+            .prepare_cached(
+                "SELECT p.handle
+                 FROM product_seen s JOIN products p
+                     ON p.store_id = s.store_id AND p.product_id = s.product_id
+                 WHERE s.store_id = ?1 AND s.last_seen_run = ?2 AND p.deleted_at IS NULL
+                 ORDER BY s.product_id LIMIT ?3",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![store_id, run_id, limit], |r| r.get(0))?
+                    .collect()
+            })
+            .ctx(&path, "listing products seen live")
     }
 
     /// Tombstones confirmed-gone products, writes the live ones as seen, moves the cursor.
@@ -103,8 +131,10 @@ impl WriteDb {
                 }
             }
             tx.execute(
-                "UPDATE sync_runs SET products_deleted = products_deleted + ?2 WHERE run_id = ?1",
-                params![checks.run_id, deleted],
+                "UPDATE sync_runs SET products_deleted = products_deleted + ?2,
+                     deletions_inconclusive = deletions_inconclusive OR ?3
+                 WHERE run_id = ?1",
+                params![checks.run_id, deleted, checks.inconclusive],
             )
             .ctx(path, "counting deletions")?;
             add_counts(ctx, WriteCounts::default(), 0, &checks.requests)?;

@@ -5,6 +5,7 @@
 mod begin;
 mod breaker;
 mod children;
+mod collection_quarantine;
 mod collections;
 mod deletions;
 mod export;
@@ -15,6 +16,7 @@ mod outbox;
 mod page;
 mod quarantine;
 mod read;
+mod rehash;
 mod requests;
 mod rows;
 mod runs;
@@ -38,13 +40,14 @@ pub use outbox::{
     at_millis, now_millis, parse_time, AlertRow, Attempt, DueAlert, Outbox, RowFate, SinkFate,
     SinkState, SinkStats,
 };
-pub use page::{PageProduct, PageWrite, WriteCounts};
+pub use page::{PageProduct, PageWrite};
 pub use read::{Reader, StoreStatus};
 pub use requests::Requests;
 pub use runs::{Phase, RunCounts, RunStart};
 pub use schedule::Checkpoint;
 pub use schema::SCHEMA_VERSION;
 pub use single::SingleBatch;
+pub use upsert::WriteCounts;
 pub use write::{WriteDb, Writer};
 
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use rusqlite::params;
 use super::funnel::WriteCtx;
 use super::quarantine::quarantine;
 use super::requests::{add_requests, Requests};
-use super::upsert::Upsert;
+use super::upsert::{Upsert, WriteCounts};
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::catalog::{ParsedProduct, Unusable};
@@ -24,8 +24,10 @@ pub struct PageWrite {
     /// The page's unusable products, for the quarantine, and the page's URL.
     pub unusable: Vec<Unusable>,
     pub url: String,
-    /// The listing page to resume at after this one (cursor value written with the page).
+    /// The listing page to resume at after this one, in pages of `page_size` (cursor values
+    /// written with the page).
     pub next_page: i64,
+    pub page_size: i64,
     /// HTTP requests made since the last write, added to the run's counts.
     pub requests: Requests,
 }
@@ -36,17 +38,6 @@ pub enum PageProduct {
     Parsed(Box<ParsedProduct>),
     /// Not parsed: its raw hash equals the stored one, so its content is the stored content.
     Same { id: i64, raw_hash: i64 },
-}
-
-/// What a write did, product by product.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct WriteCounts {
-    pub new: i64,
-    pub changed: i64,
-    pub unchanged: i64,
-    pub restored: i64,
-    /// Unusable products put in quarantine (not yet quarantined by this run).
-    pub quarantined: i64,
 }
 
 impl WriteDb {
@@ -66,8 +57,10 @@ impl WriteDb {
             counts.restored += restored;
             add_counts(ctx, counts, 1, &page.requests)?;
             ctx.tx
-                .prepare_cached("UPDATE sync_cursor SET next_page = ?2 WHERE store_id = ?1")
-                .and_then(|mut s| s.execute(params![page.store_id, page.next_page]))
+                .prepare_cached(
+                    "UPDATE sync_cursor SET next_page = ?2, page_size = ?3 WHERE store_id = ?1",
+                )
+                .and_then(|mut s| s.execute(params![page.store_id, page.next_page, page.page_size]))
                 .ctx(ctx.path, "advancing cursor")?;
             Ok(counts)
         })

@@ -6,6 +6,7 @@ use rusqlite::params;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use super::breaker::HttpTotals;
+use super::collection_quarantine::clear_resolved_collections;
 use super::quarantine::clear_resolved;
 use super::requests::{add_requests, Requests};
 use super::write::WriteDb;
@@ -22,7 +23,9 @@ pub struct RunStart {
     pub resumed: bool,
     pub phase: Phase,
     pub next_page: i64,
-    /// Deletions phase: the last product id already checked; sitemap phase: entries of the
+    /// The page size `next_page` counts in; None for cursors written before it was recorded.
+    pub page_size: Option<i64>,
+    /// Deletions phase: the lowest product id not checked yet; sitemap phase: entries of the
     /// current product sitemap already handled; collection_products phase: the collection id
     /// being paged (lower ids are done).
     pub position: i64,
@@ -62,6 +65,16 @@ impl Phase {
             Phase::Collections => "collections",
             Phase::CollectionProducts => "collection_products",
             Phase::Deletions => "deletions",
+        }
+    }
+
+    /// The cursor position a phase starts at: the smallest integer for the phases that walk
+    /// ids upward (deletions, collection_products: every id, 0 and below included, is
+    /// walked), 0 for the others (the sitemap counts entries).
+    pub fn start(self) -> i64 {
+        match self {
+            Phase::Deletions | Phase::CollectionProducts => i64::MIN,
+            Phase::Products | Phase::Collections | Phase::Sitemap => 0,
         }
     }
 
@@ -161,10 +174,10 @@ impl WriteDb {
         self.transaction(|tx, path| {
             let run_id: i64 = tx
                 .query_row(
-                    "UPDATE sync_cursor SET phase = ?2, next_page = 1, position = 0,
+                    "UPDATE sync_cursor SET phase = ?2, next_page = 1, position = ?4,
                          sitemap_index = 0, sitemap_complete = sitemap_complete OR ?3
                      WHERE store_id = ?1 RETURNING run_id",
-                    params![store_id, phase.as_str(), sitemap_complete],
+                    params![store_id, phase.as_str(), sitemap_complete, phase.start()],
                     |r| r.get(0),
                 )
                 .ctx(path, "moving cursor to next phase")?;
@@ -211,6 +224,7 @@ impl WriteDb {
             }
             if status == RunStatus::Complete {
                 clear_resolved(tx, path, store_id, run_id)?;
+                clear_resolved_collections(tx, path, store_id, run_id)?;
             }
             if !interrupted {
                 tx.execute(

@@ -1,9 +1,10 @@
-//! What the daemon records and asks about its plans: each store's next planned sync, which
-//! stores must sync at start-up (an unfinished run to resume, or never synced), when each last
-//! succeeded, and WAL checkpoints so the log file stays small while outside readers come and go.
+//! What the daemon records and asks about its plans: each store's next planned sync (written,
+//! and read back at start-up), which stores must sync at start-up (an unfinished run to
+//! resume, or never synced), when each last succeeded, and WAL checkpoints so the log file
+//! stays small while outside readers come and go.
 
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 
 use super::write::WriteDb;
 use super::{Context, Error};
@@ -43,6 +44,33 @@ impl WriteDb {
             }
         }
         Ok(due)
+    }
+
+    /// Of `stores`, the planned next sync of each that has one (`next_sync_at`, UTC), so a
+    /// restart keeps the plans it finds.
+    pub fn planned_syncs(
+        &mut self,
+        stores: &[String],
+    ) -> Result<Vec<(String, DateTime<Utc>)>, Error> {
+        let path = self.path.clone();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT next_sync_at FROM stores WHERE name = ?1")
+            .ctx(&path, "reading planned syncs")?;
+        let mut planned = Vec::new();
+        for store in stores {
+            let text: Option<String> = stmt
+                .query_row([store], |r| r.get(0))
+                .optional()
+                .ctx(&path, "reading planned syncs")?
+                .flatten();
+            let at = text
+                .and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S").ok());
+            if let Some(at) = at {
+                planned.push((store.clone(), at.and_utc()));
+            }
+        }
+        Ok(planned)
     }
 
     /// Each store's last successful (complete or capped) run end, as unix seconds.

@@ -4,9 +4,10 @@
 
 use rusqlite::params;
 
-use super::page::{add_counts, upsert_products, WriteCounts};
+use super::page::{add_counts, upsert_products};
 use super::quarantine::quarantine;
 use super::requests::Requests;
+use super::upsert::WriteCounts;
 use super::write::WriteDb;
 use super::{Context, Error};
 use crate::catalog::{ParsedProduct, Unusable};

@@ -1,18 +1,17 @@
 //! One product at a time inside a page's transaction: looks up what is stored (content hash,
-//! seen row, raw hash) and decides new, changed (rewritten), unchanged (seen row moved) or
-//! restored, counting each. A product met twice in one run (a shifting listing) is counted
+//! seen row, raw hash, and the availability compared apart from the hash) and decides new,
+//! changed (rewritten), unchanged (seen row moved) or restored, counting each. A product met twice in one run (a shifting listing) is counted
 //! once: a later sighting with the same content counts nothing, one with new content is
 //! written and moves the product from unchanged to changed.
 
 use rusqlite::{params, OptionalExtension};
 
 use super::funnel::WriteCtx;
-use super::page::WriteCounts;
 use super::rows::{restore, supersede_version, write_product};
 use super::seen::mark_seen;
-use super::variant_changes::{record_variant_changes, refresh_availability};
+use super::variant_changes::{record_variant_changes, refresh_availability, stored_availability};
 use super::{Context, Error};
-use crate::catalog::ParsedProduct;
+use crate::catalog::{AvailabilityNews, ParsedProduct};
 use crate::change::{Change, ProductEvent};
 use crate::endpoint::Endpoint;
 
@@ -24,6 +23,17 @@ struct Stored {
     deleted: bool,
     raw_hash: Option<i64>,
     written_run: i64,
+}
+
+/// What a write did, product by product.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WriteCounts {
+    pub new: i64,
+    pub changed: i64,
+    pub unchanged: i64,
+    pub restored: i64,
+    /// Unusable products put in quarantine (not yet quarantined by this run).
+    pub quarantined: i64,
 }
 
 /// Products of one write, one by one, with their counts.
@@ -82,8 +92,10 @@ impl<'c, 'a> Upsert<'c, 'a> {
         }
     }
 
-    /// A parsed product: new, changed (rewritten) or unchanged by content hash. An unchanged
-    /// product whose availability came from the `.js` endpoint has it brought up to date.
+    /// A parsed product: new, changed (rewritten) or unchanged by its content hash and, apart
+    /// from it, by the availability its JSON states (see `ParsedProduct::compare_availability`).
+    /// An unchanged product whose answer states availability the rows lack (never stated
+    /// before, or from `.js`) has it brought up to date.
     pub(super) fn parsed(&mut self, parsed: &ParsedProduct) -> Result<(), Error> {
         let (ctx, source) = (self.ctx, self.source);
         let id = parsed.product.id;
@@ -91,14 +103,21 @@ impl<'c, 'a> Upsert<'c, 'a> {
             product_id: id,
             event,
         };
-        match self.stored(id)? {
+        let stored = self.stored(id)?;
+        let news = match &stored {
+            Some(stored) if stored.hash == parsed.content_hash => {
+                parsed.compare_availability(&stored_availability(ctx, id)?)
+            }
+            _ => AvailabilityNews::Changed,
+        };
+        match stored {
             None => {
                 write_product(ctx, parsed, source, None)?;
                 ctx.record(event(ProductEvent::Added))?;
                 self.counts.new += 1;
             }
-            Some(stored) if stored.hash == parsed.content_hash => {
-                if parsed.availability_from_js {
+            Some(stored) if news != AvailabilityNews::Changed => {
+                if news == AvailabilityNews::Filled {
                     refresh_availability(ctx, parsed)?;
                 }
                 self.unchanged(id, &stored, Some(parsed.raw_hash))?

@@ -3,8 +3,8 @@
 //! funnel. A variant list of exactly 100 entries may be Shopify's cut: variants entering or
 //! leaving that view are not recorded as added or removed. Availability changes only between
 //! two stated values: an answer that does not state it keeps the last stated one. Availability
-//! that came from the `.js` endpoint is outside the content hash, so an unchanged product has it
-//! compared and updated here too.
+//! is outside the content hash, so an unchanged product has it compared and brought up to date
+//! here too.
 
 use rusqlite::params;
 
@@ -50,6 +50,24 @@ fn old_variants(ctx: &WriteCtx, product_id: i64) -> Result<Vec<Old>, Error> {
             .collect()
         })
         .ctx(ctx.path, "reading old variants")
+}
+
+/// Each stored variant of a product with the availability it last stated (None: never).
+pub(super) fn stored_availability(
+    ctx: &WriteCtx,
+    product_id: i64,
+) -> Result<Vec<(i64, Option<bool>)>, Error> {
+    ctx.tx
+        .prepare_cached(
+            "SELECT variant_id, available FROM variants WHERE store_id = ?1 AND product_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![ctx.store_id, product_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+        .ctx(ctx.path, "reading stored availability")
 }
 
 /// Records one change of variant `variant_id` of product `product_id`.
@@ -145,8 +163,9 @@ fn record_availability(
     }
 }
 
-/// An unchanged product whose availability came from the `.js` endpoint: each variant whose
-/// availability differs from the stored one is updated (and recorded when both are stated).
+/// An unchanged product whose answer states availability the rows lack (never stated before,
+/// or reported by the `.js` endpoint): each variant whose availability differs from the stored
+/// one is updated (and recorded when both are stated).
 pub(super) fn refresh_availability(ctx: &WriteCtx, parsed: &ParsedProduct) -> Result<(), Error> {
     let p = &parsed.product;
     let old = old_variants(ctx, p.id)?;
@@ -170,7 +189,8 @@ pub(super) fn refresh_availability(ctx: &WriteCtx, parsed: &ParsedProduct) -> Re
     }
     ctx.tx
         .prepare_cached(
-            "UPDATE products SET availability_source = ?3 WHERE store_id = ?1 AND product_id = ?2",
+            "UPDATE products SET availability_source = coalesce(?3, availability_source)
+             WHERE store_id = ?1 AND product_id = ?2",
         )
         .and_then(|mut s| s.execute(params![ctx.store_id, p.id, parsed.availability_source()]))
         .ctx(ctx.path, "recording availability source")?;

@@ -2,16 +2,17 @@
 //! /collections/{handle}/products.json page by page (collection_products), under the same page
 //! size and 25,000 cap as the listing. Products met in collection feeds are written through the
 //! same upsert as listing pages, so products hidden from the listing are mirrored too (products
-//! the run has already written are only read for their id and membership). Each
-//! page commits with its cursor; a collection's departed members are removed only after its
-//! last page. Collections missing from a complete enumeration are tombstoned once their
+//! the run has already written are only read for their id and membership). Each page commits
+//! with its cursor. A collection's members missing from a complete walk are confirmed by walking
+//! it once more (a collection re-sorted during a walk shows some members twice and skips
+//! others); only those both walks missed are removed, after the last page. Collections missing from a complete enumeration are tombstoned once their
 //! products feed answers 404.
 
 use bytes::Bytes;
-use tracing::info;
+use tracing::{info, warn};
 use url::Url;
 
-use super::pages::{Feed, FeedEnd, Page, Pages};
+use super::pages::{Feed, FeedEnd, FeedStart, Page, Pages};
 use super::{
     bad_answer, fetch, is_not_found, off_thread, Error, Expect, RequestCounter, SyncContext,
 };
@@ -22,26 +23,38 @@ use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, Run
 use crate::storefront;
 use crate::telemetry::events::{self, PageWritten};
 
-/// Pages through /collections.json from `first_page`; after a complete enumeration, checks the
-/// collections it no longer lists.
+/// Pages through /collections.json from `from`; after a complete enumeration, checks the
+/// collections it no longer lists. An unusable collection is quarantined and the walk goes on.
 pub(super) async fn enumerate(
     ctx: &SyncContext,
     store: &StoreConfig,
     start: &RunStart,
-    first_page: i64,
+    from: FeedStart,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
-    let mut pages = Pages::new(ctx, store, requests, Feed::Collections, first_page);
-    while let Some(Page { number, url, body }) = pages.next().await? {
-        let collections =
+    let mut pages = Pages::new(ctx, store, requests, Feed::Collections, from);
+    while let Some(Page {
+        number,
+        size,
+        url,
+        body,
+        ..
+    }) = pages.next().await?
+    {
+        let parsed =
             catalog::parse_collections_page(&body).map_err(|kind| bad_answer(store, &url, kind))?;
-        pages.read(collections.len());
+        pages.read(parsed.entries());
+        let url = storefront::redact(&url);
+        events::collections_quarantined(&store.name, &url, &parsed.unusable);
         let page = CollectionsPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
-            collections,
+            collections: parsed.collections,
+            unusable: parsed.unusable,
+            url,
             next_page: number + 1,
+            page_size: size,
             requests: requests.take(),
         };
         ctx.writer
@@ -66,6 +79,16 @@ async fn tombstone_missing(
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
+    let idless = ctx
+        .writer
+        .call(move |db| db.collection_tombstones_inconclusive(store_id, run_id))
+        .await
+        .map_err(store_err)?;
+    if idless {
+        warn!(store = %store.name, run = run_id,
+              "a quarantined collection has no usable id: no collection tombstoned this run");
+        return Ok(());
+    }
     let candidates = ctx
         .writer
         .call(move |db| db.collection_candidates(store_id, run_id))
@@ -103,18 +126,18 @@ async fn tombstone_missing(
 }
 
 /// Walks the membership of every collection this run listed (or of the configured handles),
-/// in collection id order, from the collection `from_id` at `first_page`.
+/// in collection id order, from the collection `from_id` at `first`.
 pub(super) async fn walk_members(
     ctx: &SyncContext,
     store: &StoreConfig,
     start: &RunStart,
     from_id: i64,
-    first_page: i64,
+    first: FeedStart,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
-    let (mut from, mut page) = (from_id, first_page);
+    let (mut from, mut page) = (from_id, first);
     loop {
         let handles = store.collection_handles.clone();
         let next = ctx
@@ -126,37 +149,68 @@ pub(super) async fn walk_members(
             return Ok(());
         };
         if collection.collection_id != from {
-            page = 1;
+            page = FeedStart::FIRST;
         }
-        let complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let mut complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        if complete && missing_members(ctx, store, start, collection.collection_id).await? > 0 {
+            // A member missing from a complete walk may have been skipped by a re-sort during
+            // it: only one that a second complete walk misses too has left.
+            info!(store = %store.name, collection = %collection.handle,
+                  "members missing from the walk: walking the collection again to confirm");
+            complete =
+                walk_collection(ctx, store, start, &collection, FeedStart::FIRST, requests).await?;
+        }
         let (id, count) = (collection.collection_id, requests.take());
         ctx.writer
             .call(move |db| db.finish_collection(store_id, run_id, id, complete, count))
             .await
             .map_err(store_err)?;
-        from = id + 1;
+        let Some(after) = id.checked_add(1) else {
+            return Ok(()); // no id above i64::MAX
+        };
+        from = after;
     }
 }
 
-/// One collection's products from `first_page`; true when its end was reached (not the cap,
-/// not a 404 because the collection went away during the run).
+/// How many stored members of the collection this run has not seen.
+async fn missing_members(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &RunStart,
+    collection_id: i64,
+) -> Result<i64, Error> {
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    ctx.writer
+        .call(move |db| db.unseen_members(store_id, run_id, collection_id))
+        .await
+        .map_err(Error::store(store))
+}
+
+/// One collection's products from `first`; true when its end was reached (not the cap, not a
+/// 404 because the collection went away during the run).
 async fn walk_collection(
     ctx: &SyncContext,
     store: &StoreConfig,
     start: &RunStart,
     collection: &CollectionRef,
-    first_page: i64,
+    first: FeedStart,
     requests: &RequestCounter,
 ) -> Result<bool, Error> {
     let feed = Feed::Collection(&collection.handle);
-    let mut pages = Pages::new(ctx, store, requests, feed, first_page);
-    while let Some(Page { number, url, body }) = pages.next().await? {
+    let mut pages = Pages::new(ctx, store, requests, feed, first);
+    while let Some(Page {
+        number,
+        size,
+        first_item,
+        url,
+        body,
+    }) = pages.next().await?
+    {
         let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;
         pages.read(ids.len());
         let first_seen = parsed.products.len() as u64;
         let url = storefront::redact(&url);
         events::quarantined(&store.name, &url, &parsed.unusable);
-        let limit = pages.limit();
         let page = CollectionPageWrite {
             store_id: start.store_id,
             run_id: start.run_id,
@@ -165,8 +219,9 @@ async fn walk_collection(
             products: parsed.products,
             unusable: parsed.unusable,
             url,
-            first_position: (number - 1) * limit + 1,
+            first_position: first_item + 1,
             next_page: number + 1,
+            page_size: size,
             requests: requests.take(),
         };
         let written = ctx

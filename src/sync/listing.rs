@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::pages::{Feed, FeedEnd, Page, Pages};
+use super::pages::{Feed, FeedEnd, FeedStart, Page, Pages};
 use super::{bad_answer, off_thread, Error, RequestCounter, SyncContext};
 use crate::catalog::{self, RawEntry, Unusable};
 use crate::config::StoreConfig;
@@ -21,7 +21,11 @@ use crate::telemetry::events::{self, PageWritten};
 /// What the fetcher hands the writer loop.
 enum Fetched {
     Page {
+        /// The page's place in this pass (page numbers are not: page sizes may vary).
+        seq: i64,
         number: i64,
+        /// Items per page of its request (the cursor counts in them).
+        size: i64,
         url: String,
         products: Vec<PageProduct>,
         unusable: Vec<Unusable>,
@@ -33,14 +37,17 @@ enum Fetched {
 /// A stored raw hash read while one of them is pending may be about to change, so products of
 /// pending pages are always parsed.
 struct Pending {
-    /// The last page number the writer loop has committed.
+    /// The place in this pass (`Fetched::Page::seq`) of the last page committed.
     committed: AtomicI64,
+    /// The place of the last page fetched.
+    fetched: AtomicI64,
 }
 
 impl Pending {
     fn new() -> Pending {
         Pending {
             committed: AtomicI64::new(i64::MIN),
+            fetched: AtomicI64::new(0),
         }
     }
 }
@@ -62,7 +69,9 @@ pub(super) async fn enumerate(
         while let Some(item) = pages_rx.recv().await {
             match item? {
                 Fetched::Page {
+                    seq,
                     number,
+                    size,
                     url,
                     products,
                     unusable,
@@ -76,6 +85,7 @@ pub(super) async fn enumerate(
                         unusable,
                         url,
                         next_page: number + 1,
+                        page_size: size,
                         requests: requests.take(),
                     };
                     let written = ctx
@@ -83,7 +93,7 @@ pub(super) async fn enumerate(
                         .call(move |db| db.apply_page(page))
                         .await
                         .map_err(Error::store(store))?;
-                    pending.committed.store(number, Ordering::Release);
+                    pending.committed.store(seq, Ordering::Release);
                     ctx.progress.add(1, count);
                     tally.page_written(&store.name, number, count, &written);
                 }
@@ -145,7 +155,11 @@ async fn fetch_pages(
     pending: &Pending,
     pages: mpsc::Sender<Result<Fetched, Error>>,
 ) {
-    let mut listing = Pages::new(ctx, store, requests, Feed::Listing, start.next_page);
+    let from = FeedStart {
+        next_page: start.next_page,
+        page_size: start.page_size,
+    };
+    let mut listing = Pages::new(ctx, store, requests, Feed::Listing, from);
     let mut sent = VecDeque::new();
     loop {
         let item = tokio::select! {
@@ -184,9 +198,12 @@ async fn next_page(
     pending: &Pending,
     sent: &mut VecDeque<(i64, Vec<i64>)>,
 ) -> Result<Fetched, Error> {
-    let Some(Page { number, url, body }) = listing.next().await? else {
+    let Some(page) = listing.next().await? else {
         return Ok(Fetched::End(listing.end()));
     };
+    let (number, size) = (page.number, page.size);
+    let seq = pending.fetched.fetch_add(1, Ordering::Relaxed) + 1;
+    let Page { url, body, .. } = page;
     let bad_page = |kind: catalog::ParseError| bad_answer(store, &url, kind);
     let (body, entries) = off_thread(store, &url, move || {
         let entries = catalog::digest_products_page(&body);
@@ -218,9 +235,11 @@ async fn next_page(
         .await?
         .map_err(bad_page)?
     };
-    sent.push_back((number, ids));
+    sent.push_back((seq, ids));
     Ok(Fetched::Page {
+        seq,
         number,
+        size,
         url: storefront::redact(&url),
         products,
         unusable,
@@ -238,7 +257,7 @@ async fn unchanged_by_raw_hash(
     sent: &mut VecDeque<(i64, Vec<i64>)>,
 ) -> Result<Vec<bool>, Error> {
     let committed = pending.committed.load(Ordering::Acquire);
-    sent.retain(|(number, _)| *number > committed);
+    sent.retain(|(seq, _)| *seq > committed);
     let ids: Vec<i64> = entries.iter().filter_map(|e| e.digest.id).collect();
     let stored = ctx
         .writer

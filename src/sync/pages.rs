@@ -1,7 +1,13 @@
 //! The one walk over a paged feed (`?limit=L&page=P`): the listing, /collections.json and each
 //! collection's products. It owns where a feed ends: a page short of the limit, Shopify's
 //! page * limit = 25,000 cap (known before asking, or from the answer that says so), and, for
-//! a feed that can vanish during a run (a collection), a 404. Callers read and write each page.
+//! a feed that can vanish during a run (a collection), a 404. It walks by item: the cursor is
+//! the first unread item, so a walk resumed with another `sync.page_size` starts exactly there
+//! (pages of a size that divides both the item and the configured size carry it to the next
+//! item the configured size starts a page at). A page larger than `http.max_body_bytes` is asked
+//! again in smaller pages (its size divided by its smallest prime factor, down to 1) until the
+//! items it held are read; only one product too large by itself fails the walk. Callers read
+//! and write each page.
 
 use bytes::Bytes;
 use url::Url;
@@ -12,6 +18,8 @@ use super::{
 use crate::catalog::LISTING_CAP;
 use crate::config::StoreConfig;
 use crate::endpoint::Endpoint;
+use crate::storefront::{self, ErrorKind};
+use crate::telemetry::events;
 
 /// Which paged feed of a store.
 #[derive(Debug, Clone, Copy)]
@@ -51,6 +59,22 @@ impl Feed<'_> {
     }
 }
 
+/// Where a walk starts: page `next_page` in pages of `page_size` (None: the configured size),
+/// as the run's cursor records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FeedStart {
+    pub next_page: i64,
+    pub page_size: Option<i64>,
+}
+
+impl FeedStart {
+    /// The start of a feed.
+    pub(super) const FIRST: FeedStart = FeedStart {
+        next_page: 1,
+        page_size: None,
+    };
+}
+
 /// How a feed's walk ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum FeedEnd {
@@ -62,21 +86,33 @@ pub(super) enum FeedEnd {
     Gone,
 }
 
-/// One page of a feed, as answered.
+/// One page of a feed, as answered. Once it is written the cursor is page `number + 1` in
+/// pages of `size`.
 pub(super) struct Page {
     pub number: i64,
+    /// Items per page of this request.
+    pub size: i64,
+    /// How many items of the feed come before this page's first.
+    pub first_item: i64,
     pub url: Url,
     pub body: Bytes,
 }
 
-/// A walk over one feed from a given page, one request per page.
+/// A walk over one feed from a given item, one request per page.
 pub(super) struct Pages<'a> {
     ctx: &'a SyncContext,
     store: &'a StoreConfig,
     requests: &'a RequestCounter,
     feed: Feed<'a>,
+    /// The configured page size.
     limit: i64,
-    number: i64,
+    /// Items of the feed before the next page: all read.
+    offset: i64,
+    /// While the walk is inside the items of a page that was too large: where they end and
+    /// the largest page size that is known to work there.
+    smaller: Option<(i64, i64)>,
+    /// The size of the page last fetched and not yet read.
+    size: i64,
     end: Option<FeedEnd>,
 }
 
@@ -86,22 +122,32 @@ impl<'a> Pages<'a> {
         store: &'a StoreConfig,
         requests: &'a RequestCounter,
         feed: Feed<'a>,
-        first_page: i64,
+        start: FeedStart,
     ) -> Pages<'a> {
+        let limit = i64::from(ctx.page_size);
+        let offset = (start.next_page - 1).max(0) * start.page_size.unwrap_or(limit).max(1);
         Pages {
             ctx,
             store,
             requests,
             feed,
-            limit: i64::from(ctx.page_size),
-            number: first_page,
+            limit,
+            offset,
+            smaller: None,
+            size: limit,
             end: None,
         }
     }
 
-    /// Items per page.
-    pub(super) fn limit(&self) -> i64 {
-        self.limit
+    /// The size of the next page: the configured size where a page of it starts at the next
+    /// item, else the largest size that divides both (so the walk reaches such an item); never
+    /// more than a page that was too large left workable.
+    fn next_size(&self) -> i64 {
+        let aligned = gcd(self.offset, self.limit);
+        match self.smaller {
+            Some((end, most)) if self.offset < end => aligned.min(most),
+            _ => aligned,
+        }
     }
 
     /// Fetches the next page; None once the feed has ended (then `end` says how). Each page
@@ -110,36 +156,59 @@ impl<'a> Pages<'a> {
         if self.end.is_some() {
             return Ok(None);
         }
-        if self.number * self.limit > i64::from(LISTING_CAP) {
-            self.end = Some(FeedEnd::Capped);
-            return Ok(None);
-        }
-        let (ctx, store) = (self.ctx, self.store);
-        let url = self.feed.page_url(store, self.limit, self.number);
-        let counted = (self.requests, self.feed.source());
-        match fetch(ctx, store, &url, Expect::Json, counted).await {
-            Ok(body) => Ok(Some(Page {
-                number: self.number,
-                url,
-                body,
-            })),
-            Err(e) if is_listing_cap(&e) => {
+        let mut size = self.next_size();
+        loop {
+            // Always a divisor of the offset, so the page starts exactly at the next item.
+            size = gcd(self.offset, size);
+            if self.offset + size > i64::from(LISTING_CAP) {
                 self.end = Some(FeedEnd::Capped);
-                Ok(None)
+                return Ok(None);
             }
-            Err(e) if self.feed.may_vanish() && is_not_found(&e) => {
-                self.end = Some(FeedEnd::Gone);
-                Ok(None)
+            let number = self.offset / size + 1;
+            let (ctx, store) = (self.ctx, self.store);
+            let url = self.feed.page_url(store, size, number);
+            let counted = (self.requests, self.feed.source());
+            match fetch(ctx, store, &url, Expect::Json, counted).await {
+                Ok(body) => {
+                    self.size = size;
+                    return Ok(Some(Page {
+                        number,
+                        size,
+                        first_item: self.offset,
+                        url,
+                        body,
+                    }));
+                }
+                Err(e) if is_listing_cap(&e) => {
+                    self.end = Some(FeedEnd::Capped);
+                    return Ok(None);
+                }
+                Err(e) if self.feed.may_vanish() && is_not_found(&e) => {
+                    self.end = Some(FeedEnd::Gone);
+                    return Ok(None);
+                }
+                Err(e) if is_too_large(&e) && size > 1 => {
+                    let smaller = size / smallest_prime_factor(size);
+                    events::page_size_fallback(
+                        &store.name,
+                        &storefront::redact(&url),
+                        size,
+                        smaller,
+                    );
+                    let end = self.offset + size;
+                    self.smaller = Some((self.smaller.map_or(end, |(e, _)| e.max(end)), smaller));
+                    size = smaller;
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
         }
     }
 
-    /// Records how many items the page just fetched held (usable or not): a page short of the
-    /// limit is the feed's last.
+    /// Records how many items the page just fetched held (usable or not): a page short of its
+    /// size is the feed's last.
     pub(super) fn read(&mut self, items: usize) {
-        if i64::try_from(items) == Ok(self.limit) {
-            self.number += 1;
+        if i64::try_from(items) == Ok(self.size) {
+            self.offset += self.size;
         } else {
             self.end = Some(FeedEnd::Complete);
         }
@@ -149,6 +218,26 @@ impl<'a> Pages<'a> {
     pub(super) fn end(&self) -> FeedEnd {
         self.end.unwrap_or(FeedEnd::Complete)
     }
+}
+
+/// An answer cut at `http.max_body_bytes`.
+fn is_too_large(e: &Error) -> bool {
+    matches!(e, Error::Storefront(e) if matches!(e.kind, ErrorKind::TooLarge { .. }))
+}
+
+/// The greatest common divisor; gcd(0, n) = n.
+fn gcd(mut a: i64, mut b: i64) -> i64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+fn smallest_prime_factor(n: i64) -> i64 {
+    (2..)
+        .take_while(|d| d * d <= n)
+        .find(|d| n % d == 0)
+        .unwrap_or(n)
 }
 
 #[cfg(test)]
@@ -242,7 +331,11 @@ mod tests {
         let config = crate::config::Config::load(None, None).unwrap();
         let store = config.targets(&[shop.url.to_string()]).unwrap().remove(0);
         let requests = RequestCounter::default();
-        let mut pages = Pages::new(ctx, &store, &requests, feed, first_page);
+        let start = FeedStart {
+            next_page: first_page,
+            page_size: None,
+        };
+        let mut pages = Pages::new(ctx, &store, &requests, feed, start);
         let mut read = Vec::new();
         while let Some(page) = pages.next().await? {
             let body: serde_json::Value = serde_json::from_slice(&page.body).unwrap();
@@ -281,6 +374,20 @@ mod tests {
         let walked = walk(&ctx, &shop, Feed::Collection("all"), 1).await.unwrap();
         assert_eq!(walked, (vec![1, 2], FeedEnd::Capped));
         assert_eq!(shop.requests.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn sizes_divide_the_item_and_shrink_by_the_smallest_prime_factor() {
+        assert_eq!(
+            [gcd(0, 250), gcd(300, 250), gcd(500, 250), gcd(7, 1)],
+            [250, 50, 250, 1]
+        );
+        let shrink = |n: i64| n / smallest_prime_factor(n);
+        assert_eq!(
+            [shrink(250), shrink(125), shrink(25), shrink(5)],
+            [125, 25, 5, 1]
+        );
+        assert_eq!([shrink(97), shrink(2), shrink(100)], [1, 1, 50]);
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 
 use tracing::{debug, info, warn};
 
-use super::pages::FeedEnd;
+use super::pages::{FeedEnd, FeedStart};
 use super::request::RequestCounter;
 use super::{collections, deletions, listing, sitemap, Error, SyncContext};
 use crate::config::StoreConfig;
@@ -136,9 +136,10 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
 }
 
 /// Runs the phases from the run's cursor, in order of cost per product: listing; collections
-/// and their membership (when enabled); the sitemap (only after a capped listing), which
-/// fetches one by one only the products no listing or collection page showed; then deletions,
-/// which are only checked when the enumeration was complete as a whole.
+/// and their membership (when enabled); the sitemap (after a capped listing, or when live
+/// products are left unseen), which fetches one by one only the products no listing or
+/// collection page showed; then deletions, which are only checked when the enumeration was
+/// complete as a whole.
 async fn run_phases(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -151,17 +152,20 @@ async fn run_phases(
         ctx.writer
             .call(move |db| db.enter_phase(store_id, phase, sitemap_complete, count))
     };
-    let after_collections = |capped: bool| {
-        if capped {
-            Phase::Sitemap
-        } else {
-            Phase::Deletions
+    let after_collections = |capped: bool| async move {
+        match capped || has_candidates(ctx, store, start).await? {
+            true => Ok::<_, Error>(Phase::Sitemap),
+            false => Ok(Phase::Deletions),
         }
     };
     let (mut phase, mut capped, mut sitemap_done) =
         (start.phase, start.listing_capped, start.sitemap_complete);
-    let (mut next_page, mut position, mut sitemap_index) =
-        (start.next_page, start.position, start.sitemap_index);
+    let resumed_page = FeedStart {
+        next_page: start.next_page,
+        page_size: start.page_size,
+    };
+    let (mut feed, mut position, mut sitemap_index) =
+        (resumed_page, start.position, start.sitemap_index);
     if phase == Phase::Products {
         if listing::enumerate(ctx, store, start, requests).await? == FeedEnd::Capped {
             capped = true;
@@ -174,35 +178,38 @@ async fn run_phases(
         phase = if store.collections {
             Phase::Collections
         } else {
-            after_collections(capped)
+            after_collections(capped).await?
         };
         enter(phase, false).await.map_err(store_err)?;
-        (next_page, position, sitemap_index) = (1, 0, 0);
+        (feed, position, sitemap_index) = (FeedStart::FIRST, phase.start(), 0);
     }
     if !store.collections && matches!(phase, Phase::Collections | Phase::CollectionProducts) {
         // Resumed after collections were switched off for this store.
-        phase = after_collections(capped);
+        phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
-        (next_page, position, sitemap_index) = (1, 0, 0);
+        (feed, position, sitemap_index) = (FeedStart::FIRST, phase.start(), 0);
     }
     if phase == Phase::Collections {
-        collections::enumerate(ctx, store, start, next_page, requests).await?;
+        collections::enumerate(ctx, store, start, feed, requests).await?;
         phase = Phase::CollectionProducts;
         enter(phase, false).await.map_err(store_err)?;
-        (next_page, position) = (1, 0);
+        (feed, position) = (FeedStart::FIRST, phase.start());
     }
     if phase == Phase::CollectionProducts {
-        collections::walk_members(ctx, store, start, position, next_page, requests).await?;
-        phase = after_collections(capped);
+        collections::walk_members(ctx, store, start, position, feed, requests).await?;
+        phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
-        (position, sitemap_index) = (0, 0);
+        (position, sitemap_index) = (phase.start(), 0);
     }
     if phase == Phase::Sitemap {
         sitemap_done = sitemap::walk(ctx, store, start, sitemap_index, position, requests).await?;
+        if !sitemap_done && capped {
+            warn!(store = %store.name, "no usable sitemap: the capped catalogue stays incomplete");
+        }
         enter(Phase::Deletions, sitemap_done)
             .await
             .map_err(store_err)?;
-        position = 0;
+        position = Phase::Deletions.start();
     }
     if capped && !sitemap_done {
         return Ok(RunStatus::Capped);
@@ -218,8 +225,24 @@ async fn run_phases(
               "a quarantined product has no usable id: deletions not checked this run");
         return Ok(RunStatus::Complete);
     }
-    deletions::confirm(ctx, store, start, position, requests).await?;
+    deletions::confirm(ctx, store, start, position, sitemap_done, requests).await?;
     Ok(RunStatus::Complete)
+}
+
+/// Whether the store has live products this run has not seen: deletion candidates, which the
+/// sitemap is walked for first (it finds a renamed product under its new handle).
+async fn has_candidates(
+    ctx: &SyncContext,
+    store: &StoreConfig,
+    start: &store::RunStart,
+) -> Result<bool, Error> {
+    let (store_id, run_id) = (start.store_id, start.run_id);
+    let first = ctx
+        .writer
+        .call(move |db| db.deletion_candidates(store_id, run_id, i64::MIN, 1))
+        .await
+        .map_err(Error::store(store))?;
+    Ok(!first.is_empty())
 }
 
 /// `sync_store` in its own task: a panic there fails this store alone, as

@@ -1,5 +1,7 @@
-//! The sitemap phase, run only after the listing hit Shopify's 25,000 cap and after the
-//! collection feeds: /sitemap.xml lists the product sitemaps, each gives product handles, and
+//! The sitemap phase, run after the collection feeds when the listing hit Shopify's 25,000 cap
+//! (to complete the catalogue) or when a complete enumeration left live products unseen (to find
+//! a product renamed and skipped by a shifting listing under its new handle before any deletion
+//! is confirmed): /sitemap.xml lists the product sitemaps, each gives product handles, and
 //! every handle no listing or collection page of this run showed is fetched from
 //! /products/{handle}.json (the older single shape, normalized so it hashes like the list
 //! shape; its missing availability comes from /products/{handle}.js when the prices agree).
@@ -9,7 +11,7 @@
 //! Politeness: each product fetched here costs one request (two with `.js`), against 1/250 of a
 //! request on a page; that is why it runs last, for what the pages did not show.
 
-use tracing::{debug, warn};
+use tracing::debug;
 use url::Url;
 
 use super::{bad_answer, fetch, is_not_found, Error, Expect, RequestCounter, SyncContext};
@@ -24,8 +26,7 @@ use crate::telemetry::events;
 const BATCH: usize = 50;
 
 /// Walks the product sitemaps from the cursor. Returns false when the store has no sitemap or
-/// it lists no product sitemap (the enumeration stays incomplete), true once every product
-/// sitemap was walked.
+/// it lists no product sitemap, true once every product sitemap was walked.
 pub(super) async fn walk(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -46,7 +47,7 @@ pub(super) async fn walk(
     {
         Ok(body) => body,
         Err(e) if is_not_found(&e) => {
-            warn!(store = %store.name, "no sitemap: the capped catalogue stays incomplete");
+            debug!(store = %store.name, "no sitemap");
             return Ok(false);
         }
         Err(e) => return Err(e),
@@ -57,7 +58,7 @@ pub(super) async fn walk(
         .map(|loc| super::urls::sitemap_file(store, loc))
         .collect();
     if files.is_empty() {
-        warn!(store = %store.name, "sitemap lists no product sitemaps: the capped catalogue stays incomplete");
+        debug!(store = %store.name, "the sitemap lists no product sitemaps");
         return Ok(false);
     }
     let first = usize::try_from(first_file).unwrap_or(0);

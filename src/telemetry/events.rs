@@ -98,6 +98,24 @@ pub fn quarantined(store: &str, url: &str, unusable: &[Unusable]) {
     products(store, "quarantined", unusable.len() as u64);
 }
 
+/// A feed page of `from` items was larger than `http.max_body_bytes`: its items are asked
+/// again in pages of `to`.
+pub fn page_size_fallback(store: &str, url: &str, from: i64, to: i64) {
+    warn!(store = %store, url, from, to,
+          "page larger than http.max_body_bytes: asking for its items in smaller pages");
+    metrics::counter!("shopmirror_page_size_fallbacks_total", "store" => store.to_string())
+        .increment(1);
+}
+
+/// Unusable collections of the /collections.json page at `url` were put in quarantine: one
+/// warning each; the run goes on with the others.
+pub fn collections_quarantined(store: &str, url: &str, unusable: &[Unusable]) {
+    for u in unusable {
+        warn!(store = %store, url, collection_id = u.id, reason = %u.reason,
+              "collection quarantined");
+    }
+}
+
 /// `n` products were confirmed deleted (their tombstones committed).
 pub fn products_deleted(store: &str, n: u64) {
     if n > 0 {

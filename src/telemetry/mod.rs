@@ -46,6 +46,10 @@ pub const HISTOGRAMS: [(&str, &[f64]); 2] = [
 pub fn describe() {
     describe_counter!("shopmirror_pages_total", "Listing pages written.");
     describe_counter!(
+        "shopmirror_page_size_fallbacks_total",
+        "Feed pages larger than http.max_body_bytes, asked again in smaller pages."
+    );
+    describe_counter!(
         "shopmirror_products_total",
         "Products written by change: added, changed, deleted, quarantined."
     );
@@ -132,6 +136,7 @@ pub fn describe() {
 pub fn register_store(store: &str) {
     let s = || store.to_string();
     metrics::counter!("shopmirror_pages_total", "store" => s()).increment(0);
+    metrics::counter!("shopmirror_page_size_fallbacks_total", "store" => s()).increment(0);
     for change in CHANGES {
         metrics::counter!("shopmirror_products_total", "store" => s(), "change" => change)
             .increment(0);

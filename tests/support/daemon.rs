@@ -38,6 +38,22 @@ pub fn config(dir: &Path, extra: &str, stores: &[(&str, &FakeShop)]) -> PathBuf 
 
 impl Daemon {
     pub async fn start(dir: &Path, env: &[(&str, &str)]) -> Daemon {
+        Daemon::start_as(dir, env, Command::from(super::binary())).await
+    }
+
+    /// Like `start`, with the child's descriptor limit (RLIMIT_NOFILE) set to `nofile` by the
+    /// shell's `ulimit -n` before it execs the binary.
+    pub async fn start_limited(dir: &Path, env: &[(&str, &str)], nofile: u32) -> Daemon {
+        let mut cmd = Command::from(super::clean("sh"));
+        cmd.arg("-c")
+            .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_shopmirror"));
+        Daemon::start_as(dir, env, cmd).await
+    }
+
+    /// Starts `cmd` (the binary, or a wrapper that execs it with the arguments it is given)
+    /// as the daemon.
+    async fn start_as(dir: &Path, env: &[(&str, &str)], mut cmd: Command) -> Daemon {
         let socket = dir.join("notify.sock");
         let _ = std::fs::remove_file(&socket);
         // Drained continuously, as systemd does: a full socket would block the sender.
@@ -57,7 +73,6 @@ impl Daemon {
             .append(true)
             .open(dir.join("daemon.log"))
             .unwrap();
-        let mut cmd = Command::from(super::binary());
         cmd.arg("--config")
             .arg(dir.join("config.toml"))
             .arg("daemon")

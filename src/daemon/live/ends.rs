@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::{Instant, Interval};
 use tracing::{error, info, warn};
 
-use super::{http_settings, own_stores, tick, timing, unix, when, Finished, Live};
+use super::{http_settings, own_stores, timing, unix, when, Finished, Live};
 use crate::config::{Config, StoreConfig};
 use crate::outcome::RunStatus;
 use crate::store::RunCounts;
@@ -141,6 +141,9 @@ impl Live {
             .collect();
         for name in &removed {
             self.planner.remove(name);
+            if let Err(e) = self.jobs.remove(name).await {
+                error!(error = %e, "cannot remove a cron job");
+            }
             if let Some(cancel) = self.running.get(name) {
                 cancel.cancel();
             }
@@ -197,7 +200,8 @@ impl Live {
 
     /// Stops: no more dispatching, running syncs are cancelled (finished pages stay committed,
     /// runs end `interrupted` with their cursor), and we wait for them up to the grace period.
-    pub(super) async fn shutdown(&mut self, mut watchdog: Option<Interval>) {
+    pub(super) async fn shutdown(&mut self, mut heartbeat: Interval) {
+        self.jobs.shutdown().await;
         let grace = self.config.daemon.grace;
         // Not ready from here on; set before STOPPING=1 so whoever hears that sees it.
         self.health
@@ -215,7 +219,7 @@ impl Live {
             while !self.running.is_empty() {
                 tokio::select! {
                     Some(done) = self.done_rx.recv() => self.finished(done).await,
-                    _ = tick(&mut watchdog) => self.notifier.watchdog(),
+                    _ = heartbeat.tick() => self.beat(),
                 }
             }
         })

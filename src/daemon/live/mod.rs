@@ -1,7 +1,8 @@
-//! The live loop: dispatches due stores (never one store twice, at most
-//! `sync.concurrent_stores` at once), plans each store's next run from how the last one ended,
-//! applies reloaded configs, pings the watchdog, and on shutdown interrupts running syncs and
-//! waits for them up to the grace period.
+//! The live loop: hears each store's cron job fire, dispatches due stores (never one store
+//! twice, at most `sync.concurrent_stores` at once), plans each store's next run from how the
+//! last one ended, applies reloaded configs (cron jobs added, replaced, removed), beats the
+//! heartbeat that /healthz and systemd's watchdog read, and on shutdown interrupts running
+//! syncs and waits for them up to the grace period.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -11,15 +12,16 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant, Interval};
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{error, info};
 
 use super::http::Health;
 use super::notify::Notifier;
-use super::schedule::{Planner, Timing};
-use super::{Control, Options};
+use super::schedule::jobs::CronJobs;
+use super::schedule::{Planner, Start, Timing};
+use super::{Control, Error, Options};
 use crate::config::{Config, StoreConfig};
 use crate::store::{self, RunCounts, Writer};
-use crate::storefront::{BuildError, Client, ClientSettings};
+use crate::storefront::{Client, ClientSettings};
 use crate::sync::{self, sync_store_alone, Progress, SyncContext};
 
 mod ends;
@@ -45,6 +47,8 @@ pub(super) struct Live {
     done_rx: mpsc::UnboundedReceiver<Finished>,
     notifier: Notifier,
     health: Arc<Health>,
+    jobs: CronJobs,
+    fired: mpsc::UnboundedReceiver<String>,
     /// Alert delivery, restarted with each applied config.
     alerts: Option<crate::alerts::Running>,
 }
@@ -74,15 +78,17 @@ fn own_stores(config: &Config) -> BTreeMap<String, StoreConfig> {
 }
 
 impl Live {
-    pub(super) fn new(
+    pub(super) async fn new(
         options: Options,
         config: Config,
         writer: Writer,
         notifier: Notifier,
         health: Arc<Health>,
-    ) -> Result<Live, BuildError> {
-        let client = Client::new(http_settings(&config))?;
+    ) -> Result<Live, Error> {
+        let client = Client::new(http_settings(&config)).map_err(Error::Client)?;
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let (fired_tx, fired) = mpsc::unbounded_channel();
+        let jobs = CronJobs::start(fired_tx).await?;
         if let Some(shard) = config.shard {
             info!(%shard, "sharded: syncing only this shard's stores");
         }
@@ -100,6 +106,8 @@ impl Live {
             done_rx,
             notifier,
             health,
+            jobs,
+            fired,
             alerts: None,
         })
     }
@@ -126,9 +134,11 @@ impl Live {
         self.stores.len()
     }
 
-    /// Registers every store in the database and plans it: stores with an unfinished run or
-    /// never synced are due now, the others at their next cron time.
-    pub(super) async fn register_stores(&mut self) -> Result<(), store::Error> {
+    /// Registers every store in the database, plans it and gives it its cron job: stores
+    /// with an unfinished run or never synced are due now, the others keep the time the
+    /// database has planned for them (run at once if it passed while the daemon was down), or
+    /// wait for their next cron firing.
+    pub(super) async fn register_stores(&mut self) -> Result<(), Error> {
         let mut fresh = Vec::new();
         for store in self.stores.values() {
             crate::telemetry::register_store(&store.name);
@@ -141,22 +151,33 @@ impl Live {
                 fresh.push(store.name.clone());
             }
         }
+        let asked = fresh.clone();
         let due = self
             .writer
-            .call(move |db| db.stores_due_now(&fresh))
+            .call(move |db| db.stores_due_now(&asked))
             .await?;
-        let planned: Vec<_> = self
-            .stores
-            .keys()
-            .filter_map(|name| {
-                let schedule = self.config.daemon.schedule_of(name);
-                let next = self.planner.upsert(name, schedule, due.contains(name))?;
-                info!(store = %name, schedule = %schedule.as_str(), next = %when(next),
-                      "store scheduled");
-                Some((name.clone(), next))
-            })
+        let planned: HashMap<String, DateTime<Utc>> = self
+            .writer
+            .call(move |db| db.planned_syncs(&fresh))
+            .await?
+            .into_iter()
             .collect();
-        for (name, next) in planned {
+        let mut changed = Vec::new();
+        for name in self.stores.keys() {
+            let schedule = self.config.daemon.schedule_of(name);
+            let start = if due.contains(name) {
+                Start::Now
+            } else {
+                Start::Planned(planned.get(name).copied())
+            };
+            self.jobs.set(name, schedule).await?;
+            if let Some(next) = self.planner.upsert(name, schedule, start) {
+                info!(store = %name, schedule = %schedule.as_str(), zone = %schedule.zone(),
+                      next = %when(next), "store scheduled");
+                changed.push((name.clone(), next));
+            }
+        }
+        for (name, next) in changed {
             self.record_next(&name, next).await;
         }
         Ok(())
@@ -174,22 +195,55 @@ impl Live {
 
     /// Runs until Shutdown (or the control channel closes), then stops gracefully.
     pub(super) async fn run(&mut self, mut controls: mpsc::Receiver<Control>) {
-        let mut watchdog = self.notifier.watchdog_interval().map(tokio::time::interval);
+        let mut heartbeat = self.heartbeat();
         loop {
             self.dispatch();
             let free = self.running.len() < self.config.concurrent_stores;
             let wake = self.planner.next_wakeup().filter(|_| free);
             tokio::select! {
                 _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
+                Some(store) = self.fired.recv() => self.cron_fired(&store).await,
                 Some(done) = self.done_rx.recv() => self.finished(done).await,
                 control = controls.recv() => match control {
                     Some(Control::Reload) => self.reload().await,
                     Some(Control::Shutdown) | None => break,
                 },
-                _ = tick(&mut watchdog) => self.notifier.watchdog(),
+                _ = heartbeat.tick() => self.beat(),
             }
         }
-        self.shutdown(watchdog).await;
+        self.shutdown(heartbeat).await;
+    }
+
+    /// The loop's heartbeat: often enough for systemd's watchdog (half of WatchdogSec=) and
+    /// for /healthz (a quarter of daemon.liveness_timeout).
+    fn heartbeat(&self) -> Interval {
+        let bound = self.config.daemon.liveness_timeout / 4;
+        let every = self
+            .notifier
+            .watchdog_interval()
+            .map_or(bound, |watchdog| watchdog.min(bound));
+        tokio::time::interval(every)
+    }
+
+    /// One heartbeat: /healthz stays 200, and systemd's watchdog hears from us.
+    pub(super) fn beat(&self) {
+        self.health.beat();
+        if self.notifier.watchdog_interval().is_some() {
+            self.notifier.watchdog();
+        }
+    }
+
+    /// A store's cron job fired: the planner decides whether it counts; the job is
+    /// re-created when the crate would compute its next firing at the wrong UTC offset.
+    async fn cron_fired(&mut self, store: &str) {
+        let counted = self.planner.fired(store);
+        tracing::debug!(store, counted, "cron job fired");
+        let now = self.planner.now();
+        match self.jobs.rearm(store, now).await {
+            Ok(true) => info!(store, "cron job re-created for the new UTC offset"),
+            Ok(false) => {}
+            Err(e) => error!(error = %e, "cannot re-create a cron job"),
+        }
     }
 
     fn dispatch(&mut self) {
@@ -235,15 +289,6 @@ impl Live {
         if !due.is_empty() {
             self.report_status();
         }
-    }
-}
-
-async fn tick(watchdog: &mut Option<Interval>) {
-    match watchdog {
-        Some(interval) => {
-            interval.tick().await;
-        }
-        None => std::future::pending().await,
     }
 }
 

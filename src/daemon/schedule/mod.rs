@@ -1,7 +1,10 @@
-//! When each store syncs: cron schedules (see config::Schedule), random
-//! jitter, exponential backoff after failures, and the rule that one store never runs twice at
-//! once. Pure bookkeeping driven by a `Clock`, so tests run it on tokio's paused clock; it
-//! starts nothing and touches no database.
+//! When each store syncs: the daemon's rules on top of the cron clock. A store's cron plan
+//! waits for its tokio-cron-scheduler job to fire (`jobs`), then for its random jitter;
+//! backoff after failures, a busy store's retry, breaker holds and times restored from the
+//! database run on the planner's own timer (the crate cannot fire at an arbitrary instant
+//! without a job per retry). One store never runs twice at once. The planner is pure
+//! bookkeeping driven by a `Clock`, so tests run it on tokio's paused clock and play the cron
+//! job's part by calling `fired`; it starts nothing and touches no database.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,6 +15,8 @@ use crate::outcome::RunStatus;
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::time::Instant;
+
+pub mod jobs;
 
 /// Wall-clock time as the planner sees it.
 #[derive(Debug, Clone, Copy)]
@@ -58,20 +63,69 @@ pub struct Timing {
     pub retry_cap: Duration,
 }
 
+/// How a store's next run comes about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// On the store's cron job firing for `tick` (tokio-cron-scheduler is the clock), then
+    /// after `jitter`.
+    Cron {
+        tick: DateTime<Utc>,
+        jitter: Duration,
+        fired: bool,
+    },
+    /// At this instant, on the planner's own timer: a retry after a failure or a busy store,
+    /// an open breaker's end, now, or a time restored from the database.
+    At(DateTime<Utc>),
+    /// Never: the schedule does not fire again.
+    Never,
+}
+
+impl Plan {
+    /// The planned run time.
+    fn next(&self) -> Option<DateTime<Utc>> {
+        match *self {
+            Plan::Cron { tick, jitter, .. } => Some(tick + jitter),
+            Plan::At(at) => Some(at),
+            Plan::Never => None,
+        }
+    }
+
+    /// When the planner's timer must wake for it (an unfired cron plan waits for its job).
+    fn wake(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Plan::Cron { fired: false, .. } => None,
+            plan => plan.next(),
+        }
+    }
+}
+
+/// A firing's tick may lie this far ahead of the planner's clock (the two clocks read the
+/// system time a moment apart; ticks are whole seconds).
+const FIRING_SLACK: chrono::Duration = chrono::Duration::seconds(1);
+
 #[derive(Debug)]
 struct Entry {
     schedule: Schedule,
-    next: Option<DateTime<Utc>>,
+    plan: Plan,
     failures: u32,
     running: bool,
 }
 
-/// Every store's next firing, failures and running flag.
+/// Every store's plan, failures and running flag.
 #[derive(Debug)]
 pub struct Planner {
     clock: Clock,
     timing: Timing,
     entries: BTreeMap<String, Entry>,
+}
+
+/// What the daemon knows about a store it adds to the planner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Due now: it has an unfinished run to resume, or was never synced.
+    Now,
+    /// The run the database says is planned (`stores.next_sync_at`), if any.
+    Planned(Option<DateTime<Utc>>),
 }
 
 impl Planner {
@@ -91,43 +145,73 @@ impl Planner {
         self.timing = timing;
     }
 
-    /// Adds a store, or updates its schedule. A new store fires now when `due_now` (it has an
-    /// unfinished run or was never synced), else at its next cron time plus jitter. A changed
-    /// schedule replans a store that is not waiting out a failure. Returns the store's next
-    /// planned time when it changed.
+    fn cron_plan(&self, schedule: &Schedule, now: DateTime<Utc>) -> Plan {
+        match schedule.next_after(now) {
+            Some(tick) => Plan::Cron {
+                tick,
+                jitter: draw(self.timing.jitter),
+                fired: false,
+            },
+            None => Plan::Never,
+        }
+    }
+
+    /// Adds a store, or updates its schedule; returns the store's next planned time when it
+    /// changed. A new store due now runs at once. A planned time from the database is kept
+    /// (a restart neither runs the store early nor twice), or run at once when it passed
+    /// while the daemon was down (nor skips it), unless it lies beyond the schedule's next
+    /// firing (the schedule changed meanwhile). A changed schedule replans a store that is
+    /// not running, not waiting out a failure and not already due.
     pub fn upsert(
         &mut self,
         name: &str,
         schedule: &Schedule,
-        due_now: bool,
+        start: Start,
     ) -> Option<Option<DateTime<Utc>>> {
         let now = self.now();
-        if let Some(entry) = self.entries.get_mut(name) {
+        if let Some(entry) = self.entries.get(name) {
             if entry.schedule == *schedule {
                 return None;
             }
+            let keep = entry.failures > 0
+                || entry.running
+                || matches!(entry.plan, Plan::At(at) if at <= now);
+            let plan = if keep {
+                entry.plan
+            } else {
+                self.cron_plan(schedule, now)
+            };
+            let entry = self.entries.get_mut(name).expect("present");
             entry.schedule = schedule.clone();
-            if entry.failures > 0 || entry.running {
+            if keep {
                 return None;
             }
-            entry.next = next_firing(schedule, now, self.timing.jitter);
-            return Some(entry.next);
+            entry.plan = plan;
+            return Some(plan.next());
         }
-        let next = if due_now {
-            Some(now)
-        } else {
-            next_firing(schedule, now, self.timing.jitter)
+        let cron = self.cron_plan(schedule, now);
+        let plan = match start {
+            Start::Now => Plan::At(now),
+            Start::Planned(Some(at)) if at <= now => Plan::At(now),
+            Start::Planned(Some(at))
+                if cron
+                    .next()
+                    .is_some_and(|next| at <= next + self.timing.jitter) =>
+            {
+                Plan::At(at)
+            }
+            Start::Planned(_) => cron,
         };
         self.entries.insert(
             name.to_string(),
             Entry {
                 schedule: schedule.clone(),
-                next,
+                plan,
                 failures: 0,
                 running: false,
             },
         );
-        Some(next)
+        Some(plan.next())
     }
 
     /// Forgets a store; true when it was running at the time.
@@ -144,7 +228,7 @@ impl Planner {
     }
 
     pub fn next_of(&self, name: &str) -> Option<DateTime<Utc>> {
-        self.entries.get(name).and_then(|e| e.next)
+        self.entries.get(name).and_then(|e| e.plan.next())
     }
 
     pub fn is_running(&self, name: &str) -> bool {
@@ -155,6 +239,24 @@ impl Planner {
         self.entries.values().filter(|e| e.running).count()
     }
 
+    /// A store's cron job fired. It counts when the store waits for exactly that firing
+    /// (its tick has come); a firing while the store runs, backs off, is held, or waits for a
+    /// time of its own changes nothing, and so does one the schedule does not expect. True
+    /// when it counted: the store is due after its jitter.
+    pub fn fired(&mut self, name: &str) -> bool {
+        let now = self.now();
+        let Some(entry) = self.entries.get_mut(name) else {
+            return false;
+        };
+        match &mut entry.plan {
+            Plan::Cron { tick, fired, .. } if !entry.running && *tick <= now + FIRING_SLACK => {
+                *fired = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Stores whose time has come and that are not running; they are marked running.
     pub fn take_due(&mut self, limit: usize) -> Vec<String> {
         let now = self.now();
@@ -162,7 +264,7 @@ impl Planner {
             .entries
             .iter()
             .filter(|(_, e)| !e.running)
-            .filter_map(|(name, e)| e.next.filter(|next| *next <= now).map(|n| (n, name)))
+            .filter_map(|(name, e)| e.plan.wake().filter(|at| *at <= now).map(|at| (at, name)))
             .collect();
         due.sort();
         let names: Vec<String> = due
@@ -178,12 +280,12 @@ impl Planner {
         names
     }
 
-    /// When the earliest store that is not running comes due.
+    /// When the earliest store that is not running comes due on the planner's timer.
     pub fn next_wakeup(&self) -> Option<Instant> {
         self.entries
             .values()
             .filter(|e| !e.running)
-            .filter_map(|e| e.next)
+            .filter_map(|e| e.plan.wake())
             .min()
             .map(|at| self.clock.instant_at(at))
     }
@@ -193,12 +295,12 @@ impl Planner {
     pub fn hold_until(&mut self, name: &str, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let entry = self.entries.get_mut(name)?;
         if !entry.running {
-            entry.next = Some(entry.next.map_or(at, |next| next.max(at)));
+            entry.plan = Plan::At(entry.plan.next().map_or(at, |next| next.max(at)));
         }
-        entry.next
+        entry.plan.next()
     }
 
-    /// Records the end of a store's run and plans its next one: the next firing after a
+    /// Records the end of a store's run and plans its next one: its next cron firing after a
     /// finished run, a backoff after a failure, at once after an interruption (it resumes).
     /// None when the store was removed meanwhile; otherwise the next planned time (None if its
     /// cron never fires) and the failures in a row.
@@ -209,21 +311,23 @@ impl Planner {
     ) -> Option<(Option<DateTime<Utc>>, u32)> {
         let now = self.now();
         let timing = self.timing;
+        let schedule = self.entries.get(name)?.schedule.clone();
+        let cron = self.cron_plan(&schedule, now);
         let entry = self.entries.get_mut(name)?;
         entry.running = false;
-        entry.next = match status {
+        entry.plan = match status {
             RunStatus::Complete | RunStatus::Capped => {
                 entry.failures = 0;
-                next_firing(&entry.schedule, now, timing.jitter)
+                cron
             }
             RunStatus::Failed => {
                 entry.failures = entry.failures.saturating_add(1);
                 let delay = capped_exponential(entry.failures, timing.retry_base, timing.retry_cap);
-                Some(now + delay)
+                Plan::At(now + delay)
             }
-            RunStatus::Interrupted | RunStatus::Abandoned => Some(now),
+            RunStatus::Interrupted | RunStatus::Abandoned => Plan::At(now),
         };
-        Some((entry.next, entry.failures))
+        Some((entry.plan.next(), entry.failures))
     }
 
     /// Plans a store that was not run because another process was crawling it: again after
@@ -232,21 +336,18 @@ impl Planner {
         let at = self.now() + self.timing.retry_base;
         let entry = self.entries.get_mut(name)?;
         entry.running = false;
-        entry.next = Some(at);
-        Some((entry.next, entry.failures))
+        entry.plan = Plan::At(at);
+        Some((entry.plan.next(), entry.failures))
     }
 }
 
-/// The next cron firing after `now`, delayed by a random jitter of at most `jitter`.
-fn next_firing(schedule: &Schedule, now: DateTime<Utc>, jitter: Duration) -> Option<DateTime<Utc>> {
-    let at = schedule.next_after(now)?;
+/// A random jitter of at most `jitter`.
+fn draw(jitter: Duration) -> Duration {
     let max = u64::try_from(jitter.as_millis()).unwrap_or(u64::MAX);
-    let delay = if max == 0 {
-        0
-    } else {
-        rand::rng().random_range(0..=max)
-    };
-    Some(at + Duration::from_millis(delay))
+    if max == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(rand::rng().random_range(0..=max))
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub struct ExportImage {
     pub height: Option<i64>,
 }
 
-const COLUMNS: &str = "s.name, p.store_id, p.product_id, p.handle, p.title, p.vendor,
+const COLUMNS: &str = "p.product_id, p.handle, p.title, p.vendor,
     p.product_type, p.tags, p.body_html, p.published_at, p.created_at, p.content_hash,
     p.raw_json, p.first_seen_at, ps.last_seen_at, p.content_changed_at, p.deleted_at,
     CASE WHEN ?4 THEN (
@@ -112,10 +112,9 @@ const COLUMNS: &str = "s.name, p.store_id, p.product_id, p.handle, p.title, p.ve
     END";
 
 const SEEN: &str =
-    "JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id";
+    "CROSS JOIN product_seen ps ON ps.store_id = p.store_id AND ps.product_id = p.product_id";
 
-const FILTERS: &str = "(?1 IS NULL OR s.name = ?1)
-    AND (?2 OR p.deleted_at IS NULL)
+const FILTERS: &str = "(?2 OR p.deleted_at IS NULL)
     AND (?3 IS NULL OR p.content_changed_at >= ?3 OR (?2 AND p.deleted_at >= ?3))";
 
 impl Reader {
@@ -125,16 +124,6 @@ impl Reader {
             .prepare("SELECT name FROM stores ORDER BY name")
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
             .ctx(&self.path, "listing stores")
-    }
-
-    /// Whether a store of this name has been synced.
-    pub fn store_exists(&self, name: &str) -> Result<bool, Error> {
-        self.conn
-            .query_row("SELECT count(*) FROM stores WHERE name = ?1", [name], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n > 0)
-            .ctx(&self.path, "looking up store")
     }
 
     /// Whether a live collection with this handle exists (in `store`, or in any store).
@@ -165,43 +154,63 @@ impl Reader {
             .conn
             .unchecked_transaction()
             .ctx(path, "starting export read")?;
-        let sql = match filter.collection {
-            None => format!(
-                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id) {SEEN}
-                 WHERE {FILTERS} ORDER BY p.store_id, p.product_id"
-            ),
-            Some(_) => format!(
-                "SELECT {COLUMNS} FROM products p JOIN stores s USING (store_id) {SEEN}
-                 JOIN collections c ON c.store_id = p.store_id AND c.handle = ?5
-                     AND c.deleted_at IS NULL
-                 JOIN collection_products cp ON cp.store_id = p.store_id
-                     AND cp.collection_id = c.collection_id AND cp.product_id = p.product_id
-                 WHERE {FILTERS} ORDER BY p.store_id, cp.position, p.product_id"
-            ),
-        };
-        let mut statement = tx.prepare(&sql).ctx(path, "preparing export query")?;
-        let mut args: Vec<&dyn ToSql> = vec![
-            &filter.store,
-            &filter.include_deleted,
-            &filter.changed_since,
-            &filter.one_per_handle,
-        ];
-        if filter.collection.is_some() {
-            args.push(&filter.collection);
-        }
-        let mut rows = statement
-            .query(args.as_slice())
-            .ctx(path, "running export query")?;
+        let scopes = self.scopes(filter)?;
+        let mut statement = tx
+            .prepare(&main_query(filter))
+            .ctx(path, "preparing export query")?;
         let mut passed = 0;
-        while let Some(row) = rows.next().ctx(path, "reading export row")? {
-            let (store_id, mut product) = product_row(row).ctx(path, "reading product row")?;
-            if children {
-                self.fill_children(store_id, &mut product)?;
+        for scope in &scopes {
+            let args: [&dyn ToSql; 5] = [
+                &scope.store_id,
+                &filter.include_deleted,
+                &filter.changed_since,
+                &filter.one_per_handle,
+                &scope.collection_id,
+            ];
+            let mut rows = statement
+                .query(&args[..statement.parameter_count()])
+                .ctx(path, "running export query")?;
+            while let Some(row) = rows.next().ctx(path, "reading export row")? {
+                let mut product =
+                    product_row(row, &scope.store).ctx(path, "reading product row")?;
+                if children {
+                    self.fill_children(scope.store_id, &mut product)?;
+                }
+                each(&product)?;
+                passed += 1;
             }
-            each(&product)?;
-            passed += 1;
         }
         Ok(passed)
+    }
+
+    /// The stores (by id) an export reads, each with the collection it reads when the filter
+    /// names one: a short list read first, so that each main query walks one store's products
+    /// (or one collection's members) in index order.
+    fn scopes(&self, filter: &ExportFilter) -> Result<Vec<Scope>, Error> {
+        let sql = match filter.collection {
+            None => {
+                "SELECT store_id, name, NULL FROM stores WHERE ?1 IS NULL OR name = ?1
+                 ORDER BY store_id"
+            }
+            Some(_) => {
+                "SELECT c.store_id, s.name, c.collection_id
+                 FROM collections c JOIN stores s USING (store_id)
+                 WHERE c.handle = ?2 AND c.deleted_at IS NULL AND (?1 IS NULL OR s.name = ?1)
+                 ORDER BY c.store_id, c.collection_id"
+            }
+        };
+        let mut statement = self.conn.prepare(sql).ctx(&self.path, "preparing export")?;
+        let args: [&dyn ToSql; 2] = [&filter.store, &filter.collection];
+        statement
+            .query_map(&args[..statement.parameter_count()], |r| {
+                Ok(Scope {
+                    store_id: r.get(0)?,
+                    store: r.get(1)?,
+                    collection_id: r.get(2)?,
+                })
+            })
+            .and_then(|rows| rows.collect())
+            .ctx(&self.path, "listing the stores of an export")
     }
 
     fn fill_children(&self, store_id: i64, p: &mut ExportProduct) -> Result<(), Error> {
@@ -258,28 +267,56 @@ impl Reader {
     }
 }
 
-fn product_row(r: &Row) -> rusqlite::Result<(i64, ExportProduct)> {
-    let product = ExportProduct {
-        store: r.get(0)?,
-        product_id: r.get(2)?,
-        handle: r.get(3)?,
-        title: r.get(4)?,
-        vendor: r.get(5)?,
-        product_type: r.get(6)?,
-        tags: json_list(r, 7)?,
-        body_html: r.get(8)?,
-        published_at: r.get(9)?,
-        created_at: r.get(10)?,
-        content_hash: r.get(11)?,
-        raw_json: r.get(12)?,
-        first_seen_at: r.get(13)?,
-        last_seen_at: r.get(14)?,
-        content_changed_at: r.get(15)?,
-        deleted_at: r.get(16)?,
-        handle_kept_by: r.get(17)?,
+/// One store an export reads, and the collection it reads there.
+#[derive(Debug)]
+struct Scope {
+    store_id: i64,
+    store: String,
+    collection_id: Option<i64>,
+}
+
+/// The query of an export's products in one store (?1), by product id, or, when the filter
+/// names a collection, of the members of one collection (?5) there, in the collection's order: both walk an index in the order they
+/// return, so rows stream from the first one and nothing is sorted or spooled. CROSS JOIN
+/// keeps the walked table outermost whatever the statistics say.
+fn main_query(filter: &ExportFilter) -> String {
+    if filter.collection.is_some() {
+        format!(
+            "SELECT {COLUMNS} FROM collection_products cp
+             CROSS JOIN products p ON p.store_id = cp.store_id AND p.product_id = cp.product_id
+             {SEEN}
+             WHERE cp.store_id = ?1 AND cp.collection_id = ?5 AND {FILTERS}
+             ORDER BY cp.position, cp.product_id"
+        )
+    } else {
+        format!(
+            "SELECT {COLUMNS} FROM products p {SEEN}
+             WHERE p.store_id = ?1 AND {FILTERS} ORDER BY p.product_id"
+        )
+    }
+}
+
+fn product_row(r: &Row, store: &str) -> rusqlite::Result<ExportProduct> {
+    Ok(ExportProduct {
+        store: store.to_string(),
+        product_id: r.get(0)?,
+        handle: r.get(1)?,
+        title: r.get(2)?,
+        vendor: r.get(3)?,
+        product_type: r.get(4)?,
+        tags: json_list(r, 5)?,
+        body_html: r.get(6)?,
+        published_at: r.get(7)?,
+        created_at: r.get(8)?,
+        content_hash: r.get(9)?,
+        raw_json: r.get(10)?,
+        first_seen_at: r.get(11)?,
+        last_seen_at: r.get(12)?,
+        content_changed_at: r.get(13)?,
+        deleted_at: r.get(14)?,
+        handle_kept_by: r.get(15)?,
         ..ExportProduct::default()
-    };
-    Ok((r.get(1)?, product))
+    })
 }
 
 fn variant_row(r: &Row) -> rusqlite::Result<ExportVariant> {

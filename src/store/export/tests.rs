@@ -144,5 +144,79 @@ fn children_come_in_position_order_and_the_callback_error_stops() {
     });
     assert!(matches!(stopped, Err(Error::WriterGone)));
     assert_eq!(calls, 1);
-    assert!(reader.store_exists("b").unwrap() && !reader.store_exists("c").unwrap());
+    let names: Vec<String> = reader
+        .store_urls()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    assert!(names.contains(&"b".to_string()) && !names.contains(&"c".to_string()));
+}
+
+/// Every combination of the export filters. The formats differ only in `one_per_handle`
+/// (shopify-csv) and in reading children, which are per-product lookups, not the main query.
+fn every_filter() -> Vec<ExportFilter> {
+    let mut filters = Vec::new();
+    for store in [None, Some("a".to_string())] {
+        for collection in [None, Some("sale".to_string())] {
+            for changed_since in [None, Some("2026-01-10 00:00:00".to_string())] {
+                for include_deleted in [false, true] {
+                    for one_per_handle in [false, true] {
+                        filters.push(ExportFilter {
+                            store: store.clone(),
+                            collection: collection.clone(),
+                            changed_since: changed_since.clone(),
+                            include_deleted,
+                            one_per_handle,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    filters
+}
+
+/// The query plan of `sql`: EXPLAIN QUERY PLAN details, one per line, those of the outer
+/// query (not of a subquery) marked with "> ".
+fn plan(conn: &rusqlite::Connection, sql: &str) -> String {
+    let mut statement = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let details: Vec<String> = statement
+        .query_map(
+            rusqlite::params_from_iter(vec![rusqlite::types::Null; statement.parameter_count()]),
+            |r| {
+                let outer = if r.get::<_, i64>(1)? == 0 { "> " } else { "" };
+                Ok(format!("{outer}{}", r.get::<_, String>(3)?))
+            },
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    details.join("\n")
+}
+
+#[test]
+fn every_export_reads_in_index_order_without_sorting() {
+    let (_dir, path) = database();
+    let conn = crate::store::schema::open_writer(&path).unwrap();
+    let mut sorting = Vec::new();
+    for analyzed in [false, true] {
+        if analyzed {
+            conn.execute_batch("ANALYZE").unwrap();
+        }
+        for filter in every_filter() {
+            let plan = plan(&conn, &main_query(&filter));
+            let walk = match filter.collection {
+                None => "> SEARCH p USING INDEX sqlite_autoindex_products_1 (store_id=?)",
+                Some(_) => {
+                    "> SEARCH cp USING COVERING INDEX collection_products_by_position \
+                     (store_id=? AND collection_id=?)"
+                }
+            };
+            if plan.contains("> USE TEMP B-TREE") || !plan.starts_with(walk) {
+                sorting.push(format!("{filter:?} (analyzed: {analyzed}):\n{plan}"));
+            }
+        }
+    }
+    assert!(sorting.is_empty(), "{}", sorting.join("\n"));
 }

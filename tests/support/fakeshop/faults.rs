@@ -50,8 +50,8 @@ pub enum Fault {
     DeepNesting(usize),
     /// The first product of the page has no `id`.
     MissingId,
-    /// The first product of the answer (`products[0]`, or `product` for a single product) is
-    /// edited by this function: valid JSON, any shape.
+    /// The first product of the answer (`products[0]`, or `product` for a single product; the
+    /// first collection of /collections.json) is edited by this function: valid JSON, any shape.
     EditFirst(Edit),
     /// 302 to an arbitrary Location.
     Redirect(String),
@@ -372,6 +372,8 @@ pub async fn perform(
             let mut v: serde_json::Value = serde_json::from_slice(&b).unwrap_or_default();
             if let Some(p) = v.get_mut("product") {
                 edit(p);
+            } else if let Some(c) = v.get_mut("collections").and_then(|c| c.get_mut(0)) {
+                edit(c);
             } else if let Some(p) = v["products"].get_mut(0) {
                 edit(p);
             }

@@ -75,7 +75,10 @@ pub fn cents(s: &str) -> Option<i64> {
     while f.len() < 2 {
         f.push('0');
     }
-    Some(int.parse::<i64>().ok()? * 100 + f.parse::<i64>().ok()?)
+    int.parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(f.parse::<i64>().ok()?)
 }
 
 fn ts(v: &Value) -> i64 {

@@ -1,4 +1,4 @@
--- Version 8 (from 7): the alert outbox and the state of each alert sink.
+-- Version 10 (from 9): the alert outbox and the state of each alert sink.
 
 -- alert_outbox: one row per (rule, sink, change) that matched a rule, written in the same
 -- transaction as the change it announces, with the body rendered then (a retry sends the same
