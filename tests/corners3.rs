@@ -162,7 +162,8 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
     let want = support::mirrored_hashes(&db);
     // Back to version 8 (the one before the corners migration), as the binary before it left
     // the file: other hashes (they covered
-    // availability), no page_size in the cursor, no collection quarantine; and no raw hashes
+    // availability), no page_size in the cursor, no collection quarantine, no alert tables
+    // (version 10); and no raw hashes
     // (as a file upgraded through version 6 has them), so every product is parsed and compared
     // by content hash, as products from collection feeds and single requests always are.
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -180,6 +181,8 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
              sitemap_index INTEGER NOT NULL DEFAULT 0,
              sitemap_complete INTEGER NOT NULL DEFAULT 0);
          DROP TABLE collection_quarantine;
+         DROP TABLE alert_outbox;
+         DROP TABLE alert_sinks;
          PRAGMA user_version = 8;",
     )
     .unwrap();
