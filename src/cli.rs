@@ -86,6 +86,11 @@ pub enum Command {
         #[command(subcommand)]
         action: DbAction,
     },
+    /// The alert outbox: list, retry and resume what was not delivered, test a sink, deliver.
+    Alerts {
+        #[command(subcommand)]
+        action: AlertsAction,
+    },
     /// Ask a running daemon's /healthz; exit 0 when it answers 200, else 1 (for container
     /// HEALTHCHECKs and scripts).
     Healthcheck {
@@ -143,6 +148,33 @@ pub enum DbAction {
     /// Upgrade an older database to this shopmirror's schema, in place, after a backup copy
     /// beside it (named in the output); needs no configured store.
     Upgrade,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsAction {
+    /// Alerts not delivered yet (pending and dead), oldest first.
+    List {
+        /// Only the dead ones (refused, or out of retries).
+        #[arg(long)]
+        dead: bool,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a dead alert (or every dead one) pending again, due now.
+    Retry {
+        /// The alert's id (from `alerts list`).
+        #[arg(required_unless_present = "all_dead", conflicts_with = "all_dead")]
+        id: Option<i64>,
+        #[arg(long)]
+        all_dead: bool,
+    },
+    /// Resume a sink paused because it answered 410 (Discord 404) or kept failing.
+    Resume { sink: String },
+    /// Send one sample alert to a sink now and print its answer.
+    Test { sink: String },
+    /// Send the alerts that are due, within alerts.sync_timeout (for cron users).
+    Deliver,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,10 @@
 //!   and beside the daemon's metrics; it uses only the read side of `store`.
 //! - [`export`]: export formats (CSV, JSON Lines, Shopify import CSV) written row by row from
 //!   the store's streaming reads.
+//! - [`alerts`]: which recorded changes are announced and their delivery: `event` (the alert
+//!   vocabulary, pure, imports nothing; store and config use it), `rules` and `render` (asked by
+//!   the store's outbox, the writer's `ChangeObserver`, inside the change's transaction),
+//!   `deliver` (sends committed outbox rows over HTTP, after the commit).
 //! - [`commands`]: what each CLI command does, on top of the modules above.
 //! - [`lock`]: one crawl per store across processes (a file lock per store).
 //! - [`logging`]: tracing setup.
@@ -45,6 +49,7 @@
 //! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
 //! included); readers use their own read-only connections.
 
+pub mod alerts;
 pub mod backoff;
 pub mod catalog;
 pub mod change;

@@ -160,9 +160,11 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
     let db = dir.path().join("m.db");
     sync_ok(&db, &shop, 250, false).await;
     let want = support::mirrored_hashes(&db);
-    // Back to version 8 (the one before the corners migration), as the binary before it left
+    // Back to version 8 (the one before the corners migration; the search index and the alert
+    // tables of later migrations dropped too), as the binary before it left
     // the file: other hashes (they covered
-    // availability), no page_size in the cursor, no collection quarantine; and no raw hashes
+    // availability), no page_size in the cursor, no collection quarantine, no alert tables
+    // (version 10); and no raw hashes
     // (as a file upgraded through version 6 has them), so every product is parsed and compared
     // by content hash, as products from collection feeds and single requests always are.
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -180,6 +182,17 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
              sitemap_index INTEGER NOT NULL DEFAULT 0,
              sitemap_complete INTEGER NOT NULL DEFAULT 0);
          DROP TABLE collection_quarantine;
+         DROP TABLE alert_outbox;
+         DROP TABLE alert_sinks;
+         DROP TRIGGER product_search_added;
+         DROP TRIGGER product_search_renamed;
+         DROP TRIGGER product_search_forgotten;
+         DROP TRIGGER product_search_key_removed;
+         DROP TRIGGER product_search_sku_added;
+         DROP TRIGGER product_search_sku_changed;
+         DROP TRIGGER product_search_sku_removed;
+         DROP TABLE product_search;
+         DROP TABLE product_search_keys;
          PRAGMA user_version = 8;",
     )
     .unwrap();

@@ -4,6 +4,8 @@
 
 mod support;
 
+mod alerts;
+mod alerts_delivery;
 mod big_stores;
 mod catalog;
 mod config_env;

@@ -1,6 +1,7 @@
 //! What each command does, built from the library's modules, and how failures map to exit
 //! codes. One file per command.
 
+mod alerts;
 mod check_config;
 mod daemon;
 mod db;
@@ -139,6 +140,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             action: DbAction::Upgrade,
         } => db::upgrade(&config),
         Command::Healthcheck { url } => healthcheck::run(&config, url.as_deref()),
+        Command::Alerts { action } => alerts::run(&config, &action),
         Command::Completions { .. } | Command::Man { .. } => {
             unreachable!("handled before the config")
         }

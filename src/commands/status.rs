@@ -83,7 +83,7 @@ pub fn run(config: &Config, json: bool) -> Result<(), Failure> {
                 .unwrap_or_default()
         ));
     }
-    Ok(())
+    super::alerts::status(config, &reader)
 }
 
 /// A configured store's schedule, zone, and its next sync (`next_sync_at`, UTC) in that zone.

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::progress::Display;
 use super::Failure;
+use crate::alerts::deliver::Delivery;
 use crate::config::{Config, StoreConfig};
 use crate::message::{one_line, shown, Shown};
 use crate::outcome::RunStatus;
@@ -40,6 +41,7 @@ async fn sync_all(
     quiet: bool,
 ) -> Result<(), Failure> {
     let writer = Writer::open(&config.db_path)?;
+    let wake = crate::alerts::attach(&writer, &config.alerts).await?;
     let client = Client::new(config.http.clone())?;
     let client = Arc::new(client);
     let cancel = CancellationToken::new();
@@ -93,6 +95,9 @@ async fn sync_all(
     if let Some(display) = display {
         display.close();
     }
+    if !cancel.is_cancelled() {
+        deliver_alerts(config, &writer, wake, quiet).await;
+    }
     // Everything into the .db file before exit, so copying that file alone copies the mirror.
     if let Err(e) = writer.call(|db| db.checkpoint()).await {
         eprintln!("shopmirror: warning: {}", one_line(&e));
@@ -114,6 +119,36 @@ async fn sync_all(
             }
             Err(Failure::Failed(failures.remove(n - 1)))
         }
+    }
+}
+
+/// Sends the alerts that are due, within alerts.sync_timeout; what is not sent stays for the
+/// next run, `alerts deliver` or the daemon.
+async fn deliver_alerts(
+    config: &Config,
+    writer: &Writer,
+    wake: Arc<tokio::sync::Notify>,
+    quiet: bool,
+) {
+    let delivery = match Delivery::new(writer.clone(), &config.alerts, wake) {
+        Ok(delivery) => delivery,
+        Err(e) => {
+            return eprintln!(
+                "shopmirror: warning: alerts not delivered: {}",
+                one_line(&e)
+            )
+        }
+    };
+    match delivery.drain(config.alerts.sync_timeout).await {
+        Ok(done) if !quiet && done.delivered + done.failed > 0 => super::print_line(&format!(
+            "alerts: {} delivered, {} failed attempts",
+            done.delivered, done.failed
+        )),
+        Ok(_) => {}
+        Err(e) => eprintln!(
+            "shopmirror: warning: alerts not delivered: {}",
+            one_line(&e)
+        ),
     }
 }
 

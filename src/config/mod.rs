@@ -12,6 +12,7 @@ use figment::providers::{Env, Format, Json, Serialized, Toml};
 use figment::Figment;
 use url::Url;
 
+mod alerts;
 mod raw;
 pub mod schedule;
 mod shard;
@@ -21,9 +22,10 @@ mod web;
 use raw::{Overrides, RawConfig, RawDatabase};
 
 use crate::storefront::{ClientSettings, StoreOptions};
+pub use alerts::{AlertSettings, Filters, RuleConfig, Secret, SinkConfig, SinkKind};
 pub use schedule::Schedule;
 pub use shard::Shard;
-pub use web::{Exposed, Secret, WebAuth, WebSettings};
+pub use web::{Exposed, Password, WebAuth, WebSettings};
 
 /// The database used when neither config nor flag names one.
 pub const DEFAULT_DB: &str = "shopmirror.db";
@@ -108,6 +110,8 @@ pub struct Config {
     pub log: LogSettings,
     pub web: WebSettings,
     pub shard: Option<Shard>,
+    /// `[alerts]`: sinks and rules.
+    pub alerts: AlertSettings,
     /// Every setting as resolved from all layers, for `check-config`.
     pub resolved: serde_json::Value,
 }
@@ -226,10 +230,12 @@ impl Config {
     }
 
     fn validate(raw: RawConfig, file: Option<&Path>) -> Result<Config, Error> {
-        let resolved = serde_json::to_value(&raw).expect("config serializes");
+        let mut resolved = serde_json::to_value(&raw).expect("config serializes");
         let check = validate::Checker { file };
         check.limits(&raw)?;
         let proxy = check.proxy(&raw.http)?;
+        let alerts = check.alerts(raw.alerts)?;
+        alerts::redact_resolved(&mut resolved, &alerts);
         let mut store_schedules = BTreeMap::new();
         let mut options = std::collections::HashMap::new();
         let mut stores = Vec::new();
@@ -258,6 +264,7 @@ impl Config {
             page_size: raw.sync.page_size,
             concurrent_stores: raw.sync.concurrent_stores,
             stores,
+            alerts,
             resolved,
         })
     }

@@ -23,6 +23,7 @@ pub struct RawConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
     pub stores: BTreeMap<String, RawStore>,
+    pub alerts: super::alerts::raw::RawAlerts,
 }
 
 /// `[daemon]`: scheduling, retries, shutdown and the health/metrics listener.

@@ -9,7 +9,7 @@ use super::raw::{RawConfig, RawDaemon, RawHttp, RawLog, RawStore};
 use chrono_tz::Tz;
 
 use super::schedule::parse_zone;
-use super::web::{RawWeb, Secret, WebAuth, WebSettings};
+use super::web::{Password, RawWeb, WebAuth, WebSettings};
 use super::{
     parse_store_url, DaemonSettings, Error, LogFormat, LogSettings, Schedule, StoreConfig,
 };
@@ -144,7 +144,7 @@ impl Checker<'_> {
 
     /// `[web]`: the secret with an authentication kind, a user for basic.
     pub fn web(&self, raw: RawWeb) -> Result<WebSettings, Error> {
-        let secret = raw.secret.filter(|s| !s.is_empty()).map(Secret::new);
+        let secret = raw.secret.filter(|s| !s.is_empty()).map(Password::new);
         let auth = match (raw.auth.as_deref(), secret) {
             (None, None) => None,
             (None, Some(_)) => {

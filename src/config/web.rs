@@ -31,11 +31,11 @@ fn redacted<S: Serializer>(secret: &Option<String>, s: S) -> Result<S::Ok, S::Er
 
 /// A password or token; its Debug form never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Password(String);
 
-impl Secret {
-    pub(super) fn new(secret: String) -> Secret {
-        Secret(secret)
+impl Password {
+    pub(super) fn new(secret: String) -> Password {
+        Password(secret)
     }
 
     /// True when `offered` is the secret (time independent of where they first differ).
@@ -50,17 +50,17 @@ impl Secret {
     }
 }
 
-impl fmt::Debug for Secret {
+impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(redacted)")
+        f.write_str("Password(redacted)")
     }
 }
 
 /// How the web pages authenticate readers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WebAuth {
-    Basic { user: String, password: Secret },
-    Bearer { token: Secret },
+    Basic { user: String, password: Password },
+    Bearer { token: Password },
 }
 
 /// The validated `[web]` settings.
@@ -106,7 +106,7 @@ mod tests {
         assert!(e.to_string().contains("0.0.0.0:9187"), "{e}");
         let guarded = WebSettings {
             auth: Some(WebAuth::Bearer {
-                token: Secret("t".into()),
+                token: Password("t".into()),
             }),
         };
         assert!(guarded.check_exposure("0.0.0.0:1".parse().unwrap()).is_ok());
@@ -115,7 +115,7 @@ mod tests {
 
     #[test]
     fn secrets_compare_whole() {
-        let s = Secret("hunter2".into());
+        let s = Password("hunter2".into());
         assert!(s.matches(b"hunter2"));
         assert!(!s.matches(b"hunter"));
         assert!(!s.matches(b"hunter3"));

@@ -108,6 +108,7 @@ pub async fn run(
     let mut live = Live::new(options, config, writer, notifier.clone(), health.clone()).await?;
     live.register_stores().await?;
     live.restore_last_successes().await?;
+    live.start_alerts().await;
     health.scheduling.store(true, Ordering::Relaxed);
     let stores = live.store_count();
     if stores == 0 {
@@ -119,6 +120,7 @@ pub async fn run(
     info!(%addr, stores, "daemon ready: health and metrics on http://{addr}/");
     notifier.ready(&format!("ready: {stores} stores scheduled; http {addr}"));
     live.run(controls).await;
+    live.stop_alerts().await;
     stop_http.cancel();
     let _ = http_task.await;
     notifier.status("stopped");

@@ -13,6 +13,7 @@ mod export;
 mod funnel;
 mod history;
 mod lifecycle;
+mod outbox;
 mod overview;
 mod page;
 mod product_page;
@@ -42,6 +43,10 @@ pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportV
 pub use funnel::{ChangeObserver, ChangeView, Recorded};
 pub use history::{HistoryEvent, ProductHistory, VariantChangeRow, Version};
 pub use lifecycle::Renamed;
+pub use outbox::{
+    at_millis, now_millis, parse_time, AlertRow, Attempt, DueAlert, Outbox, RowFate, SinkFate,
+    SinkState, SinkStats,
+};
 pub use overview::{OutboxCount, RunSummary, StoreOverview};
 pub use page::{PageProduct, PageWrite};
 pub use product_page::{ProductPage, VariantNow};

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_load.sql"),
     include_str!("../../migrations/0009_corners.sql"),
     include_str!("../../migrations/0010_web.sql"),
+    include_str!("../../migrations/0011_alerts.sql"),
 ];
 
 /// The migration (index into MIGRATIONS) after whose SQL every stored content hash is

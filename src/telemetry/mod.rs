@@ -4,6 +4,7 @@
 //! open file descriptors, CPU) collected at scrape time. Values are recorded by the functions in
 //! `events`, one per notable event, so metric names appear only in this module.
 
+pub mod alerts;
 pub mod events;
 
 use crate::change::ProductEvent;
@@ -123,6 +124,7 @@ pub fn describe() {
     metrics::gauge!("shopmirror_build_info",
                     "version" => env!("CARGO_PKG_VERSION"), "commit" => COMMIT)
     .set(1.0);
+    alerts::describe();
     metrics::gauge!("shopmirror_running_syncs").set(0.0);
     for result in ["applied", "invalid"] {
         metrics::counter!("shopmirror_config_reloads_total", "result" => result).absolute(0);

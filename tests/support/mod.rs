@@ -1,12 +1,14 @@
 //! Shared helpers for integration tests: the fake storefront, running the real binary against
 //! it, and comparing the mirror with the fake's catalogue.
 
+pub mod alerting;
 pub mod browser;
 pub mod daemon;
 pub mod fakeshop;
 pub mod http;
 pub mod mirror;
 pub mod proxy;
+pub mod receiver;
 pub mod site;
 
 use std::collections::BTreeMap;

@@ -167,6 +167,7 @@ impl Live {
         if let Err(e) = self.register_stores().await {
             error!(error = %e, "cannot register the reloaded stores");
         }
+        self.start_alerts().await;
         events::config_reloaded(Reload::Applied {
             stores: self.stores.len(),
             removed: removed.len(),

@@ -49,6 +49,8 @@ pub(super) struct Live {
     health: Arc<Health>,
     jobs: CronJobs,
     fired: mpsc::UnboundedReceiver<String>,
+    /// Alert delivery, restarted with each applied config.
+    alerts: Option<crate::alerts::Running>,
 }
 
 /// The daemon's HTTP settings: a request never waits for an open breaker, so the run ends
@@ -106,7 +108,26 @@ impl Live {
             health,
             jobs,
             fired,
+            alerts: None,
         })
+    }
+
+    /// (Re)starts alerts with the current config: the writer's rules and the delivery task.
+    pub(super) async fn start_alerts(&mut self) {
+        if let Some(running) = self.alerts.take() {
+            running.stop().await;
+        }
+        match crate::alerts::Running::start(&self.writer, &self.config.alerts).await {
+            Ok(running) => self.alerts = Some(running),
+            Err(e) => tracing::error!(error = %e, "alerts not started"),
+        }
+    }
+
+    /// Stops alert delivery (pending rows stay for the next start).
+    pub(super) async fn stop_alerts(&mut self) {
+        if let Some(running) = self.alerts.take() {
+            running.stop().await;
+        }
     }
 
     pub(super) fn store_count(&self) -> usize {
