@@ -159,27 +159,13 @@ impl Reader {
             .ctx(&self.path, "looking up a store")
     }
 
-    /// Alert outbox rows per sink and state; empty when this database has no outbox (a
-    /// binary without alerts, or a database made before them).
+    /// Alert outbox rows not delivered yet (pending, dead) per sink and state.
     pub fn outbox_counts(&self) -> Result<Vec<OutboxCount>, Error> {
-        let columns: Vec<String> = self
-            .conn
-            .prepare("SELECT name FROM pragma_table_info('alert_outbox')")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .ctx(&self.path, "looking for the alert outbox")?;
-        let has = |name: &str| columns.iter().any(|c| c == name);
-        let Some(state) = ["state", "status"].into_iter().find(|c| has(c)) else {
-            return Ok(Vec::new());
-        };
-        if !has("sink") {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT sink, {state}, count(*) FROM alert_outbox GROUP BY sink, {state}
-             ORDER BY sink, {state}"
-        );
         self.conn
-            .prepare(&sql)
+            .prepare(
+                "SELECT sink, state, count(*) FROM alert_outbox WHERE state != 'delivered'
+                 GROUP BY sink, state ORDER BY sink, state",
+            )
             .and_then(|mut s| {
                 s.query_map([], |r| {
                     Ok(OutboxCount {
@@ -199,19 +185,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outbox_counts_appear_once_the_outbox_exists() {
+    fn outbox_counts_are_the_pending_and_dead_rows_per_sink() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         let conn = super::super::schema::open_writer(&path).unwrap();
         let reader = Reader::open(&path).unwrap();
         assert!(
             reader.outbox_counts().unwrap().is_empty(),
-            "no outbox: nothing"
+            "no alerts: nothing"
         );
         conn.execute_batch(
-            "CREATE TABLE alert_outbox (id INTEGER PRIMARY KEY, sink TEXT, state TEXT);
-             INSERT INTO alert_outbox (sink, state) VALUES
-                 ('ops', 'pending'), ('ops', 'pending'), ('ops', 'dead'), ('phone', 'pending');",
+            "INSERT INTO alert_outbox (message_id, rule, sink, source, store_id, product_id,
+                 event, body, created_at, state, next_attempt_at)
+             SELECT 'msg_' || n, 'r', sink, 'product_event:' || n, 1, 1, 'product.added', '{}',
+                 't', state, 't'
+             FROM (SELECT 1 AS n, 'ops' AS sink, 'pending' AS state
+                   UNION ALL SELECT 2, 'ops', 'pending' UNION ALL SELECT 3, 'ops', 'dead'
+                   UNION ALL SELECT 4, 'phone', 'pending'
+                   UNION ALL SELECT 5, 'phone', 'delivered');",
         )
         .unwrap();
         let reader = Reader::open(&path).unwrap();
