@@ -263,8 +263,12 @@ async fn main() {
             "/search?q=SKU-150000042-1".to_string(),
         ),
         (
-            format!("search by title word over {products} products"),
+            format!("search by two words every title has, over {products} products"),
             "/search?q=cotton+shirt".to_string(),
+        ),
+        (
+            format!("search by a rare title word over {products} products"),
+            "/search?q=number+150000042".to_string(),
         ),
         ("changes, 50 rows".to_string(), "/changes".to_string()),
     ] {

@@ -188,9 +188,8 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
          DROP TRIGGER product_search_renamed;
          DROP TRIGGER product_search_forgotten;
          DROP TRIGGER product_search_key_removed;
-         DROP TRIGGER product_search_sku_added;
-         DROP TRIGGER product_search_sku_changed;
-         DROP TRIGGER product_search_sku_removed;
+         DROP INDEX variants_by_sku;
+         DROP INDEX products_deleted;
          DROP TABLE product_search;
          DROP TABLE product_search_keys;
          PRAGMA user_version = 8;",

@@ -76,10 +76,13 @@ impl Reader {
     pub fn store_overviews(&self) -> Result<Vec<StoreOverview>, Error> {
         let sql = format!(
             "SELECT s.name, s.base_url,
-                 (SELECT count(*) FROM products p
-                  WHERE p.store_id = s.store_id AND p.deleted_at IS NULL),
-                 (SELECT count(*) FROM variants v JOIN products p USING (store_id, product_id)
-                  WHERE v.store_id = s.store_id AND p.deleted_at IS NULL),
+                 (SELECT count(*) FROM products p WHERE p.store_id = s.store_id)
+                 - (SELECT count(*) FROM products p INDEXED BY products_deleted
+                    WHERE p.store_id = s.store_id AND p.deleted_at IS NOT NULL),
+                 (SELECT count(*) FROM variants v WHERE v.store_id = s.store_id)
+                 - (SELECT count(*) FROM products p INDEXED BY products_deleted
+                    JOIN variants v USING (store_id, product_id)
+                    WHERE p.store_id = s.store_id AND p.deleted_at IS NOT NULL),
                  s.next_sync_at, s.last_error,
                  (SELECT count(*) FROM quarantine q WHERE q.store_id = s.store_id),
                  (SELECT count(*) FROM sync_runs f WHERE f.store_id = s.store_id

@@ -1,8 +1,8 @@
-//! Product search for the web pages: the full-text index `product_search` (FTS5, kept in step
-//! with products and variants by triggers, see schema.sql) matched against title, handle,
-//! vendor and SKUs.
+//! Product search for the web pages: SKUs by prefix through `variants_by_sku`, then the
+//! full-text index `product_search` (FTS5, kept in step with products by triggers, see
+//! schema.sql) matched against title, handle and vendor.
 
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::read::Reader;
@@ -34,42 +34,101 @@ pub fn match_query(words: &str) -> Option<String> {
 }
 
 impl Reader {
-    /// Up to `limit` products (of `store`, or of every store) matching every word of `words`,
-    /// best match first; live products before deleted ones.
+    /// Up to `limit` products (of `store`, or of every store) whose SKU starts with `words`
+    /// (any case), then those matching every word in title, handle or vendor, best match
+    /// first.
     pub fn search_products(
         &self,
         store: Option<&str>,
         words: &str,
         limit: u32,
     ) -> Result<Vec<Found>, Error> {
-        let Some(query) = match_query(words) else {
-            return Ok(Vec::new());
+        let path = &self.path;
+        let store_id: Option<i64> = match store {
+            Some(name) => match self
+                .conn
+                .query_row("SELECT store_id FROM stores WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .ctx(path, "looking up a store")?
+            {
+                Some(id) => Some(id),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
         };
-        self.conn
-            .prepare_cached(
-                "SELECT s.name, p.product_id, p.handle, p.title, p.vendor, f.skus, p.deleted_at
-                 FROM product_search f
-                 JOIN product_search_keys k ON k.search_id = f.rowid
-                 JOIN products p ON p.store_id = k.store_id AND p.product_id = k.product_id
-                 JOIN stores s ON s.store_id = k.store_id
-                 WHERE product_search MATCH ?1 AND (?2 IS NULL OR s.name = ?2)
-                 ORDER BY p.deleted_at IS NOT NULL, f.rank LIMIT ?3",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![query, store, limit], |r| {
-                    Ok(Found {
-                        store: r.get(0)?,
-                        product_id: r.get(1)?,
-                        handle: r.get(2)?,
-                        title: r.get(3)?,
-                        vendor: r.get(4)?,
-                        skus: r.get(5)?,
-                        deleted_at: r.get(6)?,
+        let mut keys: Vec<(i64, i64)> = Vec::new();
+        let sku = words.trim();
+        if !sku.is_empty() {
+            keys = self
+                .conn
+                .prepare_cached(
+                    "SELECT DISTINCT store_id, product_id FROM variants INDEXED BY variants_by_sku
+                     WHERE sku >= ?1 COLLATE NOCASE AND sku < ?1 || char(1114111) COLLATE NOCASE
+                       AND sku IS NOT NULL AND (?2 IS NULL OR store_id = ?2)
+                     LIMIT ?3",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![sku, store_id, limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect()
+                })
+                .ctx(path, "searching SKUs")?;
+        }
+        if let Some(query) = match_query(words) {
+            let by_text: Vec<(i64, i64)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT k.store_id, k.product_id FROM
+                         (SELECT rowid AS search_id, rank FROM product_search
+                          WHERE product_search MATCH ?1 AND (?2 IS NULL OR store_id = ?2)
+                          ORDER BY rank LIMIT ?3) f
+                     JOIN product_search_keys k ON k.search_id = f.search_id
+                     ORDER BY f.rank",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![query, store_id, limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })?
+                    .collect()
+                })
+                .ctx(path, "searching products")?;
+            for key in by_text {
+                if !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+        }
+        keys.truncate(limit as usize);
+        keys.into_iter()
+            .map(|(store_id, product_id)| {
+                self.conn
+                    .prepare_cached(
+                        "SELECT s.name, p.product_id, p.handle, p.title, p.vendor,
+                             (SELECT ifnull(group_concat(v.sku, ' '), '') FROM variants v
+                              WHERE v.store_id = p.store_id AND v.product_id = p.product_id),
+                             p.deleted_at
+                         FROM products p JOIN stores s USING (store_id)
+                         WHERE p.store_id = ?1 AND p.product_id = ?2",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![store_id, product_id], |r| {
+                            Ok(Found {
+                                store: r.get(0)?,
+                                product_id: r.get(1)?,
+                                handle: r.get(2)?,
+                                title: r.get(3)?,
+                                vendor: r.get(4)?,
+                                skus: r.get(5)?,
+                                deleted_at: r.get(6)?,
+                            })
+                        })
                     })
-                })?
-                .collect()
+                    .ctx(path, "reading a found product")
             })
-            .ctx(&self.path, "searching products")
+            .collect()
     }
 }
 
@@ -77,7 +136,7 @@ impl Reader {
 mod tests {
     use super::*;
 
-    /// The index follows inserts, renames, SKU changes and removals made by plain SQL, as the
+    /// Search follows inserts, renames, SKU changes and removals made by plain SQL, as the
     /// writer makes them, without the writer knowing of it.
     #[test]
     fn the_index_follows_products_and_variants() {
@@ -116,11 +175,11 @@ mod tests {
         .unwrap();
         assert_eq!(ids("red"), [7]);
         assert_eq!(ids("blue"), [7], "the handle still says blue");
-        assert_eq!(ids("1001"), Vec::<i64>::new());
-        assert_eq!(ids("2002"), [7]);
+        assert_eq!(ids("sku-1001"), Vec::<i64>::new());
+        assert_eq!(ids("Sku-2002"), [7]);
         conn.execute_batch("DELETE FROM variants WHERE product_id = 7")
             .unwrap();
-        assert_eq!(ids("2002"), Vec::<i64>::new());
+        assert_eq!(ids("sku-2002"), Vec::<i64>::new());
         conn.execute_batch("DELETE FROM products WHERE product_id = 7")
             .unwrap();
         assert_eq!(ids("red"), Vec::<i64>::new());
