@@ -199,7 +199,7 @@ impl Checker<'_> {
             .ok_or_else(|| self.invalid(&key("url"), format!("{shown:?} is not an http(s) URL")))?;
         if kind == SinkKind::Ntfy && url.path_segments().and_then(|mut s| s.next_back()) == Some("")
         {
-            let message = "must name the topic, e.g. https://ntfy.sh/my-topic";
+            let message = "must name the topic, e.g. https://ntfy.example.com/my-topic";
             return Err(self.invalid(&key("url"), message));
         }
         let secret = match (kind, raw.secret.as_deref()) {
