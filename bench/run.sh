@@ -8,7 +8,7 @@
 #
 # Options: --sizes "N..."  --cap C (fake's page*limit cap, default 25000)  --no-stores
 #          --stores-only  --stores K  --store-products N  --concurrency "C..."
-#          --floor-repeat R (curl floor: best of R, default 3)  --repeat R (each N's four runs
+#          --floor-repeat R (curl floor: best of R after a warm-up pass, default 3)  --repeat R (each N's four runs
 #          R times, fresh database each time, one row per run)  --listing-only (the sizes
 #          table with the store's `collections = false`; default: collections walked)
 #          --no-build  --keep DIR
@@ -54,8 +54,10 @@ if [ "$BUILD" = 1 ]; then
     echo "building release binaries..." >&2
     (cd "$ROOT" && cargo build --release --quiet --bin shopmirror --example fakeshop)
 fi
-BIN=$ROOT/target/release/shopmirror
-FAKE=$ROOT/target/release/examples/fakeshop
+# SHOPMIRROR_BENCH_BIN / SHOPMIRROR_BENCH_FAKE: measure binaries built elsewhere (e.g. a copy of
+# main saved before a change), with --no-build.
+BIN=${SHOPMIRROR_BENCH_BIN:-$ROOT/target/release/shopmirror}
+FAKE=${SHOPMIRROR_BENCH_FAKE:-$ROOT/target/release/examples/fakeshop}
 
 WORK=${KEEP:-$(mktemp -d)}
 mkdir -p "$WORK"
@@ -119,7 +121,9 @@ timed_sync() {
 }
 
 # floor: curl fetches every logged request again, sequentially on one connection per host,
-# into /dev/null; best of FLOOR_REPEAT. Sets FLOOR_NS and FAKE_REQUESTS.
+# into /dev/null; best of FLOOR_REPEAT after one untimed warm-up pass over the same pages (the
+# fake renders pages on demand: a cold pass times the fake's own first work, not the network).
+# Sets FLOOR_NS and FAKE_REQUESTS.
 floor() {
     local log=$WORK/requests.tsv cfg=$WORK/curl.cfg
     curl -sf "$CTL/_control/requests" >"$log"
@@ -130,6 +134,7 @@ floor() {
                 { printf "url = \"%s%s\"\noutput = \"/dev/null\"\n", base[$1], $4 }' \
         "$WORK/bases" "$log" >"$cfg"
     FLOOR_NS=""
+    curl -s -K "$cfg"
     for _ in $(seq 1 "$FLOOR_REPEAT"); do
         local t0 t1
         t0=$(now_ns)
