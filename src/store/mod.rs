@@ -21,6 +21,8 @@ mod schedule;
 mod schema;
 mod seen;
 mod single;
+#[cfg(test)]
+mod stored_once_tests;
 mod upsert;
 mod variant_changes;
 mod words;
