@@ -107,8 +107,8 @@ CREATE TABLE sync_cursor (
 );
 
 -- products: the current catalogue, one row per (store, product id), tombstoned when gone.
--- The large columns (body_html, raw_json) come last so that reading the small ones never walks
--- a row's overflow pages.
+-- The large column (raw_json) comes last among those written, so that reading the small ones
+-- never walks a row's overflow pages. body_html is not stored: it is read out of raw_json.
 CREATE TABLE products (
     store_id           INTEGER NOT NULL REFERENCES stores(store_id),
     product_id         INTEGER NOT NULL,
@@ -127,7 +127,11 @@ CREATE TABLE products (
     tags               TEXT NOT NULL,  -- JSON array of strings, sorted
     published_at       TEXT,           -- as the store sent it
     created_at         TEXT,           -- as the store sent it
-    body_html          TEXT NOT NULL,
+    -- the product's "body_html" as the store sent it ('' when absent or null), computed from
+    -- raw_json when read (VIRTUAL: no byte of it is stored twice)
+    body_html          TEXT NOT NULL GENERATED ALWAYS AS
+                           (coalesce(body_html_stored, json_extract(raw_json, '$.body_html'), ''))
+                           VIRTUAL,
     raw_json           TEXT NOT NULL,  -- the product JSON exactly as received with this content
     -- the endpoint that supplied the stored content: 'listing' (/products.json), 'collection'
     -- (a collection's products feed) or 'single' (/products/{handle}.json); NULL for rows
@@ -140,6 +144,9 @@ CREATE TABLE products (
     -- 1 when the variant list had exactly 100 entries: Shopify may have cut it there, so
     -- variants leaving or entering that view are not recorded as removed or added
     variants_truncated INTEGER NOT NULL DEFAULT 0,
+    -- a copy of body_html only where json_extract cannot give it back byte for byte: a body
+    -- holding a NUL character (json_extract stops at it in some SQLite versions); NULL otherwise
+    body_html_stored   TEXT,
     PRIMARY KEY (store_id, product_id)
 );
 CREATE INDEX products_by_handle ON products(store_id, handle);

@@ -67,8 +67,8 @@ fn fill(conn: &mut Connection, stores: usize, points: usize, products: usize) ->
             tx.execute(
                 "INSERT INTO products (store_id, product_id, content_hash, first_seen_at,
                      content_changed_at, written_run, handle, title, vendor, product_type, tags,
-                     body_html, raw_json)
-                 VALUES (?1, ?2, 'h', ?3, ?3, 1, ?4, ?5, ?6, 'Shirts', '[]', '', '{}')",
+                     raw_json)
+                 VALUES (?1, ?2, 'h', ?3, ?3, 1, ?4, ?5, ?6, 'Shirts', '[]', '{}')",
                 params![
                     s,
                     id,

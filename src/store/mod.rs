@@ -29,6 +29,8 @@ mod schema;
 mod search;
 mod seen;
 mod single;
+#[cfg(test)]
+mod stored_once_tests;
 mod upgrade;
 mod upsert;
 mod variant_changes;

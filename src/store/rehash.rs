@@ -60,9 +60,9 @@ mod tests {
             "INSERT INTO stores (store_id, name, base_url, added_at) VALUES (1, 's', 'u', 'n');
              INSERT INTO products (store_id, product_id, content_hash, first_seen_at,
                  content_changed_at, written_run, handle, title, vendor, product_type, tags,
-                 body_html, raw_json)
-             VALUES (1, 1, 'old', 'n', 'n', 1, 't', 'T', '', '', '[]', '', '{good}'),
-                    (1, 2, 'kept', 'n', 'n', 1, 'u', 'U', '', '', '[]', '', '{{\"id\":2}}');
+                 raw_json)
+             VALUES (1, 1, 'old', 'n', 'n', 1, 't', 'T', '', '', '[]', '{good}'),
+                    (1, 2, 'kept', 'n', 'n', 1, 'u', 'U', '', '', '[]', '{{\"id\":2}}');
              INSERT INTO product_versions (store_id, product_id, content_hash,
                  first_observed_at, raw_json, run_id)
              VALUES (1, 1, 'older', 'n', '{good}', 1), (1, 1, 'old', 'n', NULL, 1);"

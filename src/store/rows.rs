@@ -61,13 +61,14 @@ pub(super) fn write_product(
     let tags = serde_json::to_string(&p.tags).expect("tags serialize");
     tx.prepare_cached(
         "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type, tags,
-             body_html, published_at, created_at, content_hash, raw_json, first_seen_at,
+             body_html_stored, published_at, created_at, content_hash, raw_json, first_seen_at,
              content_changed_at, written_run, source, availability_source, variants_truncated)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, ?14, ?15, ?16, ?17)
          ON CONFLICT (store_id, product_id) DO UPDATE SET
              handle = excluded.handle, title = excluded.title, vendor = excluded.vendor,
              product_type = excluded.product_type, tags = excluded.tags,
-             body_html = excluded.body_html, published_at = excluded.published_at,
+             body_html_stored = excluded.body_html_stored,
+             published_at = excluded.published_at,
              created_at = excluded.created_at, content_hash = excluded.content_hash,
              raw_json = excluded.raw_json,
              content_changed_at = excluded.content_changed_at,
@@ -85,7 +86,7 @@ pub(super) fn write_product(
             p.vendor,
             p.product_type,
             tags,
-            p.body_html,
+            body_html_stored(&p.body_html),
             p.published_at,
             p.created_at,
             parsed.content_hash,
@@ -126,4 +127,10 @@ pub(super) fn write_product(
     })
     .ctx(path, "writing product version")?;
     Ok(())
+}
+
+/// `products.body_html` is read out of raw_json (a generated column); a copy is stored only
+/// where SQLite's json_extract cannot give the text back byte for byte: a NUL character.
+fn body_html_stored(body: &str) -> Option<&str> {
+    body.contains('\0').then_some(body)
 }

@@ -147,8 +147,8 @@ mod tests {
             "INSERT INTO stores (store_id, name, base_url, added_at) VALUES (1, 'shop', 'u', 't');
              INSERT INTO products (store_id, product_id, content_hash, first_seen_at,
                  content_changed_at, written_run, handle, title, vendor, product_type, tags,
-                 body_html, raw_json)
-             VALUES (1, 7, 'h', 't', 't', 1, 'blue-shirt', 'Blue Shirt', 'Acmé', '', '[]', '', '{}');
+                 raw_json)
+             VALUES (1, 7, 'h', 't', 't', 1, 'blue-shirt', 'Blue Shirt', 'Acmé', '', '[]', '{}');
              INSERT INTO variants (store_id, variant_id, product_id, position, title, sku, price,
                  price_cents, written_run)
              VALUES (1, 70, 7, 1, 'S', 'SKU-1001', '1.00', 100, 1),

@@ -11,13 +11,13 @@ fn database() -> (tempfile::TempDir, std::path::PathBuf) {
         "INSERT INTO stores (store_id, name, base_url, added_at) VALUES
              (1, 'a', 'http://a', 'x'), (2, 'b', 'http://b', 'x');
          INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
-             tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+             tags, content_hash, raw_json, first_seen_at, content_changed_at,
              written_run, deleted_at) VALUES
-             (1, 10, 'live', 'Live', 'V', 'T', '[\"x\",\"y\"]', '', 'h', '{\"id\":10}',
+             (1, 10, 'live', 'Live', 'V', 'T', '[\"x\",\"y\"]', 'h', '{\"id\":10}',
               '2026-01-01 00:00:00', '2026-01-15 00:00:00', 1, NULL),
-             (1, 11, 'gone', 'Gone', 'V', 'T', '[]', '', 'h', '{\"id\":11}',
+             (1, 11, 'gone', 'Gone', 'V', 'T', '[]', 'h', '{\"id\":11}',
               '2026-01-01 00:00:00', '2026-01-01 00:00:00', 1, '2026-01-20 00:00:00'),
-             (2, 20, 'old', 'Old', 'V', 'T', '[]', '', 'h', '{\"id\":20}',
+             (2, 20, 'old', 'Old', 'V', 'T', '[]', 'h', '{\"id\":20}',
               '2025-01-01 00:00:00', '2025-01-01 00:00:00', 1, NULL);
          INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at) VALUES
              (1, 10, 1, '2026-02-01 00:00:00'), (1, 11, 1, '2026-01-02 00:00:00'),
@@ -78,13 +78,13 @@ fn one_per_handle_marks_products_whose_handle_another_keeps() {
         .unwrap()
         .execute_batch(
             "INSERT INTO products (store_id, product_id, handle, title, vendor, product_type,
-                 tags, body_html, content_hash, raw_json, first_seen_at, content_changed_at,
+                 tags, content_hash, raw_json, first_seen_at, content_changed_at,
                  written_run, deleted_at) VALUES
-                 (1, 12, 'live', 'Old', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
+                 (1, 12, 'live', 'Old', '', '', '[]', 'h', '{}', 'x', 'x', 1,
                   '2025-06-01 00:00:00'),
-                 (1, 13, 'gone', 'Gone2', '', '', '[]', '', 'h', '{}', 'x', 'x', 1,
+                 (1, 13, 'gone', 'Gone2', '', '', '[]', 'h', '{}', 'x', 'x', 1,
                   '2026-01-25 00:00:00'),
-                 (2, 21, 'gone', 'Other', '', '', '[]', '', 'h', '{}', 'x', 'x', 1, NULL);
+                 (2, 21, 'gone', 'Other', '', '', '[]', 'h', '{}', 'x', 'x', 1, NULL);
              INSERT INTO product_seen (store_id, product_id, last_seen_run, last_seen_at)
                  VALUES (1, 12, 1, 'x'), (1, 13, 1, 'x'), (2, 21, 1, 'x');",
         )
