@@ -7,6 +7,8 @@ use crate::support;
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::Datelike;
+use chrono_tz::America::New_York;
 use fakeshop::{Catalog, FakeShop};
 use rusqlite::Connection;
 use support::daemon::*;
@@ -33,7 +35,10 @@ fn runs(dir: &Path, store: &str) -> i64 {
         .unwrap()
 }
 
-const YEARLY_NEXT: &str = "2027-01-01 00:00:00";
+/// When a yearly schedule (UTC) fires next, as `next_sync_at` says it.
+fn yearly_next() -> String {
+    format!("{}-01-01 00:00:00", chrono::Utc::now().year() + 1)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_adds_changes_and_removes_cron_jobs() {
@@ -54,7 +59,10 @@ async fn a_reload_adds_changes_and_removes_cron_jobs() {
     wait_db(dir.path(), &complete_runs("a"), |n| n >= 3).await;
     wait_db(dir.path(), &complete_runs("d"), |n| n >= 3).await;
     assert_eq!(runs(dir.path(), "b"), 1);
-    assert_eq!(next_sync(dir.path(), "b").as_deref(), Some(YEARLY_NEXT));
+    assert_eq!(
+        next_sync(dir.path(), "b").as_deref(),
+        Some(yearly_next().as_str())
+    );
 
     // a becomes yearly, b every second, c comes (every second), d goes.
     config_with(
@@ -76,7 +84,7 @@ async fn a_reload_adds_changes_and_removes_cron_jobs() {
     assert!(runs(dir.path(), "a") <= a_then + 1);
     assert!(runs(dir.path(), "d") <= d_then + 1);
     until("a planned yearly", async || {
-        next_sync(dir.path(), "a").as_deref() == Some(YEARLY_NEXT)
+        next_sync(dir.path(), "a").as_deref() == Some(yearly_next().as_str())
     })
     .await;
     assert_eq!(next_sync(dir.path(), "d"), None, "d is no longer planned");
@@ -126,7 +134,7 @@ async fn a_restart_neither_skips_nor_doubles_a_due_run() {
     let mut daemon = Daemon::start(dir.path(), &[]).await;
     wait_db(dir.path(), &complete_runs("a"), |n| n == 2).await;
     until("a planned yearly", async || {
-        next_sync(dir.path(), "a").as_deref() == Some(YEARLY_NEXT)
+        next_sync(dir.path(), "a").as_deref() == Some(yearly_next().as_str())
     })
     .await;
     daemon.signal("TERM");
@@ -145,7 +153,7 @@ async fn a_restart_neither_skips_nor_doubles_a_due_run() {
         "ran at {started}, planned {planned_text}"
     );
     until("a planned yearly", async || {
-        next_sync(dir.path(), "a").as_deref() == Some(YEARLY_NEXT)
+        next_sync(dir.path(), "a").as_deref() == Some(yearly_next().as_str())
     })
     .await;
     assert_eq!(runs(dir.path(), "a"), 3);
@@ -166,26 +174,24 @@ async fn healthz_says_503_while_the_scheduler_loop_stalls_and_200_once_it_ticks_
     wait_db(dir.path(), &complete_runs("a"), |n| n == 1).await;
     assert_eq!(get(&daemon.url("/healthz")).await.0, 200);
     // New Year in New York is 05:00 UTC; `status` shows it in the store's zone.
+    let year = chrono::Utc::now().with_timezone(&New_York).year() + 1;
     until("a planned", async || next_sync(dir.path(), "a").is_some()).await;
     assert_eq!(
-        next_sync(dir.path(), "a").as_deref(),
-        Some("2027-01-01 05:00:00")
+        next_sync(dir.path(), "a"),
+        Some(format!("{year}-01-01 05:00:00"))
     );
     let mut status = configured(dir.path(), &["status"]);
     status.envs(env);
     let status = run(status).await;
-    assert!(
-        status
-            .stdout
-            .contains("schedule \"@yearly\" (America/New_York), next sync 2027-01-01 00:00:00 EST"),
-        "{}",
-        status.stdout
-    );
+    let shown =
+        format!("schedule \"@yearly\" (America/New_York), next sync {year}-01-01 00:00:00 EST");
+    assert!(status.stdout.contains(&shown), "{}", status.stdout);
     let mut json = configured(dir.path(), &["status", "--json"]);
     json.envs(env);
     let json: serde_json::Value = serde_json::from_str(&run(json).await.stdout).unwrap();
     assert_eq!(json[0]["timezone"], "America/New_York");
-    assert_eq!(json[0]["next_sync_local"], "2027-01-01 00:00:00 EST");
+    let local = format!("{year}-01-01 00:00:00 EST");
+    assert_eq!(json[0]["next_sync_local"], local.as_str());
 
     // An outside writer holds the database: the reload's first write waits in the loop (up
     // to the writer's 5 s busy timeout), so the loop stops ticking.

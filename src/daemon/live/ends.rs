@@ -201,7 +201,6 @@ impl Live {
     /// Stops: no more dispatching, running syncs are cancelled (finished pages stay committed,
     /// runs end `interrupted` with their cursor), and we wait for them up to the grace period.
     pub(super) async fn shutdown(&mut self, mut heartbeat: Interval) {
-        self.jobs.shutdown().await;
         let grace = self.config.daemon.grace;
         // Not ready from here on; set before STOPPING=1 so whoever hears that sees it.
         self.health
@@ -228,6 +227,8 @@ impl Live {
             warn!(still_running = ?self.running.keys().collect::<Vec<_>>(),
                   "grace period over: exiting; their runs resume at the next start");
         }
+        // Ticking through the grace period, so the heartbeat (and the watchdog) carry on.
+        self.jobs.shutdown().await;
     }
 
     /// STATUS= line: what runs, and what comes next.

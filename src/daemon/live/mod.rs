@@ -51,6 +51,8 @@ pub(super) struct Live {
     fired: mpsc::UnboundedReceiver<String>,
     /// Alert delivery, restarted with each applied config.
     alerts: Option<crate::alerts::Running>,
+    /// The cron scheduler's loop was found silent (said once).
+    clock_stalled: bool,
 }
 
 /// The daemon's HTTP settings: a request never waits for an open breaker, so the run ends
@@ -109,6 +111,7 @@ impl Live {
             jobs,
             fired,
             alerts: None,
+            clock_stalled: false,
         })
     }
 
@@ -225,8 +228,20 @@ impl Live {
         tokio::time::interval(every)
     }
 
-    /// One heartbeat: /healthz stays 200, and systemd's watchdog hears from us.
-    pub(super) fn beat(&self) {
+    /// One heartbeat, given while the cron scheduler's own loop ticks too: /healthz stays
+    /// 200, and systemd's watchdog hears from us. A silent cron clock withholds it.
+    pub(super) fn beat(&mut self) {
+        let bound = self.config.daemon.liveness_timeout;
+        if !self.jobs.ticking_within(bound) {
+            if !self.clock_stalled {
+                error!(silent_for = ?self.jobs.last_tick().elapsed(),
+                       "the cron scheduler stopped ticking: no more heartbeats (/healthz \
+                        answers 503 and the watchdog goes unfed)");
+                self.clock_stalled = true;
+            }
+            return;
+        }
+        self.clock_stalled = false;
         self.health.beat();
         if self.notifier.watchdog_interval().is_some() {
             self.notifier.watchdog();

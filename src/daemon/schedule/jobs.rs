@@ -1,6 +1,8 @@
 //! The daemon's cron clock: one tokio-cron-scheduler job per store, on the store's schedule in
 //! its time zone, added, replaced and removed as stores come and go; each firing sends the
-//! store's name to the live loop, whose planner decides what it means. Nothing else here.
+//! store's name to the live loop, whose planner decides what it means. One more job, every
+//! second, stamps when the crate's tick loop last ran, so the daemon's heartbeat can tell
+//! whether the clock itself still ticks.
 //!
 //! tokio-cron-scheduler 0.15 computes a job's first tick in the job's zone but every later
 //! tick at the UTC offset the zone had when the job was created, so after a daylight-saving
@@ -8,6 +10,8 @@
 //! another offset than the one its job was created with; a new job's first tick is right.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc::UnboundedSender;
@@ -40,6 +44,8 @@ pub struct CronJobs {
     scheduler: JobScheduler,
     jobs: BTreeMap<String, StoreJob>,
     fired: UnboundedSender<String>,
+    /// When the crate last ran the every-second stamp job.
+    ticked: Arc<Mutex<Instant>>,
 }
 
 impl CronJobs {
@@ -53,12 +59,30 @@ impl CronJobs {
             }
         };
         let scheduler = JobScheduler::new().await.map_err(fail("create"))?;
+        let ticked = Arc::new(Mutex::new(Instant::now()));
+        let stamp = ticked.clone();
+        let job = Job::new_repeated(Duration::from_secs(1), move |_, _| {
+            *stamp.lock().expect("tick stamp") = Instant::now();
+        })
+        .map_err(fail("make the tick job"))?;
+        scheduler.add(job).await.map_err(fail("add the tick job"))?;
         scheduler.start().await.map_err(fail("start"))?;
         Ok(CronJobs {
             scheduler,
             jobs: BTreeMap::new(),
             fired,
+            ticked,
         })
+    }
+
+    /// When the crate's tick loop last ran (its stamp job fires every second).
+    pub fn last_tick(&self) -> Instant {
+        *self.ticked.lock().expect("tick stamp")
+    }
+
+    /// Whether the crate's tick loop ran within `bound`.
+    pub fn ticking_within(&self, bound: Duration) -> bool {
+        self.last_tick().elapsed() <= bound
     }
 
     /// Gives `store` a job on `schedule`, replacing one on another schedule; true when it

@@ -89,3 +89,31 @@ fn a_job_is_rearmed_when_its_next_firing_falls_at_another_offset() {
     let utc_schedule = Schedule::parse("30 2 * * *", UTC).unwrap();
     assert!(!needs_rearm(&utc_schedule, 0, utc(3, 28, 1, 30)));
 }
+
+#[tokio::test]
+async fn the_crates_own_tick_loop_is_watched() {
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let mut jobs = CronJobs::start(tx).await.unwrap();
+    let bound = Duration::from_secs(2);
+    // It ticks: the stamp moves on, twice.
+    for _ in 0..2 {
+        let before = jobs.last_tick();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while jobs.last_tick() == before {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await
+        .expect("the tick job runs");
+        assert!(jobs.ticking_within(bound));
+    }
+    // Its loop stops: the stamp stays, and soon it is older than the bound.
+    jobs.shutdown().await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while jobs.ticking_within(bound) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("no longer ticking");
+}
