@@ -336,3 +336,25 @@ fn documentation_and_examples_use_reserved_example_domains() {
         }
     }
 }
+
+#[test]
+fn lock_directories_are_ignored_with_the_database_files() {
+    let inside = StdCommand::new("git")
+        .args(["-C", REPO, "rev-parse", "--is-inside-work-tree"])
+        .output();
+    if !inside.is_ok_and(|o| o.status.success()) {
+        return; // A source tarball: no git, nothing to ignore.
+    }
+    for path in [
+        "shopmirror.db",
+        "shopmirror.db-wal",
+        "shopmirror.db.locks/shop.lock",
+        "data/mirror.db.locks/a.lock",
+    ] {
+        let ignored = StdCommand::new("git")
+            .args(["-C", REPO, "check-ignore", "-q", "--no-index", path])
+            .status()
+            .unwrap();
+        assert!(ignored.success(), "git status would show {path}");
+    }
+}
