@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 
 use crate::catalog::Money;
-use crate::change::VariantField;
+use crate::change::{Price, VariantField};
 use crate::store::{ProductPage, VariantChangeRow, VariantNow};
 
 /// Seconds since the epoch of a stored 'YYYY-MM-DD HH:MM:SS' UTC time (0 when unreadable).
@@ -22,23 +22,15 @@ pub struct Step<T> {
     pub value: T,
 }
 
-/// A price as the store wrote it and its exact cents.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Price {
-    pub text: String,
-    pub cents: i64,
-}
-
-impl Price {
-    fn parse(text: Option<&str>) -> Option<Price> {
-        let text = text?;
-        let money = Money::parse(text)?;
-        let cents = money.cents()?;
-        (!money.is_zero()).then(|| Price {
-            text: text.to_string(),
-            cents,
-        })
-    }
+/// A compare-at price as recorded, or None when there is none (absent, unreadable or zero).
+fn recorded_price(text: Option<&str>) -> Option<Price> {
+    let text = text?;
+    let money = Money::parse(text)?;
+    let cents = money.cents()?;
+    (!money.is_zero()).then(|| Price {
+        text: text.to_string(),
+        cents,
+    })
 }
 
 /// Everything recorded about one variant's price and stock, oldest first, up to `end`.
@@ -100,11 +92,11 @@ impl Series {
         };
         let mut compare_at = vec![Step {
             at: start.clone(),
-            value: Price::parse(first_compare.as_deref()),
+            value: recorded_price(first_compare.as_deref()),
         }];
         compare_at.extend(compare_changes.iter().map(|c| Step {
             at: c.observed_at.clone(),
-            value: Price::parse(c.new_value.as_deref()),
+            value: recorded_price(c.new_value.as_deref()),
         }));
         let stock_changes = of(VariantField::Available);
         let stated = |v: Option<&str>| v.map(|v| v == "1");
