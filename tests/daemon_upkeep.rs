@@ -40,7 +40,7 @@ async fn breakers_survive_a_reload_and_a_removed_store_loses_its_series() {
     wait_metrics(&daemon, failed("dead", 1.0)).await;
     wait_db(dir.path(), &complete_runs("live"), |n| n == 1).await;
     // Three failures opened the breaker; the run ended there.
-    assert_eq!(dead.request_count(), 3);
+    assert_eq!(dead.request_count(), 3, "{:#?}", dead.request_log());
     let open = r#"shopmirror_breaker_open{store="dead"}"#;
     let text = wait_metrics(&daemon, |m| metric(m, open) == Some(1.0)).await;
     assert!(text.contains(r#"store="live""#));
@@ -66,7 +66,7 @@ async fn breakers_survive_a_reload_and_a_removed_store_loses_its_series() {
     // The next attempt, at the breaker's end, is a single half-open probe: the breaker
     // kept its state through the reloads.
     wait_metrics(&daemon, failed("dead", 2.0)).await;
-    assert_eq!(dead.request_count(), 4);
+    assert_eq!(dead.request_count(), 4, "{:#?}", dead.request_log());
     daemon.signal("TERM");
     assert_eq!(daemon.wait_exit(WAIT).await.code(), Some(0));
 }

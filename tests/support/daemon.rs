@@ -11,7 +11,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 use super::fakeshop::FakeShop;
-use super::http::get;
+use super::http::try_get;
 pub use super::WAIT;
 
 /// A daemon child process with its own NOTIFY_SOCKET.
@@ -231,7 +231,12 @@ pub fn listing_pages(shop: &FakeShop) -> Vec<i64> {
 pub async fn wait_metrics(daemon: &Daemon, done: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + WAIT;
     loop {
-        let (_, text) = get(&daemon.url("/metrics")).await;
+        // A poll that gets no answer (a loaded machine, a connection closed under it) is
+        // polled again; only the deadline fails the test.
+        let text = match try_get(&daemon.url("/metrics")).await {
+            Some((_, text)) => text,
+            None => String::from("(no answer)"),
+        };
         if done(&text) {
             return text;
         }
