@@ -377,8 +377,10 @@ CREATE TABLE collection_quarantine (
 CREATE INDEX collection_quarantine_by_store ON collection_quarantine(store_id, collection_id);
 
 -- product_search: a full-text index (FTS5) over every product's title, handle and vendor, for
--- the web pages' search. Kept in step with products by the triggers below, so it changes in the
--- same transaction as the rows it indexes and the write path does not know it exists.
+-- the web pages' search, changed in the same transaction as the rows it indexes: the writer
+-- indexes the products each write added in one statement at the write's end
+-- (store/search_index.rs; a trigger per row made FTS5 flush on every insert), and the triggers
+-- below follow renames and removals.
 -- product_search_keys gives each (store, product) the stable rowid of its index row. Deleted
 -- products stay indexed (their pages still exist). SKUs are found through variants_by_sku.
 -- Products of one store whose title, handle or vendor have words starting 'blue' and 'shirt':
@@ -400,12 +402,6 @@ CREATE INDEX variants_by_sku ON variants(sku COLLATE NOCASE) WHERE sku IS NOT NU
 -- total (from its primary key) minus these, without reading every products row.
 CREATE INDEX products_deleted ON products(store_id) WHERE deleted_at IS NOT NULL;
 
-CREATE TRIGGER product_search_added AFTER INSERT ON products BEGIN
-    INSERT INTO product_search_keys (store_id, product_id) VALUES (new.store_id, new.product_id);
-    INSERT INTO product_search (rowid, title, handle, vendor, store_id)
-        SELECT search_id, new.title, new.handle, new.vendor, new.store_id
-        FROM product_search_keys WHERE store_id = new.store_id AND product_id = new.product_id;
-END;
 CREATE TRIGGER product_search_renamed AFTER UPDATE OF title, handle, vendor ON products
 WHEN old.title IS NOT new.title OR old.handle IS NOT new.handle OR old.vendor IS NOT new.vendor
 BEGIN

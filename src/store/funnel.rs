@@ -4,13 +4,15 @@
 //! (`product_events`, `variant_changes`, `collection_changes`) is written by
 //! `WriteCtx::record`, typed (`crate::change`), and no other code writes those tables. Before
 //! the transaction commits, the writer's `ChangeObserver` (alerts) sees each change of it once,
-//! so what it writes commits or rolls back with the change.
+//! so what it writes commits or rolls back with the change. The products a write added enter
+//! the search index then too (search_index.rs).
 
 use std::cell::RefCell;
 use std::path::Path;
 
 use rusqlite::{params, Transaction};
 
+use super::search_index::index_added;
 use super::{Context, Error};
 use crate::change::{Change, Price, VariantChange};
 use crate::outcome::RunStatus;
@@ -62,6 +64,8 @@ pub(super) struct WriteCtx<'a> {
     /// The write's timestamp, the same on every row it writes.
     pub(super) now: String,
     recorded: RefCell<Vec<Recorded>>,
+    /// Ids of the products written, for the search index.
+    written: RefCell<Vec<i64>>,
 }
 
 impl<'a> WriteCtx<'a> {
@@ -79,7 +83,13 @@ impl<'a> WriteCtx<'a> {
             run_id,
             now,
             recorded: RefCell::new(Vec::new()),
+            written: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Notes that the product `id` was written (inserted or rewritten) by this write.
+    pub(super) fn product_written(&self, id: i64) {
+        self.written.borrow_mut().push(id);
     }
 
     /// The funnel: writes the row of one change and remembers it for the observer.
@@ -154,11 +164,13 @@ impl<'a> WriteCtx<'a> {
         Ok(())
     }
 
-    /// Hands the write's changes to the observer, if there is one and there are changes.
+    /// Indexes the products the write added for search, then hands the write's changes to
+    /// the observer, if there is one and there are changes.
     pub(super) fn finish(
         self,
         observer: Option<&mut Box<dyn ChangeObserver>>,
     ) -> Result<(), Error> {
+        index_added(&self, &self.written.borrow())?;
         let recorded = self.recorded.into_inner();
         match observer {
             Some(observer) if !recorded.is_empty() => {

@@ -27,6 +27,7 @@ mod runs;
 mod schedule;
 mod schema;
 mod search;
+mod search_index;
 mod seen;
 mod single;
 #[cfg(test)]

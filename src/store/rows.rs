@@ -99,6 +99,7 @@ pub(super) fn write_product(
         ])
     })
     .ctx(path, "writing product")?;
+    ctx.product_written(p.id);
     write_seen(ctx, p.id, parsed.raw_hash)?;
     if stated.is_some() {
         for table in [

@@ -1,6 +1,6 @@
 //! Product search for the web pages: SKUs by prefix through `variants_by_sku`, then the
-//! full-text index `product_search` (FTS5, kept in step with products by triggers, see
-//! schema.sql) matched against title, handle and vendor.
+//! full-text index `product_search` (FTS5, kept in step with products by the writer and
+//! triggers, see search_index.rs and schema.sql) matched against title, handle and vendor.
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -136,25 +136,40 @@ impl Reader {
 mod tests {
     use super::*;
 
-    /// Search follows inserts, renames, SKU changes and removals made by plain SQL, as the
-    /// writer makes them, without the writer knowing of it.
-    #[test]
-    fn the_index_follows_products_and_variants() {
+    /// Search finds the products a write added (indexed at its end), and follows renames, SKU
+    /// changes and removals made by plain SQL, as the writer makes them.
+    #[tokio::test]
+    async fn the_index_follows_products_and_variants() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
+        let writer = super::super::Writer::open(&path).unwrap();
+        writer
+            .call(|db| {
+                db.write(1, 1, |ctx| {
+                    ctx.tx
+                        .execute_batch(
+                            "INSERT INTO stores (store_id, name, base_url, added_at)
+                                 VALUES (1, 'shop', 'u', 't');
+                             INSERT INTO products (store_id, product_id, content_hash,
+                                 first_seen_at, content_changed_at, written_run, handle, title,
+                                 vendor, product_type, tags, raw_json)
+                             VALUES (1, 7, 'h', 't', 't', 1, 'blue-shirt', 'Blue Shirt', 'Acmé',
+                                 '', '[]', '{}');
+                             INSERT INTO variants (store_id, variant_id, product_id, position,
+                                 title, sku, price, price_cents, written_run)
+                             VALUES (1, 70, 7, 1, 'S', 'SKU-1001', '1.00', 100, 1),
+                                    (1, 71, 7, 2, 'M', NULL, '1.00', 100, 1);",
+                        )
+                        .ctx(ctx.path, "writing test rows")?;
+                    ctx.product_written(7);
+                    // Written twice in one write, indexed once.
+                    ctx.product_written(7);
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
         let conn = super::super::schema::open_writer(&path).unwrap();
-        conn.execute_batch(
-            "INSERT INTO stores (store_id, name, base_url, added_at) VALUES (1, 'shop', 'u', 't');
-             INSERT INTO products (store_id, product_id, content_hash, first_seen_at,
-                 content_changed_at, written_run, handle, title, vendor, product_type, tags,
-                 raw_json)
-             VALUES (1, 7, 'h', 't', 't', 1, 'blue-shirt', 'Blue Shirt', 'Acmé', '', '[]', '{}');
-             INSERT INTO variants (store_id, variant_id, product_id, position, title, sku, price,
-                 price_cents, written_run)
-             VALUES (1, 70, 7, 1, 'S', 'SKU-1001', '1.00', 100, 1),
-                    (1, 71, 7, 2, 'M', NULL, '1.00', 100, 1);",
-        )
-        .unwrap();
         let reader = Reader::open(&path).unwrap();
         let ids = |words: &str| -> Vec<i64> {
             reader
