@@ -399,8 +399,9 @@ CREATE VIRTUAL TABLE product_search USING fts5(
 );
 CREATE INDEX variants_by_sku ON variants(sku COLLATE NOCASE) WHERE sku IS NOT NULL;
 -- products_deleted: the few tombstoned products of a store, so live counts are the store's
--- total (from its primary key) minus these, without reading every products row.
-CREATE INDEX products_deleted ON products(store_id) WHERE deleted_at IS NOT NULL;
+-- total (from its primary key) minus these, without reading every products row, and the
+-- writer tells which products of a page are tombstoned without reading their rows.
+CREATE INDEX products_deleted ON products(store_id, product_id) WHERE deleted_at IS NOT NULL;
 
 CREATE TRIGGER product_search_renamed AFTER UPDATE OF title, handle, vendor ON products
 WHEN old.title IS NOT new.title OR old.handle IS NOT new.handle OR old.vendor IS NOT new.vendor

@@ -184,7 +184,6 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
          DROP TABLE collection_quarantine;
          DROP TABLE alert_outbox;
          DROP TABLE alert_sinks;
-         DROP TRIGGER product_search_added;
          DROP TRIGGER product_search_renamed;
          DROP TRIGGER product_search_forgotten;
          DROP TRIGGER product_search_key_removed;

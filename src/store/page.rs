@@ -45,10 +45,20 @@ impl WriteDb {
     pub fn apply_page(&mut self, page: PageWrite) -> Result<WriteCounts, Error> {
         self.write(page.store_id, page.run_id, |ctx| {
             let mut upsert = Upsert::new(ctx, Endpoint::Listing);
+            // A product sent unparsed is never also on the page parsed (a repeated id is
+            // parsed every time), so the unparsed ones go first, together.
+            let same: Vec<(i64, i64)> = page
+                .products
+                .iter()
+                .filter_map(|item| match item {
+                    PageProduct::Same { id, raw_hash } => Some((*id, *raw_hash)),
+                    PageProduct::Parsed(_) => None,
+                })
+                .collect();
+            upsert.same(&same)?;
             for item in &page.products {
-                match item {
-                    PageProduct::Parsed(parsed) => upsert.parsed(parsed)?,
-                    PageProduct::Same { id, raw_hash } => upsert.same(*id, *raw_hash)?,
+                if let PageProduct::Parsed(parsed) = item {
+                    upsert.parsed(parsed)?;
                 }
             }
             let mut counts = upsert.counts;

@@ -34,7 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_web.sql"),
     include_str!("../../migrations/0011_alerts.sql"),
     include_str!("../../migrations/0012_perf.sql"),
-    include_str!("../../migrations/0013_search_batched.sql"),
+    include_str!("../../migrations/0013_write_path.sql"),
 ];
 
 /// The migration (index into MIGRATIONS) after whose SQL every stored content hash is

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::funnel::WriteCtx;
 use super::rows::{restore, supersede_version, write_product};
-use super::seen::mark_seen;
+use super::seen::{check_same, mark_same_seen, mark_seen};
 use super::variant_changes::{record_variant_changes, refresh_availability, stored_availability};
 use super::{Context, Error};
 use crate::catalog::{AvailabilityNews, ParsedProduct};
@@ -81,15 +81,28 @@ impl<'c, 'a> Upsert<'c, 'a> {
     /// A product known unchanged by its raw hash. The listing only sends these for products
     /// whose stored raw hash it read after every earlier page of the run was committed, so the
     /// stored row still matches; if it does not, the write fails rather than guess.
-    pub(super) fn same(&mut self, id: i64, raw_hash: i64) -> Result<(), Error> {
-        let stored = self.stored(id)?;
-        match stored {
-            Some(stored) if stored.raw_hash == Some(raw_hash) => self.unchanged(id, &stored, None),
-            _ => Err(Error::RawHashMoved {
-                path: self.ctx.path.to_path_buf(),
-                product_id: id,
-            }),
+    /// The products a page sent unparsed because their raw hash equals the stored one
+    /// ((id, raw hash) pairs, each id once): checked against the stored rows, tombstoned ones
+    /// restored, the rest marked seen, in a few statements for the whole page.
+    pub(super) fn same(&mut self, same: &[(i64, i64)]) -> Result<(), Error> {
+        if same.is_empty() {
+            return Ok(());
         }
+        let ctx = self.ctx;
+        let list = serde_json::to_string(same).expect("pairs serialize");
+        let check = check_same(ctx, &list)?;
+        if let Some(product_id) = check.moved {
+            return Err(Error::RawHashMoved {
+                path: ctx.path.to_path_buf(),
+                product_id,
+            });
+        }
+        for id in check.deleted {
+            restore(ctx, id)?;
+            self.counts.restored += 1;
+        }
+        self.counts.unchanged += mark_same_seen(ctx, &list)? as i64;
+        Ok(())
     }
 
     /// A parsed product: new, changed (rewritten) or unchanged by its content hash and, apart

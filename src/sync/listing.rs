@@ -2,19 +2,23 @@
 //! page, or Shopify's page * limit cap. Fetching and parsing the next page overlaps with
 //! writing the current one through a bounded channel, so memory holds at most a few pages.
 //! A product whose raw hash (JSON with `updated_at` left out) equals the stored one is sent
-//! unparsed as unchanged; only the others are parsed and compared by content hash.
+//! unparsed as unchanged; only the others are parsed and compared by content hash. The stored
+//! raw hashes are read through a read-only connection of the listing's own, so the next page
+//! is looked up and parsed while the writer writes the current one.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
+use url::Url;
 
 use super::pages::{Feed, FeedEnd, FeedStart, Page, Pages};
 use super::{bad_answer, off_thread, Error, RequestCounter, SyncContext};
 use crate::catalog::{self, RawEntry, Unusable};
 use crate::config::StoreConfig;
-use crate::store::{PageProduct, PageWrite, RunStart, WriteCounts};
+use crate::store::{PageProduct, PageWrite, Reader, RunStart, WriteCounts};
 use crate::storefront;
 use crate::telemetry::events::{self, PageWritten};
 
@@ -61,7 +65,9 @@ pub(super) async fn enumerate(
 ) -> Result<FeedEnd, Error> {
     let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
     let pending = &Pending::new();
-    let fetcher = fetch_pages(ctx, store, start, requests, pending, pages_tx);
+    let seen = Reader::open(ctx.writer.path()).map_err(Error::store(store))?;
+    let seen = Arc::new(Mutex::new(seen));
+    let fetcher = fetch_pages(ctx, store, start, requests, pending, &seen, pages_tx);
     // The writer loop owns the receiver: when it returns (a storage error, say) the receiver
     // drops with it, and the fetcher, blocked or not, sees the channel closed and stops.
     let writer = async move {
@@ -153,6 +159,7 @@ async fn fetch_pages(
     start: &RunStart,
     requests: &RequestCounter,
     pending: &Pending,
+    seen: &Arc<Mutex<Reader>>,
     pages: mpsc::Sender<Result<Fetched, Error>>,
 ) {
     let from = FeedStart {
@@ -165,7 +172,7 @@ async fn fetch_pages(
         let item = tokio::select! {
             _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
             _ = pages.closed() => return,
-            item = next_page(ctx, store, start.store_id, &mut listing, pending, &mut sent) => item,
+            item = next_page(store, start.store_id, &mut listing, pending, seen, &mut sent) => item,
         };
         let last = !matches!(&item, Ok(Fetched::Page { .. }));
         if !hand_over(ctx, &pages, item).await || last {
@@ -191,11 +198,11 @@ async fn hand_over(
 /// of the products that differ (scans and parse on a blocking thread: they are CPU work); or
 /// the listing's end. `sent` holds the pages sent before this one with their product ids.
 async fn next_page(
-    ctx: &SyncContext,
     store: &StoreConfig,
     store_id: i64,
     listing: &mut Pages<'_>,
     pending: &Pending,
+    seen: &Arc<Mutex<Reader>>,
     sent: &mut VecDeque<(i64, Vec<i64>)>,
 ) -> Result<Fetched, Error> {
     let Some(page) = listing.next().await? else {
@@ -215,7 +222,7 @@ async fn next_page(
     if entries.is_empty() {
         return Ok(Fetched::End(listing.end()));
     }
-    let same = unchanged_by_raw_hash(ctx, store, store_id, &entries, pending, sent).await?;
+    let same = unchanged_by_raw_hash(store, &url, store_id, &entries, pending, seen, sent).await?;
     let ids = entries.iter().filter_map(|e| e.digest.id).collect();
     let (products, unusable) = if same.iter().all(|s| *s) {
         (same_products(&entries), Vec::new())
@@ -249,21 +256,25 @@ async fn next_page(
 /// For each product of the page, whether its raw hash equals the stored one. Read after
 /// setting aside the pages not yet committed: their products are never taken as unchanged.
 async fn unchanged_by_raw_hash(
-    ctx: &SyncContext,
     store: &StoreConfig,
+    url: &Url,
     store_id: i64,
     entries: &[RawEntry],
     pending: &Pending,
+    seen: &Arc<Mutex<Reader>>,
     sent: &mut VecDeque<(i64, Vec<i64>)>,
 ) -> Result<Vec<bool>, Error> {
     let committed = pending.committed.load(Ordering::Acquire);
     sent.retain(|(seq, _)| *seq > committed);
     let ids: Vec<i64> = entries.iter().filter_map(|e| e.digest.id).collect();
-    let stored = ctx
-        .writer
-        .call(move |db| db.raw_hashes(store_id, &ids))
-        .await
-        .map_err(Error::store(store))?;
+    let seen = seen.clone();
+    let stored = off_thread(store, url, move || {
+        seen.lock()
+            .expect("raw hash reader")
+            .raw_hashes(store_id, &ids)
+    })
+    .await?
+    .map_err(Error::store(store))?;
     let mut stored = stored.into_iter();
     // A product listed twice on one page is parsed: the first copy may rewrite it.
     let mut on_page = std::collections::HashSet::new();
