@@ -6,9 +6,10 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::collection_quarantine::quarantine_collections;
+use super::collection_walks::record_complete_walk;
 use super::page::{add_counts, upsert_products};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
@@ -168,32 +169,6 @@ impl WriteDb {
         })
     }
 
-    /// The first collection listed by this run with an id of at least `from_id`, limited to
-    /// `handles` when given.
-    pub fn next_collection(
-        &mut self,
-        store_id: i64,
-        run_id: i64,
-        from_id: i64,
-        handles: Option<&[String]>,
-    ) -> Result<Option<CollectionRef>, Error> {
-        let path = self.path.clone();
-        let only = handles.map(|h| serde_json::to_string(h).expect("handles serialize"));
-        self.conn
-            .prepare_cached(
-                "SELECT collection_id, handle FROM collections
-                 WHERE store_id = ?1 AND last_seen_run = ?2 AND deleted_at IS NULL
-                   AND collection_id >= ?3
-                   AND (?4 IS NULL OR handle IN (SELECT value FROM json_each(?4)))
-                 ORDER BY collection_id LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![store_id, run_id, from_id, only], collection_ref)
-                    .optional()
-            })
-            .ctx(&path, "finding next collection")
-    }
-
     /// Which of `ids` this run has already seen (and so written).
     pub fn seen_by_run(
         &mut self,
@@ -308,6 +283,8 @@ impl WriteDb {
             let idless = idless_this_run(tx, store_id, run_id)
                 .ctx(path, "looking for quarantined products without id")?;
             if complete && !idless {
+                record_complete_walk(tx, store_id, run_id, collection_id)
+                    .ctx(path, "recording a complete walk")?;
                 let left: Vec<i64> = tx
                     .prepare_cached(
                         "DELETE FROM collection_products
@@ -338,7 +315,7 @@ impl WriteDb {
     }
 }
 
-fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
+pub(super) fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
     Ok(CollectionRef {
         collection_id: r.get(0)?,
         handle: r.get(1)?,

@@ -5,8 +5,10 @@
 //! the run has already written are only read for their id and membership). Each page commits
 //! with its cursor. A collection's members missing from a complete walk are confirmed by walking
 //! it once more (a collection re-sorted during a walk shows some members twice and skips
-//! others); only those both walks missed are removed, after the last page. Collections missing from a complete enumeration are tombstoned once their
-//! products feed answers 404.
+//! others); only those both walks missed are removed, after the last page. Collections missing
+//! from a complete enumeration are tombstoned once their products feed answers 404. With
+//! `collections.full_walk_every` set, a collection whose entry is unchanged since its last
+//! complete walk (and that walk recent enough) is not walked: its membership stays as it was.
 
 use bytes::Bytes;
 use tracing::{info, warn};
@@ -19,7 +21,9 @@ use super::{
 use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
 use crate::endpoint::Endpoint;
-use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
+use crate::store::{
+    CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart, WalkChoice,
+};
 use crate::storefront;
 use crate::telemetry::events::{self, PageWritten};
 
@@ -126,25 +130,35 @@ async fn tombstone_missing(
 }
 
 /// Walks the membership of every collection this run listed (or of the configured handles),
-/// in collection id order, from the collection `from_id` at `first`.
+/// in collection id order, from the collection `from_id` at `first`. With
+/// `collections.full_walk_every` set, and a listing that was not capped (past the cap the
+/// collection feeds are how the rest of the catalogue is reached), a collection whose entry is
+/// unchanged since its last complete walk, within that interval, is left as it is.
 pub(super) async fn walk_members(
     ctx: &SyncContext,
     store: &StoreConfig,
     start: &RunStart,
-    from_id: i64,
-    first: FeedStart,
+    (from_id, first): (i64, FeedStart),
+    capped: bool,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     let (mut from, mut page) = (from_id, first);
+    let mut choice = WalkChoice {
+        handles: store.collection_handles.clone(),
+        unchanged_within: (!store.full_walk_every.is_zero() && !capped)
+            .then_some(store.full_walk_every),
+        resuming: (first.next_page > 1).then_some(from_id),
+    };
     loop {
-        let handles = store.collection_handles.clone();
+        let asked = choice.clone();
         let next = ctx
             .writer
-            .call(move |db| db.next_collection(store_id, run_id, from, handles.as_deref()))
+            .call(move |db| db.next_collection(store_id, run_id, from, &asked))
             .await
             .map_err(store_err)?;
+        choice.resuming = None;
         let Some(collection) = next else {
             return Ok(());
         };
