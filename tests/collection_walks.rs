@@ -249,3 +249,19 @@ async fn a_walk_interrupted_mid_feed_is_not_recorded_as_complete() {
         shop.collection_product_ids("all").unwrap()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_listing_cap_every_collection_is_walked() {
+    // The collection feeds are how a capped store's rest is reached: the opt-in steps aside.
+    let mut catalog = Catalog::generate(3_000, 41);
+    catalog.cover_with_collections(250, 100);
+    let shop = FakeShop::start(catalog).await;
+    shop.set_cap(1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    synced(&db, &shop, OPT_IN, &[]).await;
+    synced(&db, &shop, OPT_IN, &[]).await;
+    assert_eq!(walked(&shop), every_handle(&shop));
+    assert_eq!(asked(&shop, "/products/"), 0, "a product fetched one by one");
+    support::assert_mirror_equals(&shop, &db);
+}
