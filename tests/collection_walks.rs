@@ -262,6 +262,10 @@ async fn past_the_listing_cap_every_collection_is_walked() {
     synced(&db, &shop, OPT_IN, &[]).await;
     synced(&db, &shop, OPT_IN, &[]).await;
     assert_eq!(walked(&shop), every_handle(&shop));
-    assert_eq!(asked(&shop, "/products/"), 0, "a product fetched one by one");
+    assert_eq!(
+        asked(&shop, "/products/"),
+        0,
+        "a product fetched one by one"
+    );
     support::assert_mirror_equals(&shop, &db);
 }
