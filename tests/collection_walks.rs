@@ -251,8 +251,11 @@ async fn a_walk_interrupted_mid_feed_is_not_recorded_as_complete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn past_the_listing_cap_every_collection_is_walked() {
-    // The collection feeds are how a capped store's rest is reached: the opt-in steps aside.
+async fn a_collection_holding_products_the_run_has_not_seen_is_walked() {
+    // 3,000 products, 12 collections of 250 in store order, the listing capped at 1,000: the
+    // listing shows exactly the members of part-1 to part-4; the rest is reached through the
+    // other collections, which the opt-in must therefore walk although their entries hold
+    // still.
     let mut catalog = Catalog::generate(3_000, 41);
     catalog.cover_with_collections(250, 100);
     let shop = FakeShop::start(catalog).await;
@@ -261,11 +264,23 @@ async fn past_the_listing_cap_every_collection_is_walked() {
     let db = dir.path().join("m.db");
     synced(&db, &shop, OPT_IN, &[]).await;
     synced(&db, &shop, OPT_IN, &[]).await;
-    assert_eq!(walked(&shop), every_handle(&shop));
+    let rest: BTreeSet<String> = (5..=12).map(|i| format!("part-{i}")).collect();
+    assert_eq!(walked(&shop), rest);
     assert_eq!(
         asked(&shop, "/products/"),
         0,
         "a product fetched one by one"
     );
     support::assert_mirror_equals(&shop, &db);
+
+    // A product of part-2 now hidden from the listing: part-2 is walked to reach it.
+    let hidden = shop.collection_product_ids("part-2").unwrap()[7];
+    shop.hide_from_listing(hidden);
+    synced(&db, &shop, OPT_IN, &[]).await;
+    let mut with_part_2 = rest.clone();
+    with_part_2.insert("part-2".into());
+    assert_eq!(walked(&shop), with_part_2);
+    assert_eq!(asked(&shop, "/products/"), 0);
+    let seen = format!("SELECT last_seen_run FROM product_seen WHERE product_id = {hidden}");
+    assert_eq!(scalar(&db, &seen), 3);
 }

@@ -2,8 +2,8 @@
 //! (`collection_walks`): what its /collections.json entry said (`updated_at`,
 //! `products_count`) when a walk of its products feed ran to the end and its removals were
 //! applied. With `collections.full_walk_every` set, a collection whose entry is unchanged since
-//! that walk, and whose walk is more recent than the interval, is left unwalked; its membership
-//! rows stay exactly as they are.
+//! that walk, whose walk is more recent than the interval, and whose every stored member this
+//! run has already seen, is left unwalked; its membership rows stay exactly as they are.
 
 use std::time::Duration;
 
@@ -19,7 +19,9 @@ pub struct WalkChoice {
     /// Only these handles (`collection_handles`); None: every listed collection.
     pub handles: Option<Vec<String>>,
     /// Some(interval): leave a collection unwalked when its entry is unchanged since its last
-    /// complete walk and that walk started less than `interval` ago. None: walk every one.
+    /// complete walk, that walk started less than `interval` ago, and this run has already
+    /// seen every product it holds (one it has not seen, past the listing's cap, hidden from
+    /// the listing or deleted, is reached or confirmed gone by the walk). None: walk every one.
     pub unchanged_within: Option<Duration>,
     /// The collection a resumed run was paging when it stopped: walked to its end whatever
     /// its entry says (its first pages are already marked seen by this run).
@@ -54,7 +56,14 @@ impl WriteDb {
                          AND w.walked_at > ?5
                          AND (w.updated_at IS NOT NULL OR w.products_count IS NOT NULL)
                          AND w.updated_at IS json_extract(c.raw_json, '$.updated_at')
-                         AND w.products_count IS json_extract(c.raw_json, '$.products_count')))
+                         AND w.products_count IS json_extract(c.raw_json, '$.products_count'))
+                       OR EXISTS (
+                       SELECT 1 FROM collection_products cp
+                       WHERE cp.store_id = c.store_id AND cp.collection_id = c.collection_id
+                         AND NOT EXISTS (SELECT 1 FROM product_seen s
+                                         WHERE s.store_id = cp.store_id
+                                           AND s.product_id = cp.product_id
+                                           AND s.last_seen_run = ?2)))
                  ORDER BY c.collection_id LIMIT 1",
             )
             .and_then(|mut s| {

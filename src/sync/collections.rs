@@ -8,7 +8,8 @@
 //! others); only those both walks missed are removed, after the last page. Collections missing
 //! from a complete enumeration are tombstoned once their products feed answers 404. With
 //! `collections.full_walk_every` set, a collection whose entry is unchanged since its last
-//! complete walk (and that walk recent enough) is not walked: its membership stays as it was.
+//! complete walk (that walk recent enough, every member already seen by the run) is not walked:
+//! its membership stays as it was.
 
 use bytes::Bytes;
 use tracing::{info, warn};
@@ -131,15 +132,15 @@ async fn tombstone_missing(
 
 /// Walks the membership of every collection this run listed (or of the configured handles),
 /// in collection id order, from the collection `from_id` at `first`. With
-/// `collections.full_walk_every` set, and a listing that was not capped (past the cap the
-/// collection feeds are how the rest of the catalogue is reached), a collection whose entry is
-/// unchanged since its last complete walk, within that interval, is left as it is.
+/// `collections.full_walk_every` set, a collection whose entry is unchanged since its last
+/// complete walk, within that interval, and whose members this run has all seen already, is
+/// left as it is (see `WalkChoice`).
 pub(super) async fn walk_members(
     ctx: &SyncContext,
     store: &StoreConfig,
     start: &RunStart,
-    (from_id, first): (i64, FeedStart),
-    capped: bool,
+    from_id: i64,
+    first: FeedStart,
     requests: &RequestCounter,
 ) -> Result<(), Error> {
     let store_err = Error::store(store);
@@ -147,8 +148,7 @@ pub(super) async fn walk_members(
     let (mut from, mut page) = (from_id, first);
     let mut choice = WalkChoice {
         handles: store.collection_handles.clone(),
-        unchanged_within: (!store.full_walk_every.is_zero() && !capped)
-            .then_some(store.full_walk_every),
+        unchanged_within: (!store.full_walk_every.is_zero()).then_some(store.full_walk_every),
         resuming: (first.next_page > 1).then_some(from_id),
     };
     loop {

@@ -196,7 +196,7 @@ async fn run_phases(
         (feed, position) = (FeedStart::FIRST, phase.start());
     }
     if phase == Phase::CollectionProducts {
-        collections::walk_members(ctx, store, start, (position, feed), capped, requests).await?;
+        collections::walk_members(ctx, store, start, position, feed, requests).await?;
         phase = after_collections(capped).await?;
         enter(phase, false).await.map_err(store_err)?;
         (position, sitemap_index) = (phase.start(), 0);
