@@ -337,11 +337,12 @@ CREATE INDEX collection_changes_by_collection
 CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
 CREATE INDEX collection_changes_by_observed ON collection_changes(observed_at);
 
--- collection_walks: what the last complete walk of each collection's products feed saw of the
--- collection's /collections.json entry. With collections.full_walk_every set, a run walks a
--- collection only when its entry (updated_at, products_count) differs from this row, or there
--- is no row, or walked_at is older than full_walk_every. A walk interrupted, capped, or made
--- inconclusive by a product without a usable id writes no row.
+-- collection_walks: what the last walk of each collection's products feed to its end (or to the
+-- 25,000 cap: all the feed shows) saw of the collection's /collections.json entry. With
+-- collections.full_walk_every set, a run walks a collection only when its entry (updated_at,
+-- products_count) differs from this row, or there is no row, or walked_at is older than
+-- full_walk_every, or it holds a product the run has not seen. A walk interrupted, cut by a
+-- 404, or made inconclusive by a product without a usable id writes no row.
 CREATE TABLE collection_walks (
     store_id       INTEGER NOT NULL,
     collection_id  INTEGER NOT NULL,

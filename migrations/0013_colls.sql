@@ -1,6 +1,6 @@
 -- Version 13 (from 12): collections walked only when their entry changed (issue 24, target 5).
--- collection_walks keeps, per collection, what its last complete walk of the products feed saw
--- of the collection's /collections.json entry, so that with collections.full_walk_every set a
+-- collection_walks keeps, per collection, what its last walk of the products feed to the end (or
+-- to the 25,000 cap) saw of the collection's /collections.json entry, so that with collections.full_walk_every set a
 -- run can leave a collection whose entry did not change (and whose walk is recent) unwalked.
 
 CREATE TABLE collection_walks (

@@ -13,6 +13,17 @@ use super::collections::{collection_ref, CollectionRef};
 use super::write::WriteDb;
 use super::{Context, Error};
 
+/// How a walk of a collection's products feed ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkEnd {
+    /// To a short page: every member was shown, so members not seen have left.
+    Complete,
+    /// To the 25,000 cap: all the feed shows, but members past it are unknown (none removed).
+    Capped,
+    /// Not to its end (the collection went away during the walk).
+    Cut,
+}
+
 /// Which of the listed collections a run walks.
 #[derive(Debug, Clone, Default)]
 pub struct WalkChoice {
@@ -81,8 +92,8 @@ impl WriteDb {
     }
 }
 
-/// Records that this run walked the collection completely: its entry as this run listed it,
-/// and the run's start as the time of the walk.
+/// Records that this run walked the collection to its end (or its cap): its entry as this run
+/// listed it, and the run's start as the time of the walk.
 pub(super) fn record_complete_walk(
     tx: &Transaction,
     store_id: i64,

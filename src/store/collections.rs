@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use rusqlite::{params, Transaction};
 
 use super::collection_quarantine::quarantine_collections;
-use super::collection_walks::record_complete_walk;
+use super::collection_walks::{record_complete_walk, WalkEnd};
 use super::page::{add_counts, upsert_products};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
@@ -269,22 +269,25 @@ impl WriteDb {
 
     /// Ends the walk of a collection: when it was walked completely, the members this run did
     /// not see are removed and recorded, unless the run has quarantined a product without a
-    /// usable id (it may be one of them). The cursor moves to the next collection.
+    /// usable id (it may be one of them); a walk to the end or the cap, with no such product,
+    /// is recorded in `collection_walks`. The cursor moves to the next collection.
     pub fn finish_collection(
         &mut self,
         store_id: i64,
         run_id: i64,
         collection_id: i64,
-        complete: bool,
+        end: WalkEnd,
         requests: Requests,
     ) -> Result<(), Error> {
         self.write(store_id, run_id, |ctx| {
             let (tx, path) = (ctx.tx, ctx.path);
             let idless = idless_this_run(tx, store_id, run_id)
                 .ctx(path, "looking for quarantined products without id")?;
-            if complete && !idless {
+            if end != WalkEnd::Cut && !idless {
                 record_complete_walk(tx, store_id, run_id, collection_id)
                     .ctx(path, "recording a complete walk")?;
+            }
+            if end == WalkEnd::Complete && !idless {
                 let left: Vec<i64> = tx
                     .prepare_cached(
                         "DELETE FROM collection_products

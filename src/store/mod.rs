@@ -40,7 +40,7 @@ mod write;
 
 pub use breaker::HttpTotals;
 pub use changes::{ChangeCursor, ChangeFilter, ChangeRow, ChangeSource};
-pub use collection_walks::WalkChoice;
+pub use collection_walks::{WalkChoice, WalkEnd};
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};

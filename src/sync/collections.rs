@@ -23,7 +23,7 @@ use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
 use crate::endpoint::Endpoint;
 use crate::store::{
-    CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart, WalkChoice,
+    CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart, WalkChoice, WalkEnd,
 };
 use crate::storefront;
 use crate::telemetry::events::{self, PageWritten};
@@ -165,18 +165,19 @@ pub(super) async fn walk_members(
         if collection.collection_id != from {
             page = FeedStart::FIRST;
         }
-        let mut complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let mut end = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let complete = end == WalkEnd::Complete;
         if complete && missing_members(ctx, store, start, collection.collection_id).await? > 0 {
             // A member missing from a complete walk may have been skipped by a re-sort during
             // it: only one that a second complete walk misses too has left.
             info!(store = %store.name, collection = %collection.handle,
                   "members missing from the walk: walking the collection again to confirm");
-            complete =
+            end =
                 walk_collection(ctx, store, start, &collection, FeedStart::FIRST, requests).await?;
         }
         let (id, count) = (collection.collection_id, requests.take());
         ctx.writer
-            .call(move |db| db.finish_collection(store_id, run_id, id, complete, count))
+            .call(move |db| db.finish_collection(store_id, run_id, id, end, count))
             .await
             .map_err(store_err)?;
         let Some(after) = id.checked_add(1) else {
@@ -200,8 +201,8 @@ async fn missing_members(
         .map_err(Error::store(store))
 }
 
-/// One collection's products from `first`; true when its end was reached (not the cap, not a
-/// 404 because the collection went away during the run).
+/// One collection's products from `first`, and how the walk ended: at its end, at the cap, or
+/// cut by a 404 (the collection went away during the run).
 async fn walk_collection(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -209,7 +210,7 @@ async fn walk_collection(
     collection: &CollectionRef,
     first: FeedStart,
     requests: &RequestCounter,
-) -> Result<bool, Error> {
+) -> Result<WalkEnd, Error> {
     let feed = Feed::Collection(&collection.handle);
     let mut pages = Pages::new(ctx, store, requests, feed, first);
     while let Some(Page {
@@ -257,7 +258,11 @@ async fn walk_collection(
         // before (past the listing's cap) count as products.
         ctx.progress.add(1, first_seen);
     }
-    Ok(pages.end() == FeedEnd::Complete)
+    Ok(match pages.end() {
+        FeedEnd::Complete => WalkEnd::Complete,
+        FeedEnd::Capped => WalkEnd::Capped,
+        FeedEnd::Gone => WalkEnd::Cut,
+    })
 }
 
 /// Reads a collection page: every member's id (None without a usable id), and the full parse
