@@ -147,6 +147,18 @@ async fn unchanged_entries_are_left_unwalked_and_changed_ones_are_walked() {
     );
     assert!(members(&db, swapped).contains(&left.unwrap()));
 
+    // A collection gone from /collections.json is checked (its feed answers 404) and
+    // tombstoned as without the opt-in.
+    let gone = handles[5].clone();
+    let kept = shop.with_catalog(|c| c.collections.clone());
+    shop.set_collections(kept.into_iter().filter(|c| c.handle != gone).collect());
+    synced(&db, &shop, "", &env).await;
+    assert_eq!(walked(&shop), [gone.clone()].into(), "only the 404 check");
+    let tombstoned = format!(
+        "SELECT count(*) FROM collections WHERE handle = '{gone}' AND deleted_at IS NOT NULL"
+    );
+    assert_eq!(scalar(&db, &tombstoned), 1);
+
     // Eight days later (the walks' times moved back): every collection is walked again, and
     // the hidden change is picked up.
     rusqlite::Connection::open(&db)
