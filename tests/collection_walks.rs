@@ -296,3 +296,43 @@ async fn a_collection_holding_products_the_run_has_not_seen_is_walked() {
     let seen = format!("SELECT last_seen_run FROM product_seen WHERE product_id = {hidden}");
     assert_eq!(scalar(&db, &seen), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_walk_that_reaches_the_feeds_cap_is_recorded() {
+    // 40 products titled in store order, the fake's cap at 20 items a feed (pages of 10): the
+    // listing stops at the cap, and so does `big` (every product, alphabetical, so its first
+    // 20 are the listing's 20). All the feed can show was read: recorded, and skipped next time.
+    let generated = FakeShop::start(Catalog::generate(40, 7)).await;
+    let mut products = generated.expected_products();
+    for (i, p) in products.iter_mut().enumerate() {
+        p["title"] = format!("Item {i:02}").into();
+    }
+    let shop = FakeShop::start(Catalog::from_products(&products)).await;
+    shop.set_collections(vec![support::fakeshop::Collection {
+        id: 270_000_000_001,
+        handle: "big".into(),
+        title: "Big".into(),
+        body_html: String::new(),
+        published_at: "2026-01-01T00:00:00-04:00".into(),
+        updated_at: "2026-01-02T00:00:00-04:00".into(),
+        sort_order: "alpha-asc",
+        rule: support::fakeshop::Rule::All,
+    }]);
+    shop.set_cap(20);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let env = [("SHOPMIRROR_SYNC__PAGE_SIZE", "10")];
+    synced(&db, &shop, OPT_IN, &env).await;
+    assert_eq!(walked(&shop), ["big".to_string()].into());
+    let record = "SELECT run_id || ' ' || products_count FROM collection_walks";
+    assert_eq!(sqlite3(&db, record), "1 40");
+    assert_eq!(members(&db, "big").len(), 20);
+    synced(&db, &shop, OPT_IN, &env).await;
+    assert_eq!(
+        walked(&shop),
+        BTreeSet::new(),
+        "a capped walk is walked again"
+    );
+    assert_eq!(members(&db, "big").len(), 20);
+    support::assert_mirror_equals(&shop, &db);
+}
