@@ -337,6 +337,24 @@ CREATE INDEX collection_changes_by_collection
 CREATE INDEX collection_changes_by_time ON collection_changes(store_id, observed_at);
 CREATE INDEX collection_changes_by_observed ON collection_changes(observed_at);
 
+-- collection_walks: what the last walk of each collection's products feed to its end (or to the
+-- 25,000 cap: all the feed shows) saw of the collection's /collections.json entry. With
+-- collections.full_walk_every set, a run walks a collection only when its entry (updated_at,
+-- products_count) differs from this row, or there is no row, or walked_at is older than
+-- full_walk_every, or it holds a product the run has not seen. A walk interrupted, cut by a
+-- 404, or made inconclusive by a product without a usable id writes no row.
+CREATE TABLE collection_walks (
+    store_id       INTEGER NOT NULL,
+    collection_id  INTEGER NOT NULL,
+    updated_at     TEXT,            -- the entry's updated_at as that run listed it (NULL: absent)
+    products_count INTEGER,         -- the entry's products_count as that run listed it
+    walked_at      TEXT NOT NULL,   -- when that run started (UTC): the walk saw the feed no
+                                    -- earlier than this
+    run_id         INTEGER NOT NULL,
+    PRIMARY KEY (store_id, collection_id),
+    FOREIGN KEY (store_id, collection_id) REFERENCES collections(store_id, collection_id)
+) WITHOUT ROWID;
+
 -- quarantine: products a store sent as valid JSON that could not be used (no variants, images
 -- null, an id sent as a string, ...). The rest of the page and of the run is mirrored. A
 -- quarantined product with a usable id counts as seen (it is never tombstoned for being

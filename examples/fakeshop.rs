@@ -14,6 +14,10 @@
 //! - `GET /_control/requests`: the request log of every store, one line per request:
 //!   `store<TAB>ms since the fake started<TAB>status<TAB>path and query`.
 //! - `POST /_control/clear`: empties every store's request log.
+//! - `POST /_control/members?collections=K[&hidden=1][&store=I]`: changes the membership of K
+//!   collections (a different slice each call): a product joins each, so its `products_count`
+//!   moves; with `hidden=1` one member also leaves, so its entry stays exactly as it was (a
+//!   smart collection's change). Answers the count.
 
 #[path = "../tests/support/fakeshop/mod.rs"]
 mod fakeshop;
@@ -74,6 +78,8 @@ struct Control {
     started: Instant,
     /// How many mutate calls came before: each picks a different slice of products.
     rounds: AtomicUsize,
+    /// How many collections the members calls have changed so far (where the next one starts).
+    members_from: AtomicUsize,
 }
 
 fn query_param(uri: &Uri, name: &str) -> Option<usize> {
@@ -103,6 +109,35 @@ async fn mutate(State(ctl): State<Arc<Control>>, uri: Uri) -> String {
                 changed += 1;
             }
         }
+    }
+    format!("{changed}\n")
+}
+
+async fn members(State(ctl): State<Arc<Control>>, uri: Uri) -> String {
+    let wanted = query_param(&uri, "collections").unwrap_or(1);
+    let hidden = query_param(&uri, "hidden") == Some(1);
+    let stores = match query_param(&uri, "store") {
+        Some(i) => ctl.shops.get(i..=i).unwrap_or_default(),
+        None => &ctl.shops[..],
+    };
+    let from = ctl.members_from.fetch_add(wanted, Ordering::Relaxed);
+    let mut changed = 0;
+    for shop in stores {
+        let listed = shop.product_ids().len();
+        let handles = shop.collection_handles();
+        let mut done = 0;
+        for handle in handles.iter().cycle().skip(from).take(handles.len()) {
+            if done == wanted {
+                break;
+            }
+            let size = shop.collection_product_ids(handle).map_or(0, |m| m.len());
+            // A product must be able to join (and, hidden, a member to leave).
+            if size >= 1 && size < listed {
+                shop.change_members(handle, hidden);
+                done += 1;
+            }
+        }
+        changed += done;
     }
     format!("{changed}\n")
 }
@@ -138,6 +173,7 @@ async fn serve_control(ctl: Arc<Control>, port: u16) {
         .route("/_control/mutate", post(mutate))
         .route("/_control/requests", get(requests))
         .route("/_control/clear", post(clear))
+        .route("/_control/members", post(members))
         .with_state(ctl);
     {
         let mut out = std::io::stdout().lock();
@@ -181,6 +217,7 @@ async fn main() {
             shops: shops.clone(),
             started,
             rounds: AtomicUsize::new(0),
+            members_from: AtomicUsize::new(0),
         });
         tokio::spawn(serve_control(ctl, port));
     }

@@ -160,8 +160,8 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
     let db = dir.path().join("m.db");
     sync_ok(&db, &shop, 250, false).await;
     let want = support::mirrored_hashes(&db);
-    // Back to version 8 (the one before the corners migration; the search index and the alert
-    // tables of later migrations dropped too), as the binary before it left
+    // Back to version 8 (the one before the corners migration; the search index, the alert
+    // tables and the collection walks of later migrations dropped too), as the binary before it left
     // the file: other hashes (they covered
     // availability), no page_size in the cursor, no collection quarantine, no alert tables
     // (version 10); and no raw hashes
@@ -182,6 +182,7 @@ async fn an_upgraded_database_records_no_false_change_on_its_first_run() {
              sitemap_index INTEGER NOT NULL DEFAULT 0,
              sitemap_complete INTEGER NOT NULL DEFAULT 0);
          DROP TABLE collection_quarantine;
+         DROP TABLE collection_walks;
          DROP TABLE alert_outbox;
          DROP TABLE alert_sinks;
          DROP TRIGGER product_search_renamed;

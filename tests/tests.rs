@@ -8,6 +8,7 @@ mod alerts;
 mod alerts_delivery;
 mod big_stores;
 mod catalog;
+mod collection_walks;
 mod config_env;
 mod corners;
 mod corners3;

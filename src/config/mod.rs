@@ -105,6 +105,9 @@ pub struct Config {
     pub http: ClientSettings,
     pub page_size: u32,
     pub concurrent_stores: usize,
+    /// `collections.full_walk_every`, for stores given as URLs (configured stores carry their
+    /// own).
+    pub full_walk_every: Duration,
     pub stores: Vec<StoreConfig>,
     pub daemon: DaemonSettings,
     pub log: LogSettings,
@@ -168,6 +171,10 @@ pub struct StoreConfig {
     pub collections: bool,
     /// Restrict the membership walk to these handles; None walks every collection.
     pub collection_handles: Option<Vec<String>>,
+    /// `collections.full_walk_every`: zero walks every collection's products feed every run;
+    /// otherwise a collection is walked only when its /collections.json entry changed since
+    /// its last complete walk, or that walk is older than this.
+    pub full_walk_every: Duration,
     /// Given as a URL on the command line, not configured: a first sync that fails leaves
     /// no row behind.
     pub ad_hoc: bool,
@@ -182,6 +189,7 @@ impl StoreConfig {
             myshopify: None,
             collections: true,
             collection_handles: None,
+            full_walk_every: Duration::ZERO,
             ad_hoc: false,
         }
     }
@@ -240,7 +248,7 @@ impl Config {
         let mut options = std::collections::HashMap::new();
         let mut stores = Vec::new();
         for (name, store) in raw.stores {
-            let checked = check.store(name, store)?;
+            let checked = check.store(name, store, raw.collections.full_walk_every)?;
             if checked.schedule.schedule.is_some() || checked.schedule.zone.is_some() {
                 store_schedules.insert(checked.store.name.clone(), checked.schedule);
             }
@@ -263,6 +271,7 @@ impl Config {
             http: validate::client_settings(raw.http, options, proxy),
             page_size: raw.sync.page_size,
             concurrent_stores: raw.sync.concurrent_stores,
+            full_walk_every: raw.collections.full_walk_every,
             stores,
             alerts,
             resolved,
@@ -312,6 +321,7 @@ impl Config {
                 };
                 let mut store = StoreConfig::new(name, url);
                 store.ad_hoc = true;
+                store.full_walk_every = self.full_walk_every;
                 Ok(store)
             })
             .collect()

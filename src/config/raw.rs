@@ -16,6 +16,7 @@ pub struct RawConfig {
     pub database: RawDatabase,
     pub http: RawHttp,
     pub sync: RawSync,
+    pub collections: RawCollections,
     pub daemon: RawDaemon,
     pub log: RawLog,
     pub web: super::web::RawWeb,
@@ -168,6 +169,17 @@ impl Default for RawSync {
     }
 }
 
+/// `[collections]`: how collection feeds are walked (every store's default).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCollections {
+    /// Between full walks, walk a collection's products feed only when its /collections.json
+    /// entry changed since its last complete walk; "0s" (the default) walks every collection
+    /// every run.
+    #[serde(with = "humantime_serde")]
+    pub full_walk_every: Duration,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawStore {
@@ -186,6 +198,9 @@ pub struct RawStore {
     pub collections: bool,
     /// Only these collection handles get their membership walked (default: all).
     pub collection_handles: Option<Vec<String>>,
+    /// This store's `collections.full_walk_every`; the global one when absent.
+    #[serde(with = "humantime_serde", skip_serializing_if = "Option::is_none")]
+    pub collections_full_walk_every: Option<Duration>,
 }
 
 impl Default for RawStore {
@@ -198,6 +213,7 @@ impl Default for RawStore {
             timezone: None,
             collections: true,
             collection_handles: None,
+            collections_full_walk_every: None,
         }
     }
 }

@@ -163,6 +163,41 @@ fn store_collection_switches_default_on_and_are_validated() {
 }
 
 #[test]
+fn full_walk_every_is_global_with_a_per_store_override() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = Config::load(None, None).unwrap();
+    assert_eq!(
+        none.full_walk_every,
+        Duration::ZERO,
+        "today's walk is the default"
+    );
+    let file = write(
+        dir.path(),
+        "c.toml",
+        "[collections]\nfull_walk_every = \"7d\"\n\
+         [stores.a]\nurl = \"https://a.example\"\n\
+         [stores.b]\nurl = \"https://b.example\"\ncollections_full_walk_every = \"0s\"\n\
+         [stores.c]\nurl = \"https://c.example\"\ncollections_full_walk_every = \"1d 12h\"\n",
+    );
+    let config = Config::load(Some(&file), None).unwrap();
+    let every: Vec<u64> = config
+        .stores
+        .iter()
+        .map(|s| s.full_walk_every.as_secs())
+        .collect();
+    assert_eq!(every, [7 * 86_400, 0, 36 * 3_600]);
+    let url = config.targets(&["https://d.example".into()]).unwrap();
+    assert_eq!(url[0].full_walk_every.as_secs(), 7 * 86_400);
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "[stores.a]\nurl = \"https://a.example\"\ncollections_full_walk_every = \"weekly\"\n",
+    );
+    let message = Config::load(Some(&bad), None).unwrap_err().to_string();
+    assert!(message.contains("collections_full_walk_every"), "{message}");
+}
+
+#[test]
 fn schedules_and_zones_are_checked_under_their_keys_in_the_file() {
     let dir = tempfile::tempdir().unwrap();
     for (text, key, what) in [

@@ -76,7 +76,14 @@ impl Checker<'_> {
         Ok(())
     }
 
-    pub fn store(&self, name: String, store: RawStore) -> Result<CheckedStore, Error> {
+    /// One `[stores.NAME]` table; `full_walk_every` is `collections.full_walk_every`, which
+    /// the store's own `collections_full_walk_every` overrides.
+    pub fn store(
+        &self,
+        name: String,
+        store: RawStore,
+        full_walk_every: Duration,
+    ) -> Result<CheckedStore, Error> {
         let key = |field: &str| format!("stores.{name}.{field}");
         let url = parse_store_url(&store.url).map_err(|m| self.invalid(&key("url"), m))?;
         let schedule = ScheduleOverride {
@@ -116,6 +123,7 @@ impl Checker<'_> {
                 myshopify,
                 collections: store.collections,
                 collection_handles: store.collection_handles,
+                full_walk_every: store.collections_full_walk_every.unwrap_or(full_walk_every),
                 ad_hoc: false,
             },
         })

@@ -6,9 +6,10 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::{params, Transaction};
 
 use super::collection_quarantine::quarantine_collections;
+use super::collection_walks::{record_complete_walk, WalkEnd};
 use super::page::{add_counts, upsert_products};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
@@ -168,32 +169,6 @@ impl WriteDb {
         })
     }
 
-    /// The first collection listed by this run with an id of at least `from_id`, limited to
-    /// `handles` when given.
-    pub fn next_collection(
-        &mut self,
-        store_id: i64,
-        run_id: i64,
-        from_id: i64,
-        handles: Option<&[String]>,
-    ) -> Result<Option<CollectionRef>, Error> {
-        let path = self.path.clone();
-        let only = handles.map(|h| serde_json::to_string(h).expect("handles serialize"));
-        self.conn
-            .prepare_cached(
-                "SELECT collection_id, handle FROM collections
-                 WHERE store_id = ?1 AND last_seen_run = ?2 AND deleted_at IS NULL
-                   AND collection_id >= ?3
-                   AND (?4 IS NULL OR handle IN (SELECT value FROM json_each(?4)))
-                 ORDER BY collection_id LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![store_id, run_id, from_id, only], collection_ref)
-                    .optional()
-            })
-            .ctx(&path, "finding next collection")
-    }
-
     /// Which of `ids` this run has already seen (and so written).
     pub fn seen_by_run(
         &mut self,
@@ -294,20 +269,25 @@ impl WriteDb {
 
     /// Ends the walk of a collection: when it was walked completely, the members this run did
     /// not see are removed and recorded, unless the run has quarantined a product without a
-    /// usable id (it may be one of them). The cursor moves to the next collection.
+    /// usable id (it may be one of them); a walk to the end or the cap, with no such product,
+    /// is recorded in `collection_walks`. The cursor moves to the next collection.
     pub fn finish_collection(
         &mut self,
         store_id: i64,
         run_id: i64,
         collection_id: i64,
-        complete: bool,
+        end: WalkEnd,
         requests: Requests,
     ) -> Result<(), Error> {
         self.write(store_id, run_id, |ctx| {
             let (tx, path) = (ctx.tx, ctx.path);
             let idless = idless_this_run(tx, store_id, run_id)
                 .ctx(path, "looking for quarantined products without id")?;
-            if complete && !idless {
+            if end != WalkEnd::Cut && !idless {
+                record_complete_walk(tx, store_id, run_id, collection_id)
+                    .ctx(path, "recording a complete walk")?;
+            }
+            if end == WalkEnd::Complete && !idless {
                 let left: Vec<i64> = tx
                     .prepare_cached(
                         "DELETE FROM collection_products
@@ -338,7 +318,7 @@ impl WriteDb {
     }
 }
 
-fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
+pub(super) fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
     Ok(CollectionRef {
         collection_id: r.get(0)?,
         handle: r.get(1)?,

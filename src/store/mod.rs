@@ -7,6 +7,7 @@ mod breaker;
 mod changes;
 mod children;
 mod collection_quarantine;
+mod collection_walks;
 mod collections;
 mod deletions;
 mod export;
@@ -40,6 +41,7 @@ mod write;
 
 pub use breaker::HttpTotals;
 pub use changes::{ChangeCursor, ChangeFilter, ChangeRow, ChangeSource};
+pub use collection_walks::{WalkChoice, WalkEnd};
 pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
 pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0011_alerts.sql"),
     include_str!("../../migrations/0012_perf.sql"),
     include_str!("../../migrations/0013_write_path.sql"),
+    include_str!("../../migrations/0014_colls.sql"),
 ];
 
 /// The migration (index into MIGRATIONS) after whose SQL every stored content hash is

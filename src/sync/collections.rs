@@ -5,8 +5,11 @@
 //! the run has already written are only read for their id and membership). Each page commits
 //! with its cursor. A collection's members missing from a complete walk are confirmed by walking
 //! it once more (a collection re-sorted during a walk shows some members twice and skips
-//! others); only those both walks missed are removed, after the last page. Collections missing from a complete enumeration are tombstoned once their
-//! products feed answers 404.
+//! others); only those both walks missed are removed, after the last page. Collections missing
+//! from a complete enumeration are tombstoned once their products feed answers 404. With
+//! `collections.full_walk_every` set, a collection whose entry is unchanged since its last
+//! complete walk (that walk recent enough, every member already seen by the run) is not walked:
+//! its membership stays as it was.
 
 use bytes::Bytes;
 use tracing::{info, warn};
@@ -19,7 +22,9 @@ use super::{
 use crate::catalog::{self, LazyPage, ParsedPage};
 use crate::config::StoreConfig;
 use crate::endpoint::Endpoint;
-use crate::store::{CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart};
+use crate::store::{
+    CollectionPageWrite, CollectionRef, CollectionsPageWrite, RunStart, WalkChoice, WalkEnd,
+};
 use crate::storefront;
 use crate::telemetry::events::{self, PageWritten};
 
@@ -126,7 +131,10 @@ async fn tombstone_missing(
 }
 
 /// Walks the membership of every collection this run listed (or of the configured handles),
-/// in collection id order, from the collection `from_id` at `first`.
+/// in collection id order, from the collection `from_id` at `first`. With
+/// `collections.full_walk_every` set, a collection whose entry is unchanged since its last
+/// complete walk, within that interval, and whose members this run has all seen already, is
+/// left as it is (see `WalkChoice`).
 pub(super) async fn walk_members(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -138,31 +146,38 @@ pub(super) async fn walk_members(
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     let (mut from, mut page) = (from_id, first);
+    let mut choice = WalkChoice {
+        handles: store.collection_handles.clone(),
+        unchanged_within: (!store.full_walk_every.is_zero()).then_some(store.full_walk_every),
+        resuming: (first.next_page > 1).then_some(from_id),
+    };
     loop {
-        let handles = store.collection_handles.clone();
+        let asked = choice.clone();
         let next = ctx
             .writer
-            .call(move |db| db.next_collection(store_id, run_id, from, handles.as_deref()))
+            .call(move |db| db.next_collection(store_id, run_id, from, &asked))
             .await
             .map_err(store_err)?;
+        choice.resuming = None;
         let Some(collection) = next else {
             return Ok(());
         };
         if collection.collection_id != from {
             page = FeedStart::FIRST;
         }
-        let mut complete = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let mut end = walk_collection(ctx, store, start, &collection, page, requests).await?;
+        let complete = end == WalkEnd::Complete;
         if complete && missing_members(ctx, store, start, collection.collection_id).await? > 0 {
             // A member missing from a complete walk may have been skipped by a re-sort during
             // it: only one that a second complete walk misses too has left.
             info!(store = %store.name, collection = %collection.handle,
                   "members missing from the walk: walking the collection again to confirm");
-            complete =
+            end =
                 walk_collection(ctx, store, start, &collection, FeedStart::FIRST, requests).await?;
         }
         let (id, count) = (collection.collection_id, requests.take());
         ctx.writer
-            .call(move |db| db.finish_collection(store_id, run_id, id, complete, count))
+            .call(move |db| db.finish_collection(store_id, run_id, id, end, count))
             .await
             .map_err(store_err)?;
         let Some(after) = id.checked_add(1) else {
@@ -186,8 +201,8 @@ async fn missing_members(
         .map_err(Error::store(store))
 }
 
-/// One collection's products from `first`; true when its end was reached (not the cap, not a
-/// 404 because the collection went away during the run).
+/// One collection's products from `first`, and how the walk ended: at its end, at the cap, or
+/// cut by a 404 (the collection went away during the run).
 async fn walk_collection(
     ctx: &SyncContext,
     store: &StoreConfig,
@@ -195,7 +210,7 @@ async fn walk_collection(
     collection: &CollectionRef,
     first: FeedStart,
     requests: &RequestCounter,
-) -> Result<bool, Error> {
+) -> Result<WalkEnd, Error> {
     let feed = Feed::Collection(&collection.handle);
     let mut pages = Pages::new(ctx, store, requests, feed, first);
     while let Some(Page {
@@ -243,7 +258,11 @@ async fn walk_collection(
         // before (past the listing's cap) count as products.
         ctx.progress.add(1, first_seen);
     }
-    Ok(pages.end() == FeedEnd::Complete)
+    Ok(match pages.end() {
+        FeedEnd::Complete => WalkEnd::Complete,
+        FeedEnd::Capped => WalkEnd::Capped,
+        FeedEnd::Gone => WalkEnd::Cut,
+    })
 }
 
 /// Reads a collection page: every member's id (None without a usable id), and the full parse

@@ -293,6 +293,39 @@ impl FakeShop {
         cat.collections = collections;
         cat.version += 1;
     }
+    /// Edits one collection in place (its entry, its rule); panics on an unknown handle.
+    pub fn edit_collection(&self, handle: &str, f: impl FnOnce(&mut Collection)) {
+        let mut cat = self.sh.cat.write().unwrap();
+        let c = cat
+            .collections
+            .iter_mut()
+            .find(|c| c.handle == handle)
+            .unwrap_or_else(|| panic!("no collection {handle}"));
+        f(c);
+        cat.version += 1;
+    }
+    /// Changes a collection's members and nothing in its entry but `products_count`: a listed
+    /// product that was not a member joins; with `hidden`, the collection's first member leaves
+    /// too, so even `products_count` stays (a smart collection whose rule now matches other
+    /// products). Returns (joined, left).
+    pub fn change_members(&self, handle: &str, hidden: bool) -> (u64, Option<u64>) {
+        let members = self
+            .collection_product_ids(handle)
+            .expect("known collection");
+        let joined = self
+            .product_ids()
+            .into_iter()
+            .find(|id| !members.contains(id))
+            .expect("a product outside the collection");
+        let left = hidden.then(|| *members.first().expect("a member to swap out"));
+        let mut now: std::collections::HashSet<u64> = members.into_iter().collect();
+        now.insert(joined);
+        if let Some(left) = left {
+            now.remove(&left);
+        }
+        self.edit_collection(handle, |c| c.rule = Rule::Ids(Arc::new(now)));
+        (joined, left)
+    }
     /// Sets the `page * limit` cap (default 25000).
     pub fn set_cap(&self, cap: usize) {
         self.sh.cat.write().unwrap().cap = cap;

@@ -310,7 +310,17 @@ fn route(sh: &Shared, path: &str, query: &str, host: &str) -> Response<Body> {
         };
         let end = (skip + limit).min(cat.collections.len());
         let page = cat.collections.get(skip.min(end)..end).unwrap_or(&[]);
-        return json(StatusCode::OK, shapes::collections_body(page));
+        let counted: Vec<_> = page
+            .iter()
+            .map(|c| {
+                (
+                    c,
+                    sh.collection_products(&cat, &c.handle)
+                        .map_or(0, |l| l.len()),
+                )
+            })
+            .collect();
+        return json(StatusCode::OK, shapes::collections_body(&counted));
     }
     if let Some(h) = path
         .strip_prefix("/collections/")

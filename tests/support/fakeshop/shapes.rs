@@ -168,16 +168,18 @@ pub fn ajax_body(p: &Product, price_percent: i64) -> String {
     shopify_escape(&serde_json::to_string(&body).unwrap())
 }
 
-pub fn collection_json(c: &Collection) -> Value {
+/// A /collections.json entry; `products_count` is how many products the collection holds.
+pub fn collection_json(c: &Collection, products_count: usize) -> Value {
     json!({
         "id": c.id, "handle": c.handle, "title": c.title, "body_html": c.body_html,
         "published_at": c.published_at, "updated_at": c.updated_at,
-        "sort_order": c.sort_order, "image": null,
+        "sort_order": c.sort_order, "image": null, "products_count": products_count,
     })
 }
 
-pub fn collections_body(cs: &[Collection]) -> String {
-    let list: Vec<Value> = cs.iter().map(collection_json).collect();
+/// A /collections.json page of `(collection, products_count)` entries.
+pub fn collections_body(cs: &[(&Collection, usize)]) -> String {
+    let list: Vec<Value> = cs.iter().map(|(c, n)| collection_json(c, *n)).collect();
     shopify_escape(&serde_json::to_string(&json!({ "collections": list })).unwrap())
 }
 
