@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`allocator`]: the allocator's settings, applied when the binary starts (the one `unsafe`).
 //! - [`cli`]: command-line definitions (clap), nothing else.
 //! - [`config`]: figment layers into a validated [`config::Config`] (cron schedules, shards).
 //! - [`catalog`]: the domain apart from HTTP: products, money, canonical form and content hash,
@@ -44,12 +45,13 @@
 //! Imports run downward only: commands -> daemon -> {sync, web}, web -> {store, config,
 //! export, catalog}, commands -> daemon -> sync -> {store, storefront, config} ->
 //! catalog, commands -> {export -> store, logging -> config, cli}, and config -> storefront (it
-//! builds the client's settings). lock, message, outcome, change, endpoint and backoff import
-//! nothing; telemetry imports only those leaves and catalog; any module above may use them. Data flows config -> sync -> storefront
+//! builds the client's settings). lock, message, outcome, change, endpoint, backoff and
+//! allocator import nothing; telemetry imports only those leaves and catalog; any module above may use them. Data flows config -> sync -> storefront
 //! (bytes) -> catalog (canonical products) -> store (one transaction per page, cursor
 //! included); readers use their own read-only connections.
 
 pub mod alerts;
+pub mod allocator;
 pub mod backoff;
 pub mod catalog;
 pub mod change;

@@ -9,6 +9,7 @@ use shopmirror::commands;
 use shopmirror::message::shown;
 
 fn main() -> ExitCode {
+    shopmirror::allocator::tune();
     let cli = Cli::parse();
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,

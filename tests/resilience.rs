@@ -13,7 +13,7 @@ use shopmirror::catalog::{parse_products_page, ParseError};
 use shopmirror::config::Config;
 use shopmirror::endpoint::Endpoint;
 use shopmirror::storefront::{
-    BreakerState, Client, ClientSettings, Error, ErrorKind, Expect, StoreOptions,
+    Body, BreakerState, Client, ClientSettings, Error, ErrorKind, Expect, StoreOptions,
 };
 use url::Url;
 
@@ -44,7 +44,7 @@ fn products_url(shop: &FakeShop) -> Url {
     Url::parse(&format!("{}/products.json?limit=50&page=1", shop.url())).unwrap()
 }
 
-async fn get(c: &Client, shop: &FakeShop) -> Result<bytes::Bytes, Error> {
+async fn get(c: &Client, shop: &FakeShop) -> Result<Body, Error> {
     c.get(
         STORE,
         &products_url(shop),

@@ -26,6 +26,7 @@ mod journal;
 mod listener;
 mod motion;
 mod newcomer;
+mod pages_in_flight;
 mod pipes;
 mod progress;
 mod readme_plans;

@@ -268,7 +268,7 @@ impl Config {
                 .as_deref()
                 .map(|text| Shard::parse(text).map_err(|m| check.invalid("shard", m)))
                 .transpose()?,
-            http: validate::client_settings(raw.http, options, proxy),
+            http: validate::client_settings(raw.http, raw.sync.pages_in_flight, options, proxy),
             page_size: raw.sync.page_size,
             concurrent_stores: raw.sync.concurrent_stores,
             full_walk_every: raw.collections.full_walk_every,

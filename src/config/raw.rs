@@ -158,6 +158,8 @@ pub struct RawSync {
     pub page_size: u32,
     /// How many stores one process syncs at the same time.
     pub concurrent_stores: usize,
+    /// Requests and their pages held at once by one process, across all stores.
+    pub pages_in_flight: usize,
 }
 
 impl Default for RawSync {
@@ -165,6 +167,7 @@ impl Default for RawSync {
         RawSync {
             page_size: MAX_PAGE_SIZE,
             concurrent_stores: 4,
+            pages_in_flight: 8,
         }
     }
 }

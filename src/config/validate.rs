@@ -48,6 +48,7 @@ impl Checker<'_> {
     pub fn limits(&self, raw: &RawConfig) -> Result<(), Error> {
         let at_least_one = [
             ("sync.concurrent_stores", raw.sync.concurrent_stores as u64),
+            ("sync.pages_in_flight", raw.sync.pages_in_flight as u64),
             ("http.max_attempts", u64::from(raw.http.max_attempts)),
             (
                 "http.breaker_threshold",
@@ -249,6 +250,7 @@ impl Checker<'_> {
 /// The HTTP client's settings, with each store's connection options and the proxy choice.
 pub(super) fn client_settings(
     h: RawHttp,
+    pages_in_flight: usize,
     stores: HashMap<String, StoreOptions>,
     proxy: ProxyChoice,
 ) -> ClientSettings {
@@ -265,6 +267,7 @@ pub(super) fn client_settings(
         request_timeout: h.request_timeout,
         max_body_bytes: h.max_body_bytes,
         pool_max_idle_per_host: h.pool_max_idle_per_host,
+        pages_in_flight,
         retry: RetryPolicy {
             max_attempts: h.max_attempts,
             base: h.backoff_base,

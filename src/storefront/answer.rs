@@ -123,10 +123,13 @@ pub(super) async fn classify(
 /// Reads the whole (decompressed) body, failing as soon as it passes `limit` bytes, so a
 /// gzip bomb costs at most `limit` bytes of memory.
 async fn read_capped(response: reqwest::Response, limit: u64) -> Result<Bytes, ErrorKind> {
-    if response.content_length().is_some_and(|len| len > limit) {
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > limit) {
         return Err(ErrorKind::TooLarge { limit });
     }
-    let mut body = Vec::new();
+    // Sized once when the length is announced (reqwest announces none for an answer it
+    // decompresses).
+    let mut body = Vec::with_capacity(announced.unwrap_or(0) as usize);
     let mut stream = response.bytes_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(classify_reqwest)?;
@@ -135,6 +138,9 @@ async fn read_capped(response: reqwest::Response, limit: u64) -> Result<Bytes, E
         }
         body.extend_from_slice(&chunk);
     }
+    // A grown vector has up to twice the room it needs; the body is kept until its page is
+    // written, so it keeps only its own bytes.
+    body.shrink_to_fit();
     Ok(Bytes::from(body))
 }
 

@@ -1,5 +1,6 @@
-//! The HTTP client stores see: identity, timeouts, connection pools, and for every request the
-//! store's breaker, the host's pacing and retries of transient failures around one request
+//! The HTTP client stores see: identity, timeouts, connection pools (one per store, closed when
+//! its run ends), and for every request the store's breaker, the host's pacing, a place in the
+//! process's budget of pages in flight (`budget`) and retries of transient failures around one request
 //! (`answer`: the body-size cap and classification into bytes or an `ErrorKind`), every error
 //! naming store and (redacted) URL. It builds no request URL: callers give the URL and, for a
 //! store with a myshopify.com domain, the fallback to ask after a 404 (see `sync::urls`); the
@@ -11,12 +12,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use url::Url;
 
 use super::answer::fetch;
 pub use super::answer::Expect;
 use super::breaker::{Breaker, BreakerState};
+use super::budget::{Body, Budget};
 use super::error::{BuildError, Error, ErrorKind};
 use super::guard::{self, check_target, redact, redact_text, CheckedResolver};
 use super::pacing::{Pace, Pacer, PacingSettings};
@@ -41,6 +42,9 @@ pub struct ClientSettings {
     pub request_timeout: Duration,
     pub max_body_bytes: u64,
     pub pool_max_idle_per_host: usize,
+    /// Requests (and their answers' bodies, until dropped) in flight at once across all
+    /// stores of the process (`sync.pages_in_flight`).
+    pub pages_in_flight: usize,
     pub retry: RetryPolicy,
     pub breaker_threshold: u32,
     pub breaker_cooldown: Duration,
@@ -72,8 +76,11 @@ struct StoreState {
 
 /// A shared client for all stores of one process.
 pub struct Client {
-    pooled: reqwest::Client,
+    /// Each store's pool of keep-alive connections, while it runs.
+    pools: Mutex<HashMap<String, reqwest::Client>>,
+    /// No idle connections: for stores with `fresh_connections`.
     fresh: reqwest::Client,
+    budget: Budget,
     settings: ClientSettings,
     pacer: Pacer,
     stores: Mutex<HashMap<String, Arc<StoreState>>>,
@@ -81,39 +88,8 @@ pub struct Client {
 
 impl Client {
     pub fn new(settings: ClientSettings) -> Result<Client, BuildError> {
-        let build_error = |e: reqwest::Error| BuildError {
-            detail: redact_text(&e.to_string()),
-        };
-        let build = |idle_per_host: usize| {
-            let builder = reqwest::Client::builder();
-            // Without a proxy the resolver checks every address and the redirect policy every
-            // hop; through one, `proxied` checks targets and follows redirects itself (the
-            // proxy's own address is the operator's choice, so the resolver is the system's).
-            let builder = match &settings.proxy {
-                ProxyChoice::Off => builder
-                    .no_proxy()
-                    .dns_resolver(Arc::new(CheckedResolver {
-                        allow_private: settings.allow_private,
-                    }))
-                    .redirect(guard::redirect_policy(settings.allow_private)),
-                ProxyChoice::Url(url) => builder
-                    .proxy(reqwest::Proxy::all(url.as_str()).map_err(build_error)?)
-                    .redirect(reqwest::redirect::Policy::none()),
-                ProxyChoice::FromEnv => builder.redirect(reqwest::redirect::Policy::none()),
-            };
-            builder
-                .user_agent(settings.user_agent.clone())
-                .connect_timeout(settings.connect_timeout)
-                .read_timeout(settings.read_timeout)
-                .timeout(settings.request_timeout)
-                .pool_max_idle_per_host(idle_per_host)
-                // A finished store's idle connection (and its buffers) should not linger for
-                // reqwest's default 90 s while hundreds of other stores sync: keep it just long
-                // enough to span the pause between two paced requests.
-                .pool_idle_timeout(settings.min_delay.max(Duration::from_secs(1)) * 5)
-                .build()
-                .map_err(build_error)
-        };
+        // Built once here so that a setting reqwest refuses fails now, not at the first request.
+        build_http(&settings, settings.pool_max_idle_per_host)?;
         let pacer = Pacer::new(PacingSettings {
             min_delay: settings.min_delay,
             max_delay: settings.max_delay,
@@ -121,12 +97,32 @@ impl Client {
             per_host: settings.per_host_concurrency,
         });
         Ok(Client {
-            pooled: build(settings.pool_max_idle_per_host)?,
-            fresh: build(0)?,
+            pools: Mutex::new(HashMap::new()),
+            fresh: build_http(&settings, 0)?,
+            budget: Budget::new(settings.pages_in_flight),
             pacer,
             settings,
             stores: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Closes the store's idle keep-alive connections (and frees their read buffers, up to
+    /// ~400 KB each): called when its run ends. The next request opens a new pool.
+    pub fn close_connections(&self, store: &str) {
+        let pool = self.pools.lock().expect("client lock").remove(store);
+        drop(pool);
+    }
+
+    /// The store's own connection pool, opened at its first request.
+    fn pool(&self, store: &str) -> Result<reqwest::Client, ErrorKind> {
+        let mut pools = self.pools.lock().expect("client lock");
+        if let Some(pool) = pools.get(store) {
+            return Ok(pool.clone());
+        }
+        let pool = build_http(&self.settings, self.settings.pool_max_idle_per_host)
+            .map_err(|e| ErrorKind::Request(e.detail))?;
+        pools.insert(store.to_string(), pool.clone());
+        Ok(pool)
     }
 
     /// GETs `url` for `store` (a request for `endpoint`, the label it is measured under)
@@ -142,7 +138,7 @@ impl Client {
         url: &Url,
         fallback: Option<&Url>,
         (endpoint, expect): (Endpoint, Expect),
-    ) -> Result<Bytes, Error> {
+    ) -> Result<Body, Error> {
         let ask = (endpoint, expect);
         let options = self.settings.stores.get(store).cloned().unwrap_or_default();
         let state = self.state(store);
@@ -239,7 +235,7 @@ impl Client {
         options: &StoreOptions,
         state: &StoreState,
         ask: (Endpoint, Expect),
-    ) -> Result<Bytes, Error> {
+    ) -> Result<Body, Error> {
         let error = |kind| Error {
             store: store.to_string(),
             url: redact(url),
@@ -248,11 +244,11 @@ impl Client {
         check_target(url, self.settings.allow_private)
             .map_err(|refusal| error(ErrorKind::Refused(refusal.to_string())))?;
         let http = if options.fresh_connections {
-            &self.fresh
+            self.fresh.clone()
         } else {
-            &self.pooled
+            self.pool(store).map_err(error)?
         };
-        let attempt = || self.attempt(http, store, url, ask);
+        let attempt = || self.attempt(&http, store, url, ask);
         retry::run(
             &self.settings.retry,
             &state.breaker,
@@ -264,15 +260,19 @@ impl Client {
         .map_err(error)
     }
 
-    /// One request in the host's pacing slot; counts it and feeds the answer back to pacing.
+    /// One request in the host's pacing slot and a place in the budget of pages in flight;
+    /// counts it and feeds the answer back to pacing.
     async fn attempt(
         &self,
         http: &reqwest::Client,
         store: &str,
         url: &Url,
         (endpoint, expect): (Endpoint, Expect),
-    ) -> Result<Bytes, Failure> {
-        let turn = self.pacer.turn(&host_key(url)).await;
+    ) -> Result<Body, Failure> {
+        let mut turn = self.pacer.turn(&host_key(url)).await;
+        let place = self.budget.take().await;
+        // The wait for a place is the process's, not the store's: not counted as its slowness.
+        turn.restart_clock();
         let in_flight = crate::telemetry::InFlight::start(store);
         let started = std::time::Instant::now();
         let limit = self.settings.max_body_bytes;
@@ -288,8 +288,46 @@ impl Client {
         } else {
             Pace::Answered
         });
-        result
+        result.map(|bytes| Body::new(bytes, place))
     }
+}
+
+/// A reqwest client with the settings' identity, timeouts, proxy choice and guard, keeping up
+/// to `idle_per_host` idle connections per host.
+fn build_http(
+    settings: &ClientSettings,
+    idle_per_host: usize,
+) -> Result<reqwest::Client, BuildError> {
+    let build_error = |e: reqwest::Error| BuildError {
+        detail: redact_text(&e.to_string()),
+    };
+    let builder = reqwest::Client::builder();
+    // Without a proxy the resolver checks every address and the redirect policy every
+    // hop; through one, `proxied` checks targets and follows redirects itself (the
+    // proxy's own address is the operator's choice, so the resolver is the system's).
+    let builder = match &settings.proxy {
+        ProxyChoice::Off => builder
+            .no_proxy()
+            .dns_resolver(Arc::new(CheckedResolver {
+                allow_private: settings.allow_private,
+            }))
+            .redirect(guard::redirect_policy(settings.allow_private)),
+        ProxyChoice::Url(url) => builder
+            .proxy(reqwest::Proxy::all(url.as_str()).map_err(build_error)?)
+            .redirect(reqwest::redirect::Policy::none()),
+        ProxyChoice::FromEnv => builder.redirect(reqwest::redirect::Policy::none()),
+    };
+    builder
+        .user_agent(settings.user_agent.clone())
+        .connect_timeout(settings.connect_timeout)
+        .read_timeout(settings.read_timeout)
+        .timeout(settings.request_timeout)
+        .pool_max_idle_per_host(idle_per_host)
+        // Within a run, an idle connection need only span the pause between two paced
+        // requests; a finished store's pool is closed at once (`close_connections`).
+        .pool_idle_timeout(settings.min_delay.max(Duration::from_secs(1)) * 5)
+        .build()
+        .map_err(build_error)
 }
 
 /// Pacing is per host and port.

@@ -107,6 +107,11 @@ impl Pacer {
 }
 
 impl Turn {
+    /// Times the answer from now: what was waited for after the turn came is not the host's.
+    pub fn restart_clock(&mut self) {
+        self.started = Instant::now();
+    }
+
     /// Records how the answer went; the next request's pause follows from it.
     pub fn finish(mut self, pace: Pace) {
         self.pace = pace;

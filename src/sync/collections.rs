@@ -219,6 +219,7 @@ async fn walk_collection(
         first_item,
         url,
         body,
+        .. // `held` stays until this page is written
     }) = pages.next().await?
     {
         let (ids, parsed) = read_page(ctx, store, start, &url, body).await?;

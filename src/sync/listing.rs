@@ -1,6 +1,7 @@
 //! The listing phase: /products.json page by page from the cursor until an empty or short
 //! page, or Shopify's page * limit cap. Fetching and parsing the next page overlaps with
-//! writing the current one through a bounded channel, so memory holds at most a few pages.
+//! writing the current one through a bounded channel, so memory holds at most a few pages of a
+//! store, each keeping its place in the process's budget of pages in flight until written.
 //! A product whose raw hash (JSON with `updated_at` left out) equals the stored one is sent
 //! unparsed as unchanged; only the others are parsed and compared by content hash. The stored
 //! raw hashes are read through a read-only connection of the listing's own, so the next page
@@ -19,7 +20,7 @@ use super::{bad_answer, off_thread, Error, RequestCounter, SyncContext};
 use crate::catalog::{self, RawEntry, Unusable};
 use crate::config::StoreConfig;
 use crate::store::{PageProduct, PageWrite, Reader, RunStart, WriteCounts};
-use crate::storefront;
+use crate::storefront::{self, Held};
 use crate::telemetry::events::{self, PageWritten};
 
 /// What the fetcher hands the writer loop.
@@ -33,6 +34,8 @@ enum Fetched {
         url: String,
         products: Vec<PageProduct>,
         unusable: Vec<Unusable>,
+        /// The page's place in the budget of pages in flight, given back once it is written.
+        held: Held,
     },
     End(FeedEnd),
 }
@@ -81,6 +84,7 @@ pub(super) async fn enumerate(
                     url,
                     products,
                     unusable,
+                    held,
                 } => {
                     let count = products.len() as u64;
                     events::quarantined(&store.name, &url, &unusable);
@@ -99,6 +103,7 @@ pub(super) async fn enumerate(
                         .call(move |db| db.apply_page(page))
                         .await
                         .map_err(Error::store(store))?;
+                    drop(held);
                     pending.committed.store(seq, Ordering::Release);
                     ctx.progress.add(1, count);
                     tally.page_written(&store.name, number, count, &written);
@@ -210,7 +215,9 @@ async fn next_page(
     };
     let (number, size) = (page.number, page.size);
     let seq = pending.fetched.fetch_add(1, Ordering::Relaxed) + 1;
-    let Page { url, body, .. } = page;
+    let Page {
+        url, body, held, ..
+    } = page;
     let bad_page = |kind: catalog::ParseError| bad_answer(store, &url, kind);
     let (body, entries) = off_thread(store, &url, move || {
         let entries = catalog::digest_products_page(&body);
@@ -250,6 +257,7 @@ async fn next_page(
         url: storefront::redact(&url),
         products,
         unusable,
+        held,
     })
 }
 

@@ -18,7 +18,7 @@ use super::{
 use crate::catalog::LISTING_CAP;
 use crate::config::StoreConfig;
 use crate::endpoint::Endpoint;
-use crate::storefront::{self, ErrorKind};
+use crate::storefront::{self, ErrorKind, Held};
 use crate::telemetry::events;
 
 /// Which paged feed of a store.
@@ -87,7 +87,7 @@ pub(super) enum FeedEnd {
 }
 
 /// One page of a feed, as answered. Once it is written the cursor is page `number + 1` in
-/// pages of `size`.
+/// pages of `size`; `held` (its place in the budget of pages in flight) is dropped then.
 pub(super) struct Page {
     pub number: i64,
     /// Items per page of this request.
@@ -96,6 +96,7 @@ pub(super) struct Page {
     pub first_item: i64,
     pub url: Url,
     pub body: Bytes,
+    pub held: Held,
 }
 
 /// A walk over one feed from a given item, one request per page.
@@ -171,12 +172,14 @@ impl<'a> Pages<'a> {
             match fetch(ctx, store, &url, Expect::Json, counted).await {
                 Ok(body) => {
                     self.size = size;
+                    let (body, held) = body.split();
                     return Ok(Some(Page {
                         number,
                         size,
                         first_item: self.offset,
                         url,
                         body,
+                        held,
                     }));
                 }
                 Err(e) if is_listing_cap(&e) => {

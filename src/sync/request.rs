@@ -5,14 +5,13 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
 use url::Url;
 
 use super::{urls, Error, PageError, SyncContext};
 use crate::config::StoreConfig;
 use crate::endpoint::Endpoint;
 use crate::store::Requests;
-use crate::storefront::{self, Expect};
+use crate::storefront::{self, Body, Expect};
 
 /// Requests made by one run and not yet added to its row, by source; each write takes what
 /// accumulated.
@@ -37,7 +36,9 @@ impl RequestCounter {
 }
 
 /// One GET through the shared client, counted for the run (under `source`) and the progress
-/// display, and abandoned when the run is cancelled. A store with a myshopify.com domain gives
+/// display, and abandoned when the run is cancelled. The answer holds a place in the process's
+/// budget of pages in flight until it is dropped: drop it (or its `Held`) once what was read
+/// from it is written, and before fetching another while holding it. A store with a myshopify.com domain gives
 /// the client the same request there (`urls::fallback`) to ask after a 404.
 pub(super) async fn fetch(
     ctx: &SyncContext,
@@ -45,7 +46,7 @@ pub(super) async fn fetch(
     url: &Url,
     expect: Expect,
     (requests, source): (&RequestCounter, Endpoint),
-) -> Result<Bytes, Error> {
+) -> Result<Body, Error> {
     requests.record(source);
     ctx.progress.requests.fetch_add(1, Ordering::Relaxed);
     let fallback = urls::fallback(store, url);

@@ -56,6 +56,9 @@ pub async fn sync_store(ctx: &SyncContext, store: &StoreConfig) -> Result<RunCou
     }
     let requests = RequestCounter::default();
     let result = run_phases(ctx, store, &start, &requests).await;
+    // Its idle connections are of no use to other stores: their buffers go now, not after the
+    // pool's idle timeout while other stores sync.
+    ctx.client.close_connections(&store.name);
     let (status, error) = match &result {
         Ok(status) => (*status, None),
         Err(e) => (

@@ -57,6 +57,8 @@ pub(super) async fn walk(
         .iter()
         .map(|loc| super::urls::sitemap_file(store, loc))
         .collect();
+    // Its place in the budget of pages in flight goes back before the files are asked for.
+    drop(index);
     if files.is_empty() {
         debug!(store = %store.name, "the sitemap lists no product sitemaps");
         return Ok(false);
@@ -82,13 +84,20 @@ async fn walk_file(
     let store_err = Error::store(store);
     let (store_id, run_id) = (start.store_id, start.run_id);
     let body = fetch(ctx, store, url, Expect::Xml, (requests, Endpoint::Sitemap)).await?;
-    let mut handles = sitemap::product_handles(&body).skip(usize::try_from(position).unwrap_or(0));
+    // The handles (up to an unreadable entry) are read out and the file dropped, with its
+    // place in the budget of pages in flight, before any product is asked for.
+    let mut unreadable = None;
+    let handles: Vec<String> = sitemap::product_handles(&body)
+        .skip(usize::try_from(position).unwrap_or(0))
+        .map_while(|handle| handle.map_err(|kind| unreadable = Some(kind)).ok())
+        .collect();
+    drop(body);
+    let mut handles = handles.into_iter();
     loop {
-        let batch: Vec<String> = handles
-            .by_ref()
-            .take(BATCH)
-            .collect::<Result<_, _>>()
-            .map_err(|kind| bad_answer(store, url, kind))?;
+        let batch: Vec<String> = handles.by_ref().take(BATCH).collect();
+        if let (true, Some(kind)) = (batch.is_empty(), unreadable.take()) {
+            return Err(bad_answer(store, url, kind));
+        }
         let (done, listed) = (batch.is_empty(), batch.len() as i64);
         let unseen = ctx
             .writer
@@ -151,7 +160,10 @@ async fn fetch_single(
         Err(e) => return Err(e),
     };
     let printable = storefront::redact(&url);
-    let mut product = match catalog::parse_single_product(&body) {
+    let parsed = catalog::parse_single_product(&body);
+    // Dropped (with its place in the budget of pages in flight) before `.js` is asked for.
+    drop(body);
+    let mut product = match parsed {
         Ok(Ok(product)) => product,
         Ok(Err(bad)) => return Ok(Some((printable, Err(bad)))),
         Err(kind) => return Err(bad_answer(store, &url, kind)),
