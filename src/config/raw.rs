@@ -167,7 +167,7 @@ impl Default for RawSync {
         RawSync {
             page_size: MAX_PAGE_SIZE,
             concurrent_stores: 4,
-            pages_in_flight: 8,
+            pages_in_flight: 4,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! unchanged product seen writes no page of the wide products table.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use rusqlite::{params, OptionalExtension};
 
@@ -10,7 +11,22 @@ use super::funnel::WriteCtx;
 use super::read::Reader;
 use super::{Context, Error};
 
+/// Page cache of the listing's raw-hash reader, in KiB: its lookups read a few narrow pages
+/// per listing page (the file's pages stay in the OS cache), so SQLite's default 2 MiB per
+/// connection would only make a big store's sync hold more memory than a small one's.
+const RAW_HASH_READER_CACHE_KIB: i64 = 256;
+
 impl Reader {
+    /// A reader for `raw_hashes`, with a small page cache.
+    pub fn open_raw_hashes(path: &Path) -> Result<Reader, Error> {
+        let reader = Reader::open(path)?;
+        reader
+            .conn
+            .execute_batch(&format!("PRAGMA cache_size = -{RAW_HASH_READER_CACHE_KIB}"))
+            .ctx(path, "setting the raw hash reader's cache")?;
+        Ok(reader)
+    }
+
     /// The stored raw hash of each of `ids` (in order), None where unknown or not stored. Read
     /// beside the writer (WAL), so a listing looks up its next page while the writer writes
     /// the current one; what it reads is at least as new as the last commit before the call.

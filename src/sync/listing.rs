@@ -4,8 +4,8 @@
 //! store, each keeping its place in the process's budget of pages in flight until written.
 //! A product whose raw hash (JSON with `updated_at` left out) equals the stored one is sent
 //! unparsed as unchanged; only the others are parsed and compared by content hash. The stored
-//! raw hashes are read through a read-only connection of the listing's own, so the next page
-//! is looked up and parsed while the writer writes the current one.
+//! raw hashes are read through the process's read-only lookup connection, so the next page is
+//! looked up and parsed while the writer writes the current one.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -68,8 +68,7 @@ pub(super) async fn enumerate(
 ) -> Result<FeedEnd, Error> {
     let (pages_tx, mut pages_rx) = mpsc::channel::<Result<Fetched, Error>>(1);
     let pending = &Pending::new();
-    let seen = Reader::open(ctx.writer.path()).map_err(Error::store(store))?;
-    let seen = Arc::new(Mutex::new(seen));
+    let seen = ctx.raw_hash_reader().map_err(Error::store(store))?;
     let fetcher = fetch_pages(ctx, store, start, requests, pending, &seen, pages_tx);
     // The writer loop owns the receiver: when it returns (a storage error, say) the receiver
     // drops with it, and the fetcher, blocked or not, sees the channel closed and stops.
