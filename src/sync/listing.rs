@@ -176,7 +176,7 @@ async fn fetch_pages(
         let item = tokio::select! {
             _ = ctx.cancel.cancelled() => Err(Error::Interrupted(store.name.clone())),
             _ = pages.closed() => return,
-            item = next_page(store, start.store_id, &mut listing, pending, seen, &mut sent) => item,
+            item = next_page(store, start.store_id, &mut listing, pending, seen, &mut sent, &pages) => item,
         };
         let last = !matches!(&item, Ok(Fetched::Page { .. }));
         if !hand_over(ctx, &pages, item).await || last {
@@ -198,9 +198,10 @@ async fn hand_over(
     }
 }
 
-/// The next listing page: the request, the raw digests, the stored raw hashes and the parse
-/// of the products that differ (scans and parse on a blocking thread: they are CPU work); or
-/// the listing's end. `sent` holds the pages sent before this one with their product ids.
+/// The next listing page: the request, the raw digests, the stored raw hashes and, once
+/// `pages` has room, the parse of the products that differ (scans and parse on a blocking
+/// thread: they are CPU work); or the listing's end. `sent` holds the pages sent before this
+/// one with their product ids.
 async fn next_page(
     store: &StoreConfig,
     store_id: i64,
@@ -208,6 +209,7 @@ async fn next_page(
     pending: &Pending,
     seen: &Arc<Mutex<Reader>>,
     sent: &mut VecDeque<(i64, Vec<i64>)>,
+    pages: &mpsc::Sender<Result<Fetched, Error>>,
 ) -> Result<Fetched, Error> {
     let Some(page) = listing.next().await? else {
         return Ok(Fetched::End(listing.end()));
@@ -230,6 +232,12 @@ async fn next_page(
     }
     let same = unchanged_by_raw_hash(store, &url, store_id, &entries, pending, seen, sent).await?;
     let ids = entries.iter().filter_map(|e| e.digest.id).collect();
+    // Parsed once the writer has taken the page before (this loop is the channel's only
+    // sender, so the free slot stays free): this page's parse overlaps that page's write, and
+    // at most one parsed page waits for the writer.
+    if pages.reserve().await.is_err() {
+        return Err(Error::Interrupted(store.name.clone()));
+    }
     let (products, unusable) = if same.iter().all(|s| *s) {
         (same_products(&entries), Vec::new())
     } else {
