@@ -9,9 +9,26 @@ use std::time::Duration;
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::collections::{collection_ref, CollectionRef};
 use super::write::WriteDb;
 use super::{Context, Error};
+
+/// A collection to walk or to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollectionRef {
+    pub collection_id: i64,
+    pub handle: String,
+    /// Deletion candidates only: this run listed another collection under the same handle,
+    /// so this one is gone (handles are unique within a store).
+    pub handle_taken: bool,
+}
+
+pub(super) fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
+    Ok(CollectionRef {
+        collection_id: r.get(0)?,
+        handle: r.get(1)?,
+        handle_taken: false,
+    })
+}
 
 /// How a walk of a collection's products feed ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use rusqlite::{params, Transaction};
 
 use super::collection_quarantine::quarantine_collections;
-use super::collection_walks::{record_complete_walk, WalkEnd};
+use super::collection_walks::{collection_ref, record_complete_walk, CollectionRef, WalkEnd};
 use super::page::{add_counts, upsert_products};
 use super::quarantine::{idless_this_run, quarantine};
 use super::requests::Requests;
@@ -54,16 +54,6 @@ pub struct CollectionPageWrite {
     pub next_page: i64,
     pub page_size: i64,
     pub requests: Requests,
-}
-
-/// A collection to walk or to check.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CollectionRef {
-    pub collection_id: i64,
-    pub handle: String,
-    /// Deletion candidates only: this run listed another collection under the same handle,
-    /// so this one is gone (handles are unique within a store).
-    pub handle_taken: bool,
 }
 
 impl WriteDb {
@@ -316,14 +306,6 @@ impl WriteDb {
             Ok(())
         })
     }
-}
-
-pub(super) fn collection_ref(r: &rusqlite::Row) -> rusqlite::Result<CollectionRef> {
-    Ok(CollectionRef {
-        collection_id: r.get(0)?,
-        handle: r.get(1)?,
-        handle_taken: false,
-    })
 }
 
 fn set_page(

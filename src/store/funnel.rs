@@ -170,7 +170,7 @@ impl<'a> WriteCtx<'a> {
         self,
         observer: Option<&mut Box<dyn ChangeObserver>>,
     ) -> Result<(), Error> {
-        index_added(&self, &self.written.borrow())?;
+        index_added(self.tx, self.path, self.store_id, &self.written.borrow())?;
         let recorded = self.recorded.into_inner();
         match observer {
             Some(observer) if !recorded.is_empty() => {

@@ -41,8 +41,9 @@ mod write;
 
 pub use breaker::HttpTotals;
 pub use changes::{ChangeCursor, ChangeFilter, ChangeRow, ChangeSource};
+pub use collection_walks::CollectionRef;
 pub use collection_walks::{WalkChoice, WalkEnd};
-pub use collections::{CollectionPageWrite, CollectionRef, CollectionsPageWrite};
+pub use collections::{CollectionPageWrite, CollectionsPageWrite};
 pub use deletions::{DeletionCandidate, DeletionChecks};
 pub use export::{ExportFilter, ExportImage, ExportOption, ExportProduct, ExportVariant};
 pub use funnel::{ChangeObserver, ChangeView, Recorded};
