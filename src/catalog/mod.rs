@@ -143,7 +143,7 @@ pub fn parse_page_entries(
     wanted: impl Fn(usize) -> bool,
 ) -> Result<Vec<Option<Result<ParsedProduct, Unusable>>>, ParseError> {
     if (0..entries.len()).all(&wanted) {
-        let page = parse_products_page(body)?;
+        let page = parse_products_page_digested(body, Some(entries))?;
         if page.unusable.is_empty() && page.products.len() == entries.len() {
             return Ok(page.products.into_iter().map(|p| Some(Ok(p))).collect());
         }
@@ -158,7 +158,12 @@ pub fn parse_page_entries(
             }
             let raw: &RawValue = serde_json::from_slice(&body[entry.range.clone()])
                 .map_err(|e| ParseError::BadJson(e.to_string()))?;
-            Ok(Some(parse_raw_product(raw, index, &mut scratch)))
+            Ok(Some(parse_raw_product(
+                raw,
+                index,
+                &mut scratch,
+                Some(entry.digest.hash),
+            )))
         })
         .collect()
 }
@@ -192,8 +197,20 @@ impl ParsedPage {
 /// Parses a /products.json page. Only invalid JSON (or another shape) fails the page; each
 /// unusable product goes to `unusable`, and the rest of the page is parsed.
 pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ParseError> {
+    parse_products_page_digested(body, None)
+}
+
+/// `parse_products_page`, reusing the raw digests `digest_products_page` gave for this page
+/// (in page order) when there are some.
+fn parse_products_page_digested(
+    body: &[u8],
+    digested: Option<&[RawEntry]>,
+) -> Result<ParsedPage, ParseError> {
     let mut scratch = Vec::with_capacity(16 * 1024);
+    let mut index = 0;
     match wire::split_products_page(body, |raw, wire| {
+        let known = digested.and_then(|entries| entries.get(index));
+        index += 1;
         if nesting::too_deep(raw).is_some() {
             return None;
         }
@@ -204,7 +221,7 @@ pub fn parse_products_page(body: &[u8]) -> Result<ParsedPage, ParseError> {
             content_hash,
             raw_json: raw.to_owned(),
             availability_from_js: false,
-            raw_hash: raw_digest(raw.as_bytes()).hash,
+            raw_hash: known.map_or_else(|| raw_digest(raw.as_bytes()).hash, |e| e.digest.hash),
         })
     }) {
         Some(products) => Ok(ParsedPage {
@@ -222,7 +239,7 @@ fn parse_products_page_checked(body: &[u8]) -> Result<ParsedPage, ParseError> {
     let mut scratch = Vec::with_capacity(16 * 1024);
     let mut parsed = ParsedPage::default();
     for (index, raw) in page.products.iter().enumerate() {
-        match parse_raw_product(raw, index, &mut scratch) {
+        match parse_raw_product(raw, index, &mut scratch, None) {
             Ok(product) => parsed.products.push(product),
             Err(unusable) => parsed.unusable.push(unusable),
         }
@@ -275,7 +292,7 @@ impl<'a> LazyPage<'a> {
         let mut scratch = Vec::with_capacity(16 * 1024);
         let mut parsed = ParsedPage::default();
         for (index, raw) in self.raws.iter().enumerate().filter(|(i, _)| wanted(*i)) {
-            match parse_raw_product(raw, index, &mut scratch) {
+            match parse_raw_product(raw, index, &mut scratch, None) {
                 Ok(product) => parsed.products.push(product),
                 Err(unusable) => parsed.unusable.push(unusable),
             }
@@ -289,7 +306,7 @@ impl<'a> LazyPage<'a> {
 pub fn parse_single_product(body: &[u8]) -> Result<Result<ParsedProduct, Unusable>, ParseError> {
     let single: wire::SingleProduct =
         serde_json::from_slice(body).map_err(|e| ParseError::BadJson(e.to_string()))?;
-    Ok(parse_raw_product(single.product, 0, &mut Vec::new()))
+    Ok(parse_raw_product(single.product, 0, &mut Vec::new(), None))
 }
 
 /// The id of the product in a /products/{handle}.json answer, whatever else is wrong with it;
@@ -303,7 +320,7 @@ pub fn single_product_id(body: &[u8]) -> Option<i64> {
 /// would not accept that JSON as a product.
 pub fn content_hash_of(raw_json: &str) -> Option<String> {
     let raw: &RawValue = serde_json::from_str(raw_json).ok()?;
-    parse_raw_product(raw, 0, &mut Vec::new())
+    parse_raw_product(raw, 0, &mut Vec::new(), None)
         .ok()
         .map(|p| p.content_hash)
 }
@@ -316,10 +333,13 @@ pub fn tags_as_sent(raw_json: &str) -> Option<Vec<String>> {
         .map(|t| t.tags)
 }
 
+/// Parses one product; `raw_hash` is its raw digest's hash when already known (from
+/// `digest_products_page`), computed here otherwise.
 fn parse_raw_product(
     raw: &RawValue,
     index: usize,
     scratch: &mut Vec<u8>,
+    raw_hash: Option<i64>,
 ) -> Result<ParsedProduct, Unusable> {
     let unusable = |reason: String| {
         let (id, handle) = identity_of(raw.get());
@@ -346,7 +366,7 @@ fn parse_raw_product(
         content_hash,
         raw_json: raw.get().to_owned(),
         availability_from_js: false,
-        raw_hash: raw_digest(raw.get().as_bytes()).hash,
+        raw_hash: raw_hash.unwrap_or_else(|| raw_digest(raw.get().as_bytes()).hash),
     })
 }
 

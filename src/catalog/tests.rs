@@ -424,3 +424,27 @@ fn products_their_rows_could_not_hold_are_unusable_naming_why() {
     let parsed = parse_products_page(fine.as_bytes()).unwrap();
     assert_eq!(parsed.products[0].product.variants[0].price_cents, 150);
 }
+
+/// The parse of a digested page takes each product's raw hash from its digest: the same hash
+/// the whole-page parse and the product-by-product parse compute from the product's text.
+#[test]
+fn a_digested_page_parses_with_the_raw_hashes_of_its_digests() {
+    for (name, _) in LIST_FIXTURES {
+        let body = fixture(name);
+        let entries = digest_products_page(&body).unwrap();
+        let whole = parse_page_entries(&body, &entries, |_| true).unwrap();
+        let one_by_one = parse_page_entries(&body, &entries, |i| i % 2 == 0).unwrap();
+        for (i, entry) in entries.iter().enumerate() {
+            let product = whole[i].as_ref().unwrap().as_ref().unwrap();
+            assert_eq!(product.raw_hash, entry.digest.hash, "{name} #{i}");
+            assert_eq!(
+                product.raw_hash,
+                raw_digest(product.raw_json.as_bytes()).hash,
+                "{name} #{i}"
+            );
+            if let Some(Ok(single)) = &one_by_one[i] {
+                assert_eq!(single.raw_hash, entry.digest.hash, "{name} #{i}");
+            }
+        }
+    }
+}
